@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs, by Debian 12 package name, everything netnslink needs to build,
+# test and run. Idempotent; safe to re-run.
+set -eu
+PKGS="build-essential cmake pkg-config clang llvm bpftool libbpf-dev
+libsystemd-dev libmnl-dev libcap-dev linux-libc-dev iproute2 dbus
+dbus-daemon systemd python3 python3-dbus man-db bash-completion util-linux
+procps"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "netnslink: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing
+fi

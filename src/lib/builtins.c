@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <bpf/libbpf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "builtins.h"
+#include "flow.skel.h"
+#include "steer.skel.h"
+
+static const NlBuiltin builtins[] = {
+        { "steer", NL_ATTACH_SK_LOOKUP, true,
+          "sk_lookup socket dispatcher: (protocol, prefix, port) bindings to registered sockets" },
+        { "flow", NL_ATTACH_FLOW_DISSECTOR, false,
+          "flow dissector: VLAN, MPLS, IPv4, IPv6 and extension headers, GRE, IPIP, VXLAN" },
+};
+
+/* The programs' names in the BPF objects (BPF_OBJ_NAME_LEN limits them). */
+#define STEER_PROG_NAME "steer_lookup"
+#define FLOW_PROG_NAME "flow_dissect"
+
+const NlBuiltin *nl_builtin_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(builtins); i++)
+                if (name && strcmp(builtins[i].name, name) == 0)
+                        return &builtins[i];
+        return NULL;
+}
+
+const NlBuiltin *nl_builtin_all(size_t *n) {
+        *n = ELEMENTSOF(builtins);
+        return builtins;
+}
+
+const NlBuiltin *nl_builtin_from_prog_name(const char *prog_name) {
+        if (strcmp(prog_name, STEER_PROG_NAME) == 0)
+                return &builtins[0];
+        if (strcmp(prog_name, FLOW_PROG_NAME) == 0)
+                return &builtins[1];
+        return NULL;
+}
+
+static void steer_destroy(void *p) { steer__destroy(p); }
+static void flow_destroy(void *p) { flow__destroy(p); }
+
+static int load_failed(int r, const char *name, NlError *e) {
+        char tail[1024];
+
+        nl_log_tail(nl_libbpf_capture_end(), 6, tail, sizeof(tail));
+        return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "Built-in program '%s' failed to load (%m): %s",
+                            name, tail);
+}
+
+/* Every map of the object that is not libbpf's internal global data is
+ * pinned under map_dir by its name, or reused if already pinned there. */
+static int set_map_pins(struct bpf_object *obj, const char *map_dir) {
+        struct bpf_map *map;
+        char path[4096];
+
+        bpf_object__for_each_map(map, obj) {
+                if (bpf_map__is_internal(map))
+                        continue;
+                if (snprintf(path, sizeof(path), "%s/%s", map_dir, bpf_map__name(map)) >= (int) sizeof(path))
+                        return -ENAMETOOLONG;
+                int r = bpf_map__set_pin_path(map, path);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int mkdir_parents(const char *dir) {
+        char buf[4096];
+
+        if (snprintf(buf, sizeof(buf), "%s", dir) >= (int) sizeof(buf))
+                return -ENAMETOOLONG;
+        for (char *p = buf + 1; *p; p++)
+                if (*p == '/') {
+                        *p = 0;
+                        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+                                return negative_errno();
+                        *p = '/';
+                }
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+static int load_steer(NlProgCache *c, const char *map_dir, NlProgram **ret, NlError *e) {
+        struct steer *skel;
+        int r;
+
+        if (!map_dir)
+                return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "builtin steer needs a map folder");
+        r = mkdir_parents(map_dir);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create map folder %s: %m", map_dir);
+
+        nl_libbpf_capture_begin();
+        skel = steer__open();
+        if (!skel)
+                return load_failed(negative_errno(), "steer", e);
+        r = set_map_pins(skel->obj, map_dir);
+        if (r >= 0)
+                r = steer__load(skel);
+        if (r < 0) {
+                steer__destroy(skel);
+                return load_failed(r, "steer", e);
+        }
+        nl_libbpf_capture_end();
+        return nl_prog_cache_adopt(c, NULL, "builtin:steer", skel, steer_destroy,
+                                   bpf_program__fd(skel->progs.steer_lookup), ret, e);
+}
+
+static int load_flow(NlProgCache *c, NlProgram **ret, NlError *e) {
+        struct flow *skel;
+        int r;
+
+        nl_libbpf_capture_begin();
+        skel = flow__open_and_load();
+        if (!skel)
+                return load_failed(negative_errno(), "flow", e);
+        nl_libbpf_capture_end();
+        r = nl_prog_cache_adopt(c, "builtin:flow", "builtin:flow", skel, flow_destroy,
+                                bpf_program__fd(skel->progs.flow_dissect), ret, e);
+        return r;
+}
+
+int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
+                    NlProgram **ret, NlError *e) {
+        const NlBuiltin *b = nl_builtin_find(name);
+        char buf[80];
+        NlProgram *p;
+
+        if (!b)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ENOENT,
+                                    "No built-in program '%s' (there are: steer, flow)",
+                                    nl_printable(name, buf, sizeof(buf)));
+        if (b->type != type)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EMEDIUMTYPE,
+                                    "Built-in program '%s' is a %s program, not %s", b->name,
+                                    nl_attach_type_to_string(b->type), nl_attach_type_to_string(type));
+        if (b->per_link)
+                return load_steer(c, map_dir, ret, e);
+
+        p = nl_prog_cache_lookup(c, "builtin:flow");
+        if (p) {
+                *ret = p;
+                return 0;
+        }
+        return load_flow(c, ret, e);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "names.h"
+#include "prog-loader.h"
+
+/*
+ * The programs compiled into the binaries as libbpf skeletons.
+ *
+ * A builtin with per-link state (steer) gets its own maps for every link,
+ * pinned in map_dir (<pin-root>/<ino>/steer/<link>/); loading it again with
+ * the same map_dir reuses the pinned maps, so an Update keeps the state.
+ * Stateless builtins (flow) are loaded once and shared through the cache.
+ */
+typedef struct NlBuiltin {
+        const char *name;
+        NlAttachType type;
+        bool per_link;
+        const char *description;
+} NlBuiltin;
+
+const NlBuiltin *nl_builtin_find(const char *name);
+const NlBuiltin *nl_builtin_all(size_t *n);
+
+/* map_dir is required for per_link builtins and ignored otherwise. */
+int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
+                    NlProgram **ret, NlError *e);
+
+/* Recognises a running program as a builtin by its name, for programs
+ * found again after a restart (NULL if it is none of ours). */
+const NlBuiltin *nl_builtin_from_prog_name(const char *prog_name);

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "names.h"
+#include "netns-ref.h"
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+static bool has_dotdot_component(const char *p) {
+        const char *c = p;
+
+        while ((c = strstr(c, ".."))) {
+                bool starts = c == p || c[-1] == '/';
+                bool ends = c[2] == 0 || c[2] == '/';
+                if (starts && ends)
+                        return true;
+                c += 2;
+        }
+        return false;
+}
+
+int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e) {
+        char buf[80];
+
+        if (!ref || !*ref)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Empty netns reference");
+        nl_printable(ref, buf, sizeof(buf));
+        if (strlen(ref) >= size)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENAMETOOLONG,
+                                    "Netns reference '%s' is too long", buf);
+
+        if (ref[0] == '/') {
+                if (has_dotdot_component(ref))
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                            "Netns reference '%s' contains '..'", buf);
+                snprintf(path, size, "%s", ref);
+                return 0;
+        }
+
+        if (strncmp(ref, "pid:", 4) == 0) {
+                const char *digits = ref + 4;
+                unsigned long pid;
+                char *end;
+
+                if (!*digits || strspn(digits, "0123456789") != strlen(digits) || digits[0] == '0')
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                            "Invalid netns reference '%s': pid:N takes a positive decimal pid", buf);
+                errno = 0;
+                pid = strtoul(digits, &end, 10);
+                if (errno != 0 || pid > 0x3fffffff)   /* PID_MAX_LIMIT */
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                            "Invalid netns reference '%s': pid out of range", buf);
+                snprintf(path, size, "/proc/%lu/ns/net", pid);
+                return 0;
+        }
+
+        /* A bare name, as ip-netns(8) makes them. */
+        if (strchr(ref, '/') || strcmp(ref, ".") == 0 || strcmp(ref, "..") == 0 ||
+            strpbrk(ref, "\n\t "))
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                    "Invalid netns reference '%s': expected an absolute path, a name in "
+                                    NL_NETNS_RUN_DIR ", or pid:N", buf);
+        if (strlen(NL_NETNS_RUN_DIR) + 1 + strlen(ref) >= size)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENAMETOOLONG,
+                                    "Netns reference '%s' is too long", buf);
+        snprintf(path, size, NL_NETNS_RUN_DIR "/%s", ref);
+        return 0;
+}
+
+int nl_netns_fd_check(int fd, uint64_t *ret_ino) {
+        struct statfs sfs;
+        struct stat st;
+        int t;
+
+        if (fstatfs(fd, &sfs) < 0)
+                return negative_errno();
+        if (sfs.f_type != NSFS_MAGIC)
+                return -ENOTTY;
+        t = ioctl(fd, NS_GET_NSTYPE);
+        if (t < 0)
+                return negative_errno();
+        if (t != CLONE_NEWNET)
+                return -EPROTOTYPE;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (ret_ino)
+                *ret_ino = st.st_ino;
+        return 0;
+}
+
+int nl_netns_open(const char *ref, NlNetns *ns, NlError *e) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[80];
+        int r;
+
+        ns->fd = -EBADF;
+        ns->ino = 0;
+        r = nl_netns_ref_to_path(ref, ns->path, sizeof(ns->path), e);
+        if (r < 0)
+                return r;
+        nl_printable(ref, buf, sizeof(buf));
+
+        fd = open(ns->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                r = negative_errno();
+                if (r == -ENOENT || r == -ENOTDIR || r == -ESRCH)
+                        return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r,
+                                            "No such netns '%s' (%s does not exist)", buf, ns->path);
+                if (r == -EACCES || r == -EPERM)
+                        return nl_error_set(e, NL_ERR_ACCESS_DENIED, r,
+                                            "Cannot open netns '%s' (%s): %m", buf, ns->path);
+                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r, "Cannot open netns '%s' (%s): %m", buf, ns->path);
+        }
+
+        r = nl_netns_fd_check(fd, &ns->ino);
+        if (r == -ENOTTY)
+                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r,
+                                    "Netns reference '%s': %s is not a namespace file (nsfs)", buf, ns->path);
+        if (r == -EPROTOTYPE)
+                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r,
+                                    "Netns reference '%s': %s is a namespace, but not a network namespace",
+                                    buf, ns->path);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r, "Netns reference '%s': %m", buf);
+
+        ns->fd = TAKE_FD(fd);
+        return 0;
+}
+
+void nl_netns_close(NlNetns *ns) {
+        if (!ns)
+                return;
+        ns->fd = safe_close(ns->fd);
+}
+
+int nl_netns_ino(const char *ref, uint64_t *ret, NlError *e) {
+        NlNetns ns;
+        int r;
+
+        r = nl_netns_open(ref, &ns, e);
+        if (r < 0)
+                return r;
+        *ret = ns.ino;
+        nl_netns_close(&ns);
+        return 0;
+}

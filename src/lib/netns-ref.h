@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+
+#include "error.h"
+
+#define NL_NETNS_RUN_DIR "/run/netns"
+
+/*
+ * A netns reference, as ../shared/CONTRACT.md defines it:
+ *   /absolute/path   a netns file (nsfs), e.g. /run/netns/blue, /proc/1/ns/net
+ *   name             /run/netns/name
+ *   pid:N            /proc/N/ns/net
+ */
+typedef struct NlNetns {
+        int fd;             /* open nsfs file; close it as soon as the operation ends */
+        uint64_t ino;       /* the netns inode, as bpf_link_info reports netns_ino */
+        char path[4096];    /* the file the reference resolved to */
+} NlNetns;
+
+/* Turns a reference into the path it names, without touching the file
+ * system. Refuses empty, relative, "..", names with '/', bad pids. */
+int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e);
+
+/* Resolves and opens: on success ns->fd is an open netns fd (O_CLOEXEC). */
+int nl_netns_open(const char *ref, NlNetns *ns, NlError *e);
+void nl_netns_close(NlNetns *ns);
+
+/* Only the inode: opens, checks and closes again. */
+int nl_netns_ino(const char *ref, uint64_t *ret, NlError *e);
+
+/* The inode of an already open netns fd, checking it is one. */
+int nl_netns_fd_check(int fd, uint64_t *ret_ino);

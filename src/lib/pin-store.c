@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "pin-store.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+struct NlPinStore {
+        char *root;
+};
+
+struct NlBatch {
+        NlPinStore *store;
+        NlBatchOp op;
+        char dir[4096];
+        bool committed;
+        size_t n, allocated;
+        struct {
+                uint64_t ino;
+                NlAttachType type;
+                char name[NL_LINK_NAME_MAX + 1];
+        } *items;
+};
+
+static const char *const batch_op_names[] = {
+        [NL_BATCH_ATTACH] = "attach",
+        [NL_BATCH_DETACH] = "detach",
+};
+
+void nl_crash_point(const char *point) {
+        static const char *want = (const char *) -1;
+
+        if (want == (const char *) -1)
+                want = getenv("NETNSLINK_CRASH_AT");
+        if (want && strcmp(want, point) == 0)
+                raise(SIGKILL);
+}
+
+static int path_is_bpffs(const char *path) {
+        struct statfs sfs;
+
+        if (statfs(path, &sfs) < 0)
+                return negative_errno();
+        return sfs.f_type == BPF_FS_MAGIC;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        char buf[4096];
+        size_t n = strlen(path);
+
+        if (n >= sizeof(buf))
+                return -ENAMETOOLONG;
+        memcpy(buf, path, n + 1);
+        for (char *p = buf + 1; ; p++) {
+                if (*p == '/' || *p == 0) {
+                        char c = *p;
+                        *p = 0;
+                        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                                return negative_errno();
+                        *p = c;
+                        if (c == 0)
+                                break;
+                }
+        }
+        return 0;
+}
+
+int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e) {
+        _cleanup_free_ char *probe = NULL;
+        NlPinStore *s;
+        int r;
+
+        if (!root || root[0] != '/')
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "The pin root must be an absolute path");
+        if (strchr(root, '.'))
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                    "The pin root %s contains a dot, which bpffs refuses", root);
+
+        /* Check the nearest existing ancestor first, so that a wrong root
+         * does not leave folders behind on some other file system. */
+        probe = strdup(root);
+        if (!probe)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        for (;;) {
+                r = path_is_bpffs(probe);
+                if (r != -ENOENT)
+                        break;
+                char *slash = strrchr(probe, '/');
+                if (slash == probe) {
+                        probe[1] = 0;
+                } else
+                        *slash = 0;
+        }
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot check pin root %s: %m", probe);
+        if (r == 0)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOTSUP,
+                                    "The pin root %s is not on a BPF file system (%s is not bpffs). "
+                                    "Mount one first, e.g.: mount -t bpf bpf /sys/fs/bpf", root, probe);
+
+        r = mkdir_p(root, 0700);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create pin root %s: %m", root);
+
+        s = calloc(1, sizeof(*s));
+        if (!s || !(s->root = strdup(root))) {
+                free(s);
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+        *ret = s;
+        return 0;
+}
+
+NlPinStore *nl_pin_store_free(NlPinStore *s) {
+        if (s) {
+                free(s->root);
+                free(s);
+        }
+        return NULL;
+}
+
+const char *nl_pin_store_root(const NlPinStore *s) {
+        return s->root;
+}
+
+static int pin_path_in(const char *base, uint64_t ino, NlAttachType type, const char *name,
+                       char *buf, size_t size) {
+        int n;
+
+        if (name)
+                n = snprintf(buf, size, "%s/%" PRIu64 "/%s/%s", base, ino, nl_attach_type_to_string(type), name);
+        else
+                n = snprintf(buf, size, "%s/%" PRIu64 "/%s", base, ino, nl_attach_type_to_string(type));
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+int nl_pin_path(const NlPinStore *s, uint64_t ino, NlAttachType type, const char *name,
+                char *buf, size_t size) {
+        return pin_path_in(s->root, ino, type, name, buf, size);
+}
+
+int nl_pin_netns_dir(const NlPinStore *s, uint64_t ino, char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s/%" PRIu64, s->root, ino);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
+        char dir[4096];
+        int r;
+
+        r = pin_path_in(base, ino, type, NULL, dir, sizeof(dir));
+        if (r < 0)
+                return r;
+        if (mkdir(dir, 0700) >= 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return negative_errno();
+        return mkdir_p(dir, 0700);
+}
+
+static int pin_at(const char *base, uint64_t ino, NlAttachType type, const char *name,
+                  int link_fd, NlError *e) {
+        char path[4096];
+        int r;
+
+        r = pin_path_in(base, ino, type, name, path, sizeof(path));
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, r, "Pin path too long");
+        r = make_parent_dirs(base, ino, type);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create folders for %s: %m", path);
+        r = bpf_obj_pin(link_fd, path);
+        if (r == -EEXIST)
+                return nl_error_set(e, NL_ERR_LINK_EXISTS, r, "A link named '%s' already exists (%s)", name, path);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Failed to pin link at %s: %m", path);
+        return 0;
+}
+
+int nl_pin_store_pin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name,
+                     int link_fd, NlError *e) {
+        return pin_at(s->root, ino, type, name, link_fd, e);
+}
+
+int nl_pin_store_get(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name) {
+        char path[4096];
+        int r;
+
+        r = nl_pin_path(s, ino, type, name, path, sizeof(path));
+        if (r < 0)
+                return r;
+        return bpf_obj_get(path);
+}
+
+/* Removes the type folder and netns folder if the unpin left them empty. */
+static void prune_dirs(const char *base, uint64_t ino, NlAttachType type) {
+        char dir[4096];
+
+        if (pin_path_in(base, ino, type, NULL, dir, sizeof(dir)) < 0)
+                return;
+        if (rmdir(dir) < 0)
+                return;
+        *strrchr(dir, '/') = 0;
+        (void) rmdir(dir);
+}
+
+int nl_pin_store_unpin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name) {
+        char path[4096];
+        int r;
+
+        r = nl_pin_path(s, ino, type, name, path, sizeof(path));
+        if (r < 0)
+                return r;
+        if (unlink(path) < 0)
+                return negative_errno();
+        prune_dirs(s->root, ino, type);
+        return 0;
+}
+
+static int rm_rf_at(int dfd, const char *name) {
+        _cleanup_close_ int fd = -EBADF;
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (unlinkat(dfd, name, 0) >= 0)
+                return 0;
+        if (errno == ENOENT)
+                return 0;
+        if (errno != EISDIR && errno != EPERM)
+                return negative_errno();
+
+        fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d)
+                return negative_errno();
+        fd = -EBADF;    /* owned by d now */
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                int k = rm_rf_at(dirfd(d), de->d_name);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        closedir(d);
+        if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = negative_errno();
+        return r;
+}
+
+int nl_pin_rm_rf(const char *path) {
+        return rm_rf_at(AT_FDCWD, path);
+}
+
+static bool parse_u64(const char *s, uint64_t *ret) {
+        char *end;
+
+        if (!*s || strspn(s, "0123456789") != strlen(s) || (s[0] == '0' && s[1]))
+                return false;
+        errno = 0;
+        *ret = strtoull(s, &end, 10);
+        return errno == 0 && *ret > 0;
+}
+
+/* Calls fn for every pin under base/<ino>/<type>/. */
+typedef int (*walk_fn)(const char *base, uint64_t ino, NlAttachType type, const char *name,
+                       const char *path, void *userdata);
+
+static int walk_pins(const char *base, walk_fn fn, void *userdata) {
+        DIR *top;
+        struct dirent *de;
+        int r = 0;
+
+        top = opendir(base);
+        if (!top)
+                return errno == ENOENT ? 0 : negative_errno();
+
+        while (r >= 0 && (de = readdir(top))) {
+                uint64_t ino;
+
+                if (!parse_u64(de->d_name, &ino))
+                        continue;
+                for (NlAttachType t = 0; t < _NL_ATTACH_MAX && r >= 0; t++) {
+                        char dir[4096], path[4096 + 256];
+                        struct dirent *pe;
+                        DIR *td;
+
+                        if (pin_path_in(base, ino, t, NULL, dir, sizeof(dir)) < 0)
+                                continue;
+                        td = opendir(dir);
+                        if (!td)
+                                continue;
+                        while (r >= 0 && (pe = readdir(td))) {
+                                if (pe->d_name[0] == '.')
+                                        continue;
+                                snprintf(path, sizeof(path), "%s/%s", dir, pe->d_name);
+                                r = fn(base, ino, t, pe->d_name, path, userdata);
+                        }
+                        closedir(td);
+                }
+        }
+        closedir(top);
+        return r;
+}
+
+struct scan_ctx {
+        nl_pin_scan_cb cb;
+        void *userdata;
+};
+
+static int scan_one(const char *base, uint64_t ino, NlAttachType type, const char *name,
+                    const char *path, void *userdata) {
+        struct scan_ctx *c = userdata;
+        NlPinEntry entry = {
+                .ino = ino, .type = type, .name = name, .path = path,
+                .link_fd = -EBADF,
+        };
+        int r;
+
+        if (!nl_link_name_is_valid(name)) {
+                entry.state = NL_PIN_BAD;
+                entry.error = EINVAL;
+        } else {
+                entry.link_fd = bpf_obj_get(path);
+                if (entry.link_fd < 0) {
+                        entry.state = NL_PIN_BAD;
+                        entry.error = -entry.link_fd;
+                } else {
+                        r = nl_link_get_info(entry.link_fd, false, &entry.info);
+                        if (r < 0) {
+                                entry.state = NL_PIN_BAD;
+                                entry.error = -r;
+                        } else if (entry.info.attach_type != type)
+                                entry.state = NL_PIN_BAD, entry.error = EMEDIUMTYPE;
+                        else if (entry.info.netns_ino == 0)
+                                entry.state = NL_PIN_DEFUNCT;
+                        else if (entry.info.netns_ino != ino)
+                                entry.state = NL_PIN_BAD, entry.error = EXDEV;
+                        else
+                                entry.state = NL_PIN_OK;
+                }
+        }
+
+        r = c->cb(&entry, c->userdata);
+        safe_close(entry.link_fd);
+        return r;
+}
+
+int nl_pin_store_scan(NlPinStore *s, nl_pin_scan_cb cb, void *userdata) {
+        struct scan_ctx c = { .cb = cb, .userdata = userdata };
+        return walk_pins(s->root, scan_one, &c);
+}
+
+/* Batches. */
+
+int nl_batch_begin(NlPinStore *s, NlBatchOp op, NlBatch **ret, NlError *e) {
+        NlBatch *b;
+        uint64_t id;
+
+        if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "getrandom failed: %m");
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        b->store = s;
+        b->op = op;
+        snprintf(b->dir, sizeof(b->dir), "%s/%s-pending-%016" PRIx64, s->root, batch_op_names[op], id);
+        if (mkdir(b->dir, 0700) < 0) {
+                int r = negative_errno();
+                free(b);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create batch folder: %m");
+        }
+        *ret = b;
+        return 0;
+}
+
+static int batch_remember(NlBatch *b, uint64_t ino, NlAttachType type, const char *name) {
+        if (b->n == b->allocated) {
+                size_t m = b->allocated ? b->allocated * 2 : 16;
+                void *p = reallocarray(b->items, m, sizeof(*b->items));
+                if (!p)
+                        return -ENOMEM;
+                b->items = p;
+                b->allocated = m;
+        }
+        b->items[b->n].ino = ino;
+        b->items[b->n].type = type;
+        snprintf(b->items[b->n].name, sizeof(b->items[b->n].name), "%s", name);
+        b->n++;
+        return 0;
+}
+
+int nl_batch_stage_pin(NlBatch *b, uint64_t ino, NlAttachType type, const char *name,
+                       int link_fd, NlError *e) {
+        int r;
+
+        if (batch_remember(b, ino, type, name) < 0)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = pin_at(b->dir, ino, type, name, link_fd, e);
+        if (r < 0)
+                b->n--;
+        return r;
+}
+
+/* Moves a pin between two trees without ever replacing an existing one. */
+static int move_pin(const char *from_base, const char *to_base, uint64_t ino, NlAttachType type,
+                    const char *name) {
+        char from[4096], to[4096];
+        int r;
+
+        if (pin_path_in(from_base, ino, type, name, from, sizeof(from)) < 0 ||
+            pin_path_in(to_base, ino, type, name, to, sizeof(to)) < 0)
+                return -ENAMETOOLONG;
+        r = make_parent_dirs(to_base, ino, type);
+        if (r < 0)
+                return r;
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
+                return negative_errno();
+        prune_dirs(from_base, ino, type);
+        return 0;
+}
+
+int nl_batch_stage_move(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, NlError *e) {
+        int r;
+
+        if (batch_remember(b, ino, type, name) < 0)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = move_pin(b->store->root, b->dir, ino, type, name);
+        if (r < 0) {
+                b->n--;
+                return nl_error_set(e, r == -ENOENT ? NL_ERR_NO_SUCH_LINK : NL_ERR_FAILED, r,
+                                    "Cannot stage link '%s' for detaching: %m", name);
+        }
+        return 0;
+}
+
+/* Detaches and removes a staged pin. */
+static int destroy_pin(const char *base, uint64_t ino, NlAttachType type, const char *name,
+                       const char *path, void *userdata) {
+        _cleanup_close_ int fd = bpf_obj_get(path);
+
+        if (fd >= 0)
+                (void) bpf_link_detach(fd);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return negative_errno();
+        if (userdata)
+                (*(int *) userdata)++;
+        return 0;
+}
+
+struct restore_ctx {
+        const char *to;
+        int count;
+};
+
+static int restore_pin(const char *base, uint64_t ino, NlAttachType type, const char *name,
+                       const char *path, void *userdata) {
+        struct restore_ctx *c = userdata;
+        int r = move_pin(base, c->to, ino, type, name);
+
+        /* Its name is taken at the destination: the staged one cannot win. */
+        if (r == -EEXIST)
+                r = destroy_pin(base, ino, type, name, path, NULL);
+        if (r >= 0)
+                c->count++;
+        return 0;
+}
+
+/* Finishes (commit) or undoes (abort) a batch folder. Used at run time and
+ * by recovery, so a crash at any point is repaired the same way. */
+static int batch_finish_dir(NlPinStore *s, const char *dir, NlBatchOp op, bool commit) {
+        bool destroy = (op == NL_BATCH_ATTACH) != commit;
+        int r, count = 0;
+
+        if (destroy)
+                r = walk_pins(dir, destroy_pin, &count);
+        else {
+                struct restore_ctx c = { .to = s->root };
+                r = walk_pins(dir, restore_pin, &c);
+                count = c.count;
+        }
+        nl_crash_point("batch-finish-before-rmdir");
+        if (r >= 0)
+                r = nl_pin_rm_rf(dir);
+        return r < 0 ? r : count;
+}
+
+int nl_batch_commit(NlBatch *b, NlError *e) {
+        char committed[4096];
+        char *p;
+        int r;
+
+        /* The rename is the commit point: before it a crash undoes the
+         * batch, after it a crash finishes it. */
+        snprintf(committed, sizeof(committed), "%s", b->dir);
+        p = strstr(committed + strlen(b->store->root), "-pending-");
+        memcpy(p, "-commit--", 9);
+        nl_crash_point("batch-before-commit");
+        if (rename(b->dir, committed) < 0)
+                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot commit batch: %m");
+        snprintf(b->dir, sizeof(b->dir), "%s", committed);
+        b->committed = true;
+        nl_crash_point("batch-after-commit");
+
+        r = batch_finish_dir(b->store, b->dir, b->op, true);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot finish batch: %m");
+        return 0;
+}
+
+void nl_batch_abort(NlBatch *b) {
+        if (!b)
+                return;
+        if (!b->committed)
+                (void) batch_finish_dir(b->store, b->dir, b->op, false);
+        nl_batch_free(b);
+}
+
+void nl_batch_free(NlBatch *b) {
+        if (!b)
+                return;
+        free(b->items);
+        free(b);
+}
+
+int nl_pin_store_recover(NlPinStore *s) {
+        DIR *d;
+        struct dirent *de;
+        int total = 0;
+
+        d = opendir(s->root);
+        if (!d)
+                return negative_errno();
+        while ((de = readdir(d))) {
+                char path[4096];
+
+                for (NlBatchOp op = NL_BATCH_ATTACH; op <= NL_BATCH_DETACH; op++) {
+                        size_t n = strlen(batch_op_names[op]);
+                        bool pending, commit;
+
+                        if (strncmp(de->d_name, batch_op_names[op], n) != 0)
+                                continue;
+                        pending = strncmp(de->d_name + n, "-pending-", 9) == 0;
+                        commit = strncmp(de->d_name + n, "-commit--", 9) == 0;
+                        if (!pending && !commit)
+                                continue;
+                        snprintf(path, sizeof(path), "%s/%s", s->root, de->d_name);
+                        int r = batch_finish_dir(s, path, op, commit);
+                        if (r > 0)
+                                total += r;
+                }
+        }
+        closedir(d);
+        return total;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "link-ops.h"
+#include "names.h"
+
+/*
+ * The pin store: every link lives at
+ *     <root>/<netns_ino>/<attach_type>/<link-name>
+ * and a steer link's maps beside it in <root>/<netns_ino>/steer/<link-name>/.
+ * The pins are the truth: the kernel keeps a pinned link running while no
+ * process holds it, and a restart finds everything again by scanning.
+ *
+ * Batches (AttachMany, DetachMany) stage their pins in
+ *     <root>/<op>-pending-<id>/<netns_ino>/<attach_type>/<link-name>
+ * and commit by renaming the folder to <op>-commit-<id>. A crash leaves a
+ * folder whose name says which way to repair it (see nl_pin_store_recover).
+ */
+typedef struct NlPinStore NlPinStore;
+
+#define NL_PIN_ROOT_DEFAULT "/sys/fs/bpf/netnslinkd"
+#define NL_STEER_DIR "steer"
+
+/* Creates root if needed; refuses a root that is not on bpffs. */
+int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e);
+NlPinStore *nl_pin_store_free(NlPinStore *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NlPinStore *, nl_pin_store_free);
+const char *nl_pin_store_root(const NlPinStore *s);
+
+int nl_pin_path(const NlPinStore *s, uint64_t ino, NlAttachType type, const char *name,
+                char *buf, size_t size);
+int nl_pin_netns_dir(const NlPinStore *s, uint64_t ino, char *buf, size_t size);
+
+/* Pins link_fd at its place, making the folders. An existing pin of the
+ * same name: NL_ERR_LINK_EXISTS. */
+int nl_pin_store_pin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name,
+                     int link_fd, NlError *e);
+/* Opens the pinned link; -ENOENT if there is no such pin. */
+int nl_pin_store_get(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name);
+/* Removes the pin and any folder it leaves empty. -ENOENT if none. */
+int nl_pin_store_unpin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name);
+
+/* Removes a whole folder tree of bpffs pins (steer maps, a batch). */
+int nl_pin_rm_rf(const char *path);
+
+/* Scan. Each pin found under <root>/<ino>/<type>/ is reported once. */
+typedef enum NlPinState {
+        NL_PIN_OK,         /* a live netns link, info filled, fd open */
+        NL_PIN_DEFUNCT,    /* a link whose netns is gone (netns_ino 0) or that was detached */
+        NL_PIN_BAD,        /* not a netns link of that type, or unreadable */
+} NlPinState;
+
+typedef struct NlPinEntry {
+        uint64_t ino;               /* from the folder name */
+        NlAttachType type;
+        const char *name;
+        const char *path;
+        NlPinState state;
+        int link_fd;                /* open for OK and DEFUNCT; the callback may take it */
+        NlLinkInfo info;
+        int error;                  /* for BAD: why */
+} NlPinEntry;
+
+typedef int (*nl_pin_scan_cb)(NlPinEntry *entry, void *userdata);
+/* Calls cb for every pin; stops and returns cb's value if negative. */
+int nl_pin_store_scan(NlPinStore *s, nl_pin_scan_cb cb, void *userdata);
+
+/* Batches. */
+typedef enum NlBatchOp { NL_BATCH_ATTACH, NL_BATCH_DETACH } NlBatchOp;
+typedef struct NlBatch NlBatch;
+
+int nl_batch_begin(NlPinStore *s, NlBatchOp op, NlBatch **ret, NlError *e);
+/* ATTACH: pins a new link in the staging folder. */
+int nl_batch_stage_pin(NlBatch *b, uint64_t ino, NlAttachType type, const char *name,
+                       int link_fd, NlError *e);
+/* DETACH: moves an existing pin into the staging folder. */
+int nl_batch_stage_move(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, NlError *e);
+/* Makes the batch happen: ATTACH moves every staged pin to its place,
+ * DETACH detaches every staged link. Then removes the folder. */
+int nl_batch_commit(NlBatch *b, NlError *e);
+/* Undoes a batch that was not committed: ATTACH detaches what was staged,
+ * DETACH moves the pins back. Frees b. */
+void nl_batch_abort(NlBatch *b);
+void nl_batch_free(NlBatch *b);
+
+/* Repairs what a crash left: pending batches are undone, committed ones
+ * finished, empty folders removed. Returns the number of pins repaired. */
+int nl_pin_store_recover(NlPinStore *s);
+
+/* Crash testing: NETNSLINK_CRASH_AT=<point> makes the process SIGKILL itself
+ * at that named point, so tests can prove every step is repairable. */
+void nl_crash_point(const char *point);

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hashmap.h"
+#include "link-ops.h"
+#include "prog-loader.h"
+#include "sha256.h"
+
+struct NlProgram {
+        unsigned refcount;
+        NlProgCache *cache;     /* NULL once evicted or when never cached */
+        char *key;
+        char *source;
+        void *owner;
+        void (*destroy)(void *owner);
+        int fd;
+        uint32_t id;
+        char name[16];
+        char tag[17];
+};
+
+struct NlProgCache {
+        Hashmap *programs;      /* key -> NlProgram, holding one reference */
+        unsigned loads;
+};
+
+/* libbpf message capture. */
+
+static struct {
+        bool active;
+        char *buf;
+        size_t len, size;
+        nl_libbpf_log_fn log;
+} capture;
+
+#define CAPTURE_MAX (1024U * 1024U)
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
+        char line[4096];
+        int n;
+
+        n = vsnprintf(line, sizeof(line), fmt, ap);
+        if (n < 0)
+                return 0;
+        if ((size_t) n >= sizeof(line))
+                n = sizeof(line) - 1;
+
+        if (capture.active) {
+                /* Keep the tail: the verifier's last lines say why. */
+                if (capture.len + n + 1 > CAPTURE_MAX) {
+                        size_t drop = capture.len / 2;
+                        memmove(capture.buf, capture.buf + drop, capture.len - drop);
+                        capture.len -= drop;
+                }
+                if (capture.len + n + 1 > capture.size) {
+                        size_t m = capture.size ? capture.size * 2 : 16384;
+                        while (m < capture.len + n + 1)
+                                m *= 2;
+                        char *p = realloc(capture.buf, m);
+                        if (!p)
+                                return n;
+                        capture.buf = p;
+                        capture.size = m;
+                }
+                memcpy(capture.buf + capture.len, line, n);
+                capture.len += n;
+                capture.buf[capture.len] = 0;
+        } else if (capture.log && level <= LIBBPF_INFO)
+                capture.log(level == LIBBPF_WARN ? 4 : 7, line);
+        return n;
+}
+
+void nl_libbpf_set_log(nl_libbpf_log_fn fn) {
+        capture.log = fn;
+        libbpf_set_print(libbpf_print);
+}
+
+void nl_libbpf_capture_begin(void) {
+        libbpf_set_print(libbpf_print);
+        capture.active = true;
+        capture.len = 0;
+        if (capture.buf)
+                capture.buf[0] = 0;
+}
+
+const char *nl_libbpf_capture_end(void) {
+        capture.active = false;
+        return capture.buf ? capture.buf : "";
+}
+
+void nl_log_tail(const char *text, unsigned n, char *out, size_t size) {
+        const char *start = text, *end, *marker;
+        size_t len;
+
+        /* libbpf frames the verifier log; prefer what is inside the frame. */
+        marker = strstr(text, "-- BEGIN PROG LOAD LOG --");
+        if (marker)
+                start = marker + strlen("-- BEGIN PROG LOAD LOG --");
+        end = strstr(start, "-- END PROG LOAD LOG --");
+        if (!end)
+                end = start + strlen(start);
+        while (end > start && (end[-1] == '\n' || end[-1] == ' '))
+                end--;
+
+        const char *p = end;
+        for (unsigned lines = 0; p > start; p--)
+                if (p[-1] == '\n' && ++lines == n)
+                        break;
+        while (p < end && *p == '\n')
+                p++;
+        len = (size_t) (end - p);
+        if (len >= size)
+                p = end - (len = size - 1);
+        memcpy(out, p, len);
+        out[len] = 0;
+        /* One message line for D-Bus and the journal: fold the newlines. */
+        for (char *c = out; *c; c++)
+                if (*c == '\n')
+                        *c = '|';
+}
+
+/* The cache. */
+
+NlProgCache *nl_prog_cache_new(void) {
+        NlProgCache *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return NULL;
+        c->programs = hashmap_new();
+        if (!c->programs) {
+                free(c);
+                return NULL;
+        }
+        return c;
+}
+
+static void program_free(NlProgram *p) {
+        safe_close(p->fd);
+        if (p->destroy)
+                p->destroy(p->owner);
+        free(p->key);
+        free(p->source);
+        free(p);
+}
+
+static void cache_drop(void *v) {
+        NlProgram *p = v;
+
+        p->cache = NULL;
+        nl_program_unref(p);
+}
+
+NlProgCache *nl_prog_cache_free(NlProgCache *c) {
+        if (c) {
+                hashmap_free(c->programs, cache_drop);
+                free(c);
+        }
+        return NULL;
+}
+
+unsigned nl_prog_cache_loads(const NlProgCache *c) {
+        return c->loads;
+}
+
+NlProgram *nl_program_ref(NlProgram *p) {
+        if (p)
+                p->refcount++;
+        return p;
+}
+
+NlProgram *nl_program_unref(NlProgram *p) {
+        if (!p)
+                return NULL;
+        if (--p->refcount == 0)
+                program_free(p);
+        return NULL;
+}
+
+int nl_program_fd(const NlProgram *p) { return p->fd; }
+uint32_t nl_program_id(const NlProgram *p) { return p->id; }
+const char *nl_program_name(const NlProgram *p) { return p->name; }
+const char *nl_program_tag(const NlProgram *p) { return p->tag; }
+const char *nl_program_source(const NlProgram *p) { return p->source; }
+
+NlProgram *nl_prog_cache_lookup(NlProgCache *c, const char *key) {
+        return nl_program_ref(hashmap_get(c->programs, key));
+}
+
+/* Keeps at most NL_PROG_CACHE_IDLE_MAX programs that only the cache holds. */
+static void cache_trim(NlProgCache *c) {
+        HashmapIter it = {};
+        NlProgram *p;
+        unsigned idle = 0;
+
+        while (hashmap_iterate(c->programs, &it, (void **) &p, NULL))
+                idle += p->refcount == 1;
+        it = (HashmapIter) {};
+        while (idle > NL_PROG_CACHE_IDLE_MAX && hashmap_iterate(c->programs, &it, (void **) &p, NULL))
+                if (p->refcount == 1) {
+                        hashmap_remove(c->programs, p->key);
+                        cache_drop(p);
+                        idle--;
+                }
+}
+
+int nl_prog_cache_adopt(NlProgCache *c, const char *key, const char *source, void *owner,
+                        void (*destroy)(void *owner), int prog_fd, NlProgram **ret, NlError *e) {
+        NlProgram *p;
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                if (destroy)
+                        destroy(owner);
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+        p->refcount = 1;
+        p->owner = owner;
+        p->destroy = destroy;
+        /* Our own fd: the owner may close its copy independently. */
+        p->fd = fcntl(prog_fd, F_DUPFD_CLOEXEC, 3);
+        if (p->fd < 0) {
+                r = negative_errno();
+                program_free(p);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot duplicate program fd: %m");
+        }
+        r = nl_prog_fd_describe(p->fd, &p->id, p->name, p->tag);
+        if (r < 0) {
+                program_free(p);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read program info: %m");
+        }
+        p->source = strdup(source ? source : "");
+        if (!p->source) {
+                program_free(p);
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+
+        if (key) {
+                p->key = strdup(key);
+                if (!p->key || hashmap_put(c->programs, key, p) < 0) {
+                        program_free(p);
+                        return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+                }
+                p->cache = c;
+                nl_program_ref(p);      /* the cache's reference */
+                cache_trim(c);
+        }
+        *ret = p;
+        return 0;
+}
+
+static void object_close(void *obj) {
+        bpf_object__close(obj);
+}
+
+int nl_prog_load_elf_mem(NlProgCache *c, const void *data, size_t size, const char *prog_name,
+                         NlAttachType type, NlProgram **ret, NlError *e) {
+        LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "netnslink");
+        uint8_t digest[SHA256_DIGEST_SIZE];
+        char hex[2 * SHA256_DIGEST_SIZE + 1], key[256], source[128], pbuf[80], tail[1536];
+        struct bpf_object *obj;
+        struct bpf_program *prog, *other;
+        NlProgram *cached;
+        int r;
+
+        if (!prog_name || !*prog_name || strlen(prog_name) > 128)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                    "Invalid program name '%s'", nl_printable(prog_name, pbuf, sizeof(pbuf)));
+        nl_printable(prog_name, pbuf, sizeof(pbuf));
+        if (size < 64)  /* not even an ELF header */
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ENOEXEC,
+                                    "Not a BPF ELF object (%zu bytes)", size);
+
+        sha256(data, size, digest);
+        sha256_hex(digest, hex);
+        snprintf(key, sizeof(key), "elf:%s:%s:%s", hex, nl_attach_type_to_string(type), prog_name);
+        cached = nl_prog_cache_lookup(c, key);
+        if (cached) {
+                *ret = cached;
+                return 0;
+        }
+
+        nl_libbpf_capture_begin();
+        obj = bpf_object__open_mem(data, size, &opts);
+        if (!obj) {
+                r = negative_errno();
+                nl_log_tail(nl_libbpf_capture_end(), 3, tail, sizeof(tail));
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "Not a valid BPF ELF object: %m%s%s",
+                                    *tail ? ": " : "", tail);
+        }
+
+        prog = bpf_object__find_program_by_name(obj, prog_name);
+        if (!prog) {
+                nl_libbpf_capture_end();
+                bpf_object__close(obj);
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ENOENT,
+                                    "The object has no program named '%s'", pbuf);
+        }
+        if (bpf_program__type(prog) != nl_attach_type_prog_type(type)) {
+                const char *have = libbpf_bpf_prog_type_str(bpf_program__type(prog));
+                nl_libbpf_capture_end();
+                bpf_object__close(obj);
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EMEDIUMTYPE,
+                                    "Program '%s' is of type %s, but a %s link needs a %s program",
+                                    pbuf, have ?: "unknown", nl_attach_type_to_string(type),
+                                    libbpf_bpf_prog_type_str(nl_attach_type_prog_type(type)));
+        }
+        /* Load only the program asked for. */
+        bpf_object__for_each_program(other, obj)
+                if (other != prog)
+                        bpf_program__set_autoload(other, false);
+        bpf_program__set_expected_attach_type(prog, nl_attach_type_to_bpf(type));
+
+        r = bpf_object__load(obj);
+        nl_log_tail(nl_libbpf_capture_end(), 6, tail, sizeof(tail));
+        if (r < 0) {
+                bpf_object__close(obj);
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r,
+                                    "Program '%s' was rejected by the kernel (%m); verifier: %s",
+                                    pbuf, *tail ? tail : "(no log)");
+        }
+        c->loads++;
+
+        snprintf(source, sizeof(source), "sha256:%.12s:%s", hex, pbuf);
+        return nl_prog_cache_adopt(c, key, source, obj, object_close, bpf_program__fd(prog), ret, e);
+}
+
+int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachType type,
+                        NlProgram **ret, NlError *e) {
+        _cleanup_free_ void *data = NULL;
+        struct stat st, st2;
+        size_t done = 0;
+
+        if (fstat(fd, &st) < 0)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(), "Cannot stat the object: %m");
+        if (!S_ISREG(st.st_mode))
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EBADFD,
+                                    "The object must be a regular file");
+        if ((uint64_t) st.st_size > NL_ELF_MAX_SIZE)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EFBIG,
+                                    "The object is %lld bytes, more than the limit of %u",
+                                    (long long) st.st_size, NL_ELF_MAX_SIZE);
+        data = malloc(st.st_size ? st.st_size : 1);
+        if (!data)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        while (done < (size_t) st.st_size) {
+                ssize_t n = pread(fd, (char *) data + done, st.st_size - done, done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(),
+                                            "Cannot read the object: %m");
+                }
+                if (n == 0)
+                        break;
+                done += n;
+        }
+        /* A file that changes while we read it is not one object. */
+        if (fstat(fd, &st2) < 0 || done != (size_t) st.st_size || st2.st_size != st.st_size ||
+            st2.st_mtim.tv_sec != st.st_mtim.tv_sec || st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ESTALE,
+                                    "The object changed while it was being read");
+        return nl_prog_load_elf_mem(c, data, done, prog_name, type, ret, e);
+}
+
+int nl_prog_load_elf_path(NlProgCache *c, const char *path, const char *prog_name,
+                          NlAttachType type, NlProgram **ret, NlError *e) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[256];
+
+        if (!path || path[0] != '/')
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "The object path must be absolute");
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(), "Cannot open object %s: %m",
+                                    nl_printable(path, buf, sizeof(buf)));
+        return nl_prog_load_elf_fd(c, fd, prog_name, type, ret, e);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "names.h"
+
+/*
+ * Loading BPF programs, with a cache: a program is keyed by the SHA-256 of
+ * its object's content, the program's name and the attach type, so that
+ * attaching one program in 300 netns opens and verifies it once.
+ */
+typedef struct NlProgram NlProgram;
+typedef struct NlProgCache NlProgCache;
+
+/* ELF objects larger than this are refused before libbpf sees them. */
+#define NL_ELF_MAX_SIZE (64U * 1024U * 1024U)
+/* How many loaded programs no link uses are kept for reuse. */
+#define NL_PROG_CACHE_IDLE_MAX 64
+
+NlProgCache *nl_prog_cache_new(void);
+NlProgCache *nl_prog_cache_free(NlProgCache *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NlProgCache *, nl_prog_cache_free);
+/* Loads performed (cache misses), for tests and benchmarks. */
+unsigned nl_prog_cache_loads(const NlProgCache *c);
+
+int nl_prog_load_elf_mem(NlProgCache *c, const void *data, size_t size, const char *prog_name,
+                         NlAttachType type, NlProgram **ret, NlError *e);
+/* Reads the object from fd (a regular file, at most NL_ELF_MAX_SIZE). */
+int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachType type,
+                        NlProgram **ret, NlError *e);
+int nl_prog_load_elf_path(NlProgCache *c, const char *path, const char *prog_name,
+                          NlAttachType type, NlProgram **ret, NlError *e);
+
+/* Wraps a program loaded elsewhere (a built-in's skeleton): owner is
+ * destroyed with destroy() when the last reference goes. With a key the
+ * program is cached; without one it belongs to its references alone. */
+int nl_prog_cache_adopt(NlProgCache *c, const char *key, const char *source, void *owner,
+                        void (*destroy)(void *owner), int prog_fd, NlProgram **ret, NlError *e);
+/* A cached program by key, with a new reference, or NULL. */
+NlProgram *nl_prog_cache_lookup(NlProgCache *c, const char *key);
+
+NlProgram *nl_program_ref(NlProgram *p);
+NlProgram *nl_program_unref(NlProgram *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NlProgram *, nl_program_unref);
+int nl_program_fd(const NlProgram *p);
+uint32_t nl_program_id(const NlProgram *p);
+const char *nl_program_name(const NlProgram *p);
+const char *nl_program_tag(const NlProgram *p);
+/* A short description of where it came from: "builtin:flow", "sha256:…:prog". */
+const char *nl_program_source(const NlProgram *p);
+
+/* Runs libbpf with its messages captured, so a verifier rejection can be
+ * reported with the log's last lines. Returns the captured text. */
+void nl_libbpf_capture_begin(void);
+const char *nl_libbpf_capture_end(void);
+/* The last n lines of text, trimmed of libbpf's framing. */
+void nl_log_tail(const char *text, unsigned n, char *out, size_t size);
+
+/* Where libbpf messages go when nothing captures them (the daemon logs
+ * them at debug level). */
+typedef void (*nl_libbpf_log_fn)(int level, const char *msg);
+void nl_libbpf_set_log(nl_libbpf_log_fn fn);
