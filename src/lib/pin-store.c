@@ -40,10 +40,10 @@ static const char *const batch_op_names[] = {
 };
 
 void nl_crash_point(const char *point) {
-        static const char *want = (const char *) -1;
+        /* Read every time, not cached: a forked child that sets the variable
+         * after its parent already passed a crash point must still crash. */
+        const char *want = getenv("NETNSLINK_CRASH_AT");
 
-        if (want == (const char *) -1)
-                want = getenv("NETNSLINK_CRASH_AT");
         if (want && strcmp(want, point) == 0)
                 raise(SIGKILL);
 }
