@@ -41,38 +41,47 @@ static struct {
 
 #define CAPTURE_MAX (1024U * 1024U)
 
+static void capture_append(const char *text, size_t n) {
+        /* Keep the tail: the verifier's last lines say why. */
+        if (n > CAPTURE_MAX / 2) {
+                text += n - CAPTURE_MAX / 2;
+                n = CAPTURE_MAX / 2;
+        }
+        if (capture.len + n + 1 > CAPTURE_MAX) {
+                size_t drop = capture.len / 2 + 1;
+                if (drop > capture.len)
+                        drop = capture.len;
+                memmove(capture.buf, capture.buf + drop, capture.len - drop);
+                capture.len -= drop;
+        }
+        if (capture.len + n + 1 > capture.size) {
+                size_t m = capture.size ? capture.size : 16384;
+                while (m < capture.len + n + 1)
+                        m *= 2;
+                char *p = realloc(capture.buf, m);
+                if (!p)
+                        return;
+                capture.buf = p;
+                capture.size = m;
+        }
+        memcpy(capture.buf + capture.len, text, n);
+        capture.len += n;
+        capture.buf[capture.len] = 0;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
-        char line[4096];
+        char *text = NULL;
         int n;
 
-        n = vsnprintf(line, sizeof(line), fmt, ap);
+        /* The verifier log arrives as one huge message: no fixed buffer. */
+        n = vasprintf(&text, fmt, ap);
         if (n < 0)
                 return 0;
-        if ((size_t) n >= sizeof(line))
-                n = sizeof(line) - 1;
-
-        if (capture.active) {
-                /* Keep the tail: the verifier's last lines say why. */
-                if (capture.len + n + 1 > CAPTURE_MAX) {
-                        size_t drop = capture.len / 2;
-                        memmove(capture.buf, capture.buf + drop, capture.len - drop);
-                        capture.len -= drop;
-                }
-                if (capture.len + n + 1 > capture.size) {
-                        size_t m = capture.size ? capture.size * 2 : 16384;
-                        while (m < capture.len + n + 1)
-                                m *= 2;
-                        char *p = realloc(capture.buf, m);
-                        if (!p)
-                                return n;
-                        capture.buf = p;
-                        capture.size = m;
-                }
-                memcpy(capture.buf + capture.len, line, n);
-                capture.len += n;
-                capture.buf[capture.len] = 0;
-        } else if (capture.log && level <= LIBBPF_INFO)
-                capture.log(level == LIBBPF_WARN ? 4 : 7, line);
+        if (capture.active)
+                capture_append(text, n);
+        else if (capture.log && level <= LIBBPF_INFO)
+                capture.log(level == LIBBPF_WARN ? 4 : 7, text);
+        free(text);
         return n;
 }
 

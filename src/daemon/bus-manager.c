@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "bus-manager.h"
+#include "bus-util.h"
+#include "log.h"
+
+/* AttachMany/DetachMany: more than this many elements is a mistake. */
+#define BATCH_MAX 65536
+
+static int reply_link(sd_bus_message *msg, Manager *m, const Link *l) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = bus_append_link(reply, m, l);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int read_ref(sd_bus_message *msg, LinkRef *ref) {
+        return sd_bus_message_read(msg, "sss", &ref->netns, &ref->type, &ref->name);
+}
+
+/* object_path names a file the daemon opens with its own rights: root only. */
+static int check_program_access(sd_bus_message *msg, const ProgramSpec *p, sd_bus_error *error) {
+        if (p->kind != PROGRAM_PATH)
+                return 0;
+        if (bus_sender_is_root(msg) > 0)
+                return 0;
+        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                "object_path is for root callers only; pass the object as object_fd");
+}
+
+static int method_attach_or_update(sd_bus_message *msg, void *userdata, sd_bus_error *error, bool update) {
+        Manager *m = userdata;
+        NlError e = {};
+        ProgramSpec p;
+        LinkRef ref;
+        Link *l;
+        int r;
+
+        r = bus_check_mutate_access(msg, error);
+        if (r < 0)
+                return r;
+        r = read_ref(msg, &ref);
+        if (r < 0)
+                return r;
+        r = bus_read_program(msg, &p, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        r = check_program_access(msg, &p, error);
+        if (r < 0)
+                return r;
+        r = update ? manager_update(m, &ref, &p, &l, &e) : manager_attach(m, &ref, &p, &l, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return reply_link(msg, m, l);
+}
+
+static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_attach_or_update(msg, userdata, error, false);
+}
+
+static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_attach_or_update(msg, userdata, error, true);
+}
+
+static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        NlError e = {};
+        ProgramSpec p;
+        LinkRef ref;
+        uint32_t expected;
+        Link *l;
+        int r;
+
+        r = bus_check_mutate_access(msg, error);
+        if (r < 0)
+                return r;
+        r = read_ref(msg, &ref);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "u", &expected);
+        if (r < 0)
+                return r;
+        r = bus_read_program(msg, &p, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        r = check_program_access(msg, &p, error);
+        if (r < 0)
+                return r;
+        r = manager_replace(m, &ref, expected, &p, &l, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return reply_link(msg, m, l);
+}
+
+static int method_detach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        NlError e = {};
+        LinkRef ref;
+        int r;
+
+        r = bus_check_mutate_access(msg, error);
+        if (r < 0)
+                return r;
+        r = read_ref(msg, &ref);
+        if (r < 0)
+                return r;
+        r = manager_detach(m, &ref, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_get_link(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        NlError e = {};
+        LinkRef ref;
+        Link *l;
+        int r;
+
+        r = read_ref(msg, &ref);
+        if (r < 0)
+                return r;
+        r = manager_get(m, &ref, &l, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return reply_link(msg, m, l);
+}
+
+static int reply_links(sd_bus_message *msg, Manager *m, Link **links, size_t n) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (links[i]) {
+                        r = bus_append_link(reply, m, links[i]);
+                        if (r < 0)
+                                return r;
+                }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_links(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ Link **links = NULL;
+        Manager *m = userdata;
+        const char *netns;
+        NlError e = {};
+        size_t n;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &netns);
+        if (r < 0)
+                return r;
+        r = manager_list(m, netns, &links, &n, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return reply_links(msg, m, links, n);
+}
+
+/* Grows the two arrays of a batch by one element. */
+static int batch_grow(LinkRef **refs, ProgramSpec **progs, size_t n, size_t *allocated) {
+        if (n < *allocated)
+                return 0;
+        size_t a = *allocated ? *allocated * 2 : 32;
+        LinkRef *nr = reallocarray(*refs, a, sizeof(LinkRef));
+        if (!nr)
+                return -ENOMEM;
+        *refs = nr;
+        if (progs) {
+                ProgramSpec *np = reallocarray(*progs, a, sizeof(ProgramSpec));
+                if (!np)
+                        return -ENOMEM;
+                *progs = np;
+        }
+        *allocated = a;
+        return 0;
+}
+
+static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ LinkRef *refs = NULL;
+        _cleanup_free_ ProgramSpec *progs = NULL;
+        _cleanup_free_ Link **links = NULL;
+        Manager *m = userdata;
+        size_t n = 0, allocated = 0, bad = 0;
+        NlError e = {};
+        int r;
+
+        r = bus_check_mutate_access(msg, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "(sssa{sv})");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'r', "sssa{sv}")) > 0) {
+                if (n >= BATCH_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "More than %d elements in one batch", BATCH_MAX);
+                if (batch_grow(&refs, &progs, n, &allocated) < 0)
+                        return -ENOMEM;
+                r = read_ref(msg, &refs[n]);
+                if (r < 0)
+                        return r;
+                r = bus_read_program(msg, &progs[n], &e);
+                if (r < 0) {
+                        nl_error_prefix(&e, r, "Element %zu", n);
+                        return bus_reply_nl_error(error, &e, r);
+                }
+                r = check_program_access(msg, &progs[n], error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+
+        r = manager_attach_many(m, refs, progs, n, &links, &bad, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return reply_links(msg, m, links, n);
+}
+
+static int method_detach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ LinkRef *refs = NULL;
+        Manager *m = userdata;
+        size_t n = 0, allocated = 0, bad = 0;
+        NlError e = {};
+        int r;
+
+        r = bus_check_mutate_access(msg, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'a', "(sss)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'r', "sss")) > 0) {
+                if (n >= BATCH_MAX)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "More than %d elements in one batch", BATCH_MAX);
+                if (batch_grow(&refs, NULL, n, &allocated) < 0)
+                        return -ENOMEM;
+                r = read_ref(msg, &refs[n]);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+                n++;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+
+        r = manager_detach_many(m, refs, n, &bad, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int property_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", NETNSLINK_VERSION);
+}
+
+static int property_pin_root(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "s", nl_pin_store_root(m->store));
+}
+
+static int property_n_links(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) hashmap_size(m->links));
+}
+
+void bus_manager_emit(Manager *m, LinkEvent ev, const Link *l) {
+        static const char *const names[] = {
+                [LINK_ATTACHED] = "LinkAttached",
+                [LINK_UPDATED] = "LinkUpdated",
+                [LINK_DETACHED] = "LinkDetached",
+                [LINK_DEFUNCT] = "LinkDefunct",
+        };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        sd_bus *bus = m->userdata;
+        int r;
+
+        if (!bus)
+                return;
+        r = sd_bus_message_new_signal(bus, &sig, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, names[ev]);
+        if (r >= 0)
+                r = bus_append_link(sig, m, l);
+        if (r >= 0)
+                r = sd_bus_send(bus, sig, NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to send %s signal: %m", names[ev]);
+}
+
+const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PinRoot", "s", property_pin_root, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("NLinks", "u", property_n_links, 0, 0),
+        SD_BUS_METHOD_WITH_NAMES("Attach", "sssa{sv}",
+                                 SD_BUS_PARAM(netns) SD_BUS_PARAM(attach_type) SD_BUS_PARAM(name) SD_BUS_PARAM(program),
+                                 "a{sv}", SD_BUS_PARAM(link), method_attach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Update", "sssa{sv}",
+                                 SD_BUS_PARAM(netns) SD_BUS_PARAM(attach_type) SD_BUS_PARAM(name) SD_BUS_PARAM(program),
+                                 "a{sv}", SD_BUS_PARAM(link), method_update, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Replace", "sssua{sv}",
+                                 SD_BUS_PARAM(netns) SD_BUS_PARAM(attach_type) SD_BUS_PARAM(name)
+                                 SD_BUS_PARAM(expected_prog_id) SD_BUS_PARAM(program),
+                                 "a{sv}", SD_BUS_PARAM(link), method_replace, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Detach", "sss",
+                                 SD_BUS_PARAM(netns) SD_BUS_PARAM(attach_type) SD_BUS_PARAM(name),
+                                 "", , method_detach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetLink", "sss",
+                                 SD_BUS_PARAM(netns) SD_BUS_PARAM(attach_type) SD_BUS_PARAM(name),
+                                 "a{sv}", SD_BUS_PARAM(link), method_get_link, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListLinks", "s", SD_BUS_PARAM(netns),
+                                 "aa{sv}", SD_BUS_PARAM(links), method_list_links, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("AttachMany", "a(sssa{sv})", SD_BUS_PARAM(links),
+                                 "aa{sv}", SD_BUS_PARAM(links), method_attach_many, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("DetachMany", "a(sss)", SD_BUS_PARAM(links),
+                                 "", , method_detach_many, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_NAMES("LinkAttached", "a{sv}", SD_BUS_PARAM(link), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("LinkUpdated", "a{sv}", SD_BUS_PARAM(link), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("LinkDetached", "a{sv}", SD_BUS_PARAM(link), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("LinkDefunct", "a{sv}", SD_BUS_PARAM(link), 0),
+        SD_BUS_VTABLE_END
+};

@@ -1,0 +1,935 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "builtins.h"
+#include "log.h"
+#include "manager.h"
+#include "netns-ref.h"
+
+/*
+ * The order of system calls, so that a SIGKILL between any two is repaired
+ * at the next start (crash points in brackets, set NETNSLINK_CRASH_AT):
+ *
+ * Attach:  open netns; load program (steer: create and pin its maps in
+ *          <ino>/steer/<name>/) [attach-after-load]; bpf_link_create
+ *          [attach-after-create]; close netns; pin the link [attach-after-pin].
+ *          A link exists only while an fd or a pin holds it, so a kill before
+ *          the pin lets the kernel drop it; steer maps without a link pin are
+ *          removed at start.
+ * Update/Replace: load program (steer: reuse the link's pinned maps)
+ *          [update-after-load]; bpf_link_update, one atomic kernel step
+ *          [update-after-swap]; then remove steer maps the link no longer
+ *          uses. The pin always names a link running either the old or the
+ *          new program, and the new one only once the kernel said so.
+ * Detach:  unlink the pin [detach-after-unpin]; bpf_link_detach; remove
+ *          steer maps. After the unpin only our fd holds the link, and a kill
+ *          closes it.
+ * AttachMany: as Attach for each element, but pinned in a pending batch
+ *          folder; rename the folder to committed (the commit point), move
+ *          the pins to their places. Start-up undoes pending, finishes
+ *          committed batches (src/lib/pin-store.c).
+ * DetachMany: move every pin into a pending batch folder; commit by rename;
+ *          detach and remove them. Start-up moves pending pins back and
+ *          finishes committed ones.
+ */
+
+static void link_key(char *buf, size_t size, uint64_t ino, NlAttachType type, const char *name) {
+        snprintf(buf, size, "%" PRIu64 "/%s/%s", ino, nl_attach_type_to_string(type), name);
+}
+
+static void netns_key(char buf[32], uint64_t ino) {
+        snprintf(buf, 32, "%" PRIu64, ino);
+}
+
+static void netns_free(void *p) {
+        Netns *n = p;
+
+        if (n) {
+                free(n->path);
+                free(n);
+        }
+}
+
+static void link_free(Link *l) {
+        if (!l)
+                return;
+        safe_close(l->fd);
+        free(l->netns);
+        free(l->source);
+        nl_program_unref(l->prog);
+        free(l);
+}
+
+static void link_free_void(void *p) {
+        link_free(p);
+}
+
+int manager_new(const char *pin_root, Manager **ret, NlError *e) {
+        Manager *m;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = nl_pin_store_open(pin_root, &m->store, e);
+        if (r < 0) {
+                free(m);
+                return r;
+        }
+        m->cache = nl_prog_cache_new();
+        m->links = hashmap_new();
+        m->netns = hashmap_new();
+        if (!m->cache || !m->links || !m->netns) {
+                manager_free(m);
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+        *ret = m;
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        /* Closing our fds leaves the pinned links running: that is the point. */
+        hashmap_free(m->links, link_free_void);
+        hashmap_free(m->netns, netns_free);
+        nl_prog_cache_free(m->cache);
+        nl_pin_store_free(m->store);
+        free(m);
+        return NULL;
+}
+
+int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s/%" PRIu64 "/" NL_STEER_DIR "/%s", nl_pin_store_root(m->store), ino, name);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+static void remove_steer_dir(Manager *m, uint64_t ino, const char *name) {
+        char dir[4096];
+
+        if (manager_steer_dir(m, ino, name, dir, sizeof(dir)) < 0)
+                return;
+        (void) nl_pin_rm_rf(dir);
+        /* and the steer/ and <ino>/ folders if now empty */
+        *strrchr(dir, '/') = 0;
+        if (rmdir(dir) >= 0) {
+                *strrchr(dir, '/') = 0;
+                (void) rmdir(dir);
+        }
+}
+
+static bool link_is_steer(const Link *l) {
+        const NlBuiltin *b = nl_builtin_from_prog_name(l->info.prog_name);
+        return b && b->per_link;
+}
+
+/* Bookkeeping of netns. */
+
+static Netns *netns_get(Manager *m, uint64_t ino) {
+        char k[32];
+
+        netns_key(k, ino);
+        return hashmap_get(m->netns, k);
+}
+
+static int netns_ref_link(Manager *m, uint64_t ino, const char *path) {
+        Netns *n = netns_get(m, ino);
+        char k[32];
+
+        if (!n) {
+                n = calloc(1, sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                n->ino = ino;
+                netns_key(k, ino);
+                if (hashmap_put(m->netns, k, n) < 0) {
+                        free(n);
+                        return -ENOMEM;
+                }
+        }
+        if (path && (!n->path || strcmp(n->path, path) != 0)) {
+                char *p = strdup(path);
+                if (p) {
+                        free(n->path);
+                        n->path = p;
+                }
+        }
+        n->n_links++;
+        return 0;
+}
+
+static void netns_unref_link(Manager *m, uint64_t ino) {
+        Netns *n = netns_get(m, ino);
+        char k[32];
+
+        if (!n || --n->n_links > 0)
+                return;
+        netns_key(k, ino);
+        hashmap_remove(m->netns, k);
+        netns_free(n);
+}
+
+static Link *link_new(uint64_t ino, NlAttachType type, const char *name, const char *netns,
+                      const char *source) {
+        Link *l = calloc(1, sizeof(*l));
+
+        if (!l)
+                return NULL;
+        l->fd = -EBADF;
+        l->ino = ino;
+        l->type = type;
+        snprintf(l->name, sizeof(l->name), "%s", name);
+        link_key(l->key, sizeof(l->key), ino, type, name);
+        l->netns = strdup(netns);
+        l->source = strdup(source ? source : "");
+        if (!l->netns || !l->source) {
+                link_free(l);
+                return NULL;
+        }
+        return l;
+}
+
+/* Takes l into the table. */
+static int link_add(Manager *m, Link *l, const char *netns_path) {
+        int r = hashmap_put(m->links, l->key, l);
+
+        if (r < 0)
+                return r;
+        r = netns_ref_link(m, l->ino, netns_path);
+        if (r < 0) {
+                hashmap_remove(m->links, l->key);
+                return r;
+        }
+        return 0;
+}
+
+/* Removes l from the table and frees it. */
+static void link_drop(Manager *m, Link *l) {
+        hashmap_remove(m->links, l->key);
+        netns_unref_link(m, l->ino);
+        link_free(l);
+}
+
+static void emit(Manager *m, LinkEvent ev, const Link *l) {
+        if (m->on_event)
+                m->on_event(m, ev, l);
+}
+
+static int refresh_info(Link *l) {
+        return nl_link_get_info(l->fd, true, &l->info);
+}
+
+/* References. */
+
+static int resolve_ino(const char *netns, uint64_t *ret, char *path, size_t path_size, NlError *e) {
+        NlNetns ns;
+        int r;
+
+        /* ino:N names a netns we hold links in, also one with no name left. */
+        if (netns && strncmp(netns, "ino:", 4) == 0) {
+                char *end;
+                errno = 0;
+                unsigned long long v = strtoull(netns + 4, &end, 10);
+                if (errno || *end || end == netns + 4 || v == 0)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                            "Invalid netns reference '%.64s': ino:N takes a decimal inode", netns);
+                *ret = v;
+                if (path)
+                        path[0] = 0;
+                return 0;
+        }
+        r = nl_netns_open(netns, &ns, e);
+        if (r < 0)
+                return r;
+        *ret = ns.ino;
+        if (path)
+                snprintf(path, path_size, "%s", ns.path);
+        nl_netns_close(&ns);
+        return 0;
+}
+
+int manager_find(Manager *m, const char *netns, NlAttachType type, const char *name, Link **ret, NlError *e) {
+        char key[128], buf[80];
+        uint64_t ino;
+        Link *l;
+        int r;
+
+        r = nl_link_name_check(name, e);
+        if (r < 0)
+                return r;
+        r = resolve_ino(netns, &ino, NULL, 0, e);
+        if (r < 0)
+                return r;
+        link_key(key, sizeof(key), ino, type, name);
+        l = hashmap_get(m->links, key);
+        if (!l)
+                return nl_error_set(e, NL_ERR_NO_SUCH_LINK, -ENOENT, "No %s link named '%s' in netns %s",
+                                    nl_attach_type_to_string(type), name, nl_printable(netns, buf, sizeof(buf)));
+        *ret = l;
+        return 0;
+}
+
+static int parse_ref(const LinkRef *ref, NlAttachType *type, NlError *e) {
+        int r = nl_attach_type_parse(ref->type, type, e);
+        if (r < 0)
+                return r;
+        return nl_link_name_check(ref->name, e);
+}
+
+int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e) {
+        NlAttachType type;
+        int r = parse_ref(ref, &type, e);
+
+        if (r < 0)
+                return r;
+        return manager_find(m, ref->netns, type, ref->name, ret, e);
+}
+
+/* Programs. */
+
+static int load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
+                        const char *name, NlProgram **ret, NlError *e) {
+        char dir[4096];
+
+        switch (p->kind) {
+        case PROGRAM_BUILTIN: {
+                const NlBuiltin *b = nl_builtin_find(p->builtin);
+                if (b && b->per_link && manager_steer_dir(m, ino, name, dir, sizeof(dir)) < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Map folder path too long");
+                return nl_builtin_load(m->cache, p->builtin, type, b && b->per_link ? dir : NULL, ret, e);
+        }
+        case PROGRAM_FD:
+                return nl_prog_load_elf_fd(m->cache, p->fd, p->program, type, ret, e);
+        case PROGRAM_PATH:
+                return nl_prog_load_elf_path(m->cache, p->path, p->program, type, ret, e);
+        }
+        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Unknown program source");
+}
+
+static bool spec_is_per_link(const ProgramSpec *p) {
+        const NlBuiltin *b;
+
+        if (p->kind != PROGRAM_BUILTIN)
+                return false;
+        b = nl_builtin_find(p->builtin);
+        return b && b->per_link;
+}
+
+/* Attach. */
+
+/* Makes the link and pins it (in a batch's staging folder if b is given).
+ * On success *ret is a new Link not yet in the table. */
+static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlBatch *b,
+                      Link **ret, char *netns_path, size_t path_size, NlError *e) {
+        _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
+        _cleanup_close_ int link_fd = -EBADF;
+        NlAttachType type;
+        NlNetns ns = { .fd = -EBADF };
+        char key[128];
+        Link *l;
+        int r;
+
+        r = parse_ref(ref, &type, e);
+        if (r < 0)
+                return r;
+        r = nl_netns_open(ref->netns, &ns, e);
+        if (r < 0)
+                return r;
+        snprintf(netns_path, path_size, "%s", ns.path);
+
+        link_key(key, sizeof(key), ns.ino, type, ref->name);
+        if (hashmap_get(m->links, key)) {
+                nl_netns_close(&ns);
+                return nl_error_set(e, NL_ERR_LINK_EXISTS, -EEXIST,
+                                    "A %s link named '%s' already exists in netns %s",
+                                    nl_attach_type_to_string(type), ref->name, ref->netns);
+        }
+
+        /* Fresh state for a new steer link: no maps of an earlier one. */
+        if (spec_is_per_link(p))
+                remove_steer_dir(m, ns.ino, ref->name);
+        r = load_program(m, p, type, ns.ino, ref->name, &prog, e);
+        if (r < 0)
+                goto fail;
+        nl_crash_point("attach-after-load");
+
+        link_fd = nl_link_create(nl_program_fd(prog), ns.fd, type, e);
+        nl_netns_close(&ns);
+        if (link_fd < 0) {
+                r = link_fd;
+                goto fail;
+        }
+        nl_crash_point("attach-after-create");
+
+        if (b)
+                r = nl_batch_stage_pin(b, ns.ino, type, ref->name, link_fd, e);
+        else
+                r = nl_pin_store_pin(m->store, ns.ino, type, ref->name, link_fd, e);
+        if (r < 0)
+                goto fail;
+        nl_crash_point("attach-after-pin");
+
+        l = link_new(ns.ino, type, ref->name, ref->netns, nl_program_source(prog));
+        if (!l) {
+                r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+                if (!b)
+                        (void) nl_pin_store_unpin(m->store, ns.ino, type, ref->name);
+                (void) nl_link_detach(link_fd, NULL);
+                goto fail;
+        }
+        l->fd = TAKE_FD(link_fd);
+        l->prog = TAKE_PTR(prog);
+        r = refresh_info(l);
+        if (r < 0) {
+                /* Cannot happen for a link we just made; keep it served anyway. */
+                l->info.link_id = 0;
+        }
+        *ret = l;
+        return 0;
+
+fail:
+        nl_netns_close(&ns);
+        if (link_fd >= 0)
+                (void) nl_link_detach(link_fd, NULL);
+        if (spec_is_per_link(p))
+                remove_steer_dir(m, ns.ino, ref->name);
+        return r;
+}
+
+static void log_change(const char *what, const Link *l) {
+        log_info("%s %s link '%s' in netns %s (ino %" PRIu64 "): link id %u, program %s id %u (%s)",
+                 what, nl_attach_type_to_string(l->type), l->name, l->netns, l->ino, l->info.link_id,
+                 l->info.prog_name, l->info.prog_id, *l->source ? l->source : "unknown source");
+}
+
+int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e) {
+        char path[4096];
+        Link *l;
+        int r;
+
+        r = attach_one(m, ref, p, NULL, &l, path, sizeof(path), e);
+        if (r < 0)
+                return r;
+        r = link_add(m, l, path);
+        if (r < 0) {
+                /* Out of memory: undo rather than run a link we do not track. */
+                (void) nl_pin_store_unpin(m->store, l->ino, l->type, l->name);
+                (void) nl_link_detach(l->fd, NULL);
+                link_free(l);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
+        }
+        log_change("Attached", l);
+        emit(m, LINK_ATTACHED, l);
+        *ret = l;
+        return 0;
+}
+
+/* Update and Replace. */
+
+static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expected,
+                        const ProgramSpec *p, Link **ret, NlError *e) {
+        _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
+        bool was_steer, now_steer;
+        Link *l;
+        int r;
+
+        r = manager_get(m, ref, &l, e);
+        if (r < 0)
+                return r;
+        if (cas && l->info.prog_id != expected) {
+                /* Cheap early answer; the kernel's check below is the real one. */
+                NlLinkInfo now;
+                if (nl_link_get_info(l->fd, false, &now) >= 0 && now.prog_id != expected)
+                        return nl_error_set(e, NL_ERR_PROGRAM_MISMATCH, -ESTALE,
+                                            "Link '%s' runs program id %u, not the expected %u; nothing changed",
+                                            l->name, now.prog_id, expected);
+        }
+
+        was_steer = link_is_steer(l);
+        now_steer = spec_is_per_link(p);
+        /* Moving to steer from something else starts from empty maps. */
+        if (now_steer && !was_steer)
+                remove_steer_dir(m, l->ino, l->name);
+
+        r = load_program(m, p, l->type, l->ino, l->name, &prog, e);
+        if (r < 0)
+                return r;
+        nl_crash_point("update-after-load");
+
+        if (cas)
+                r = nl_link_replace(l->fd, nl_program_fd(prog), expected, e);
+        else
+                r = nl_link_update(l->fd, nl_program_fd(prog), e);
+        if (r < 0) {
+                if (now_steer && !was_steer)
+                        remove_steer_dir(m, l->ino, l->name);
+                return r;
+        }
+        nl_crash_point("update-after-swap");
+
+        if (was_steer && !now_steer)
+                remove_steer_dir(m, l->ino, l->name);
+
+        nl_program_unref(l->prog);
+        l->prog = TAKE_PTR(prog);
+        free(l->source);
+        l->source = strdup(nl_program_source(l->prog));
+        if (!l->source)
+                l->source = strdup("");
+        (void) refresh_info(l);
+        log_change(cas ? "Replaced program of" : "Updated", l);
+        emit(m, LINK_UPDATED, l);
+        *ret = l;
+        return 0;
+}
+
+int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e) {
+        return swap_program(m, ref, false, 0, p, ret, e);
+}
+
+int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, const ProgramSpec *p,
+                    Link **ret, NlError *e) {
+        return swap_program(m, ref, true, expected_prog_id, p, ret, e);
+}
+
+/* Detach. */
+
+/* The link's pin is gone already; finish it and drop it. */
+static void finish_detach(Manager *m, Link *l, LinkEvent ev) {
+        bool steer = link_is_steer(l);
+
+        (void) nl_link_detach(l->fd, NULL);
+        if (steer)
+                remove_steer_dir(m, l->ino, l->name);
+        log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
+        emit(m, ev, l);
+        link_drop(m, l);
+}
+
+int manager_detach(Manager *m, const LinkRef *ref, NlError *e) {
+        Link *l;
+        int r;
+
+        r = manager_get(m, ref, &l, e);
+        if (r < 0)
+                return r;
+        r = nl_pin_store_unpin(m->store, l->ino, l->type, l->name);
+        if (r < 0 && r != -ENOENT)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot remove the pin of link '%s': %m", l->name);
+        nl_crash_point("detach-after-unpin");
+        finish_detach(m, l, LINK_DETACHED);
+        return 0;
+}
+
+/* Batches. */
+
+static int batch_error(NlError *e, size_t i, const LinkRef *ref, int r) {
+        char n1[80], n2[80];
+
+        return nl_error_prefix(e, r, "Element %zu (netns %s, name %s)", i,
+                               nl_printable(ref->netns, n1, sizeof(n1)), nl_printable(ref->name, n2, sizeof(n2)));
+}
+
+int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
+                        Link ***ret, size_t *ret_index, NlError *e) {
+        _cleanup_free_ Link **made = NULL;
+        _cleanup_free_ char (*paths)[4096] = NULL;
+        NlBatch *b = NULL;
+        size_t i = 0;
+        int r;
+
+        made = calloc(n ? n : 1, sizeof(Link *));
+        paths = calloc(n ? n : 1, sizeof(*paths));
+        if (!made || !paths)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+
+        r = nl_batch_begin(m->store, NL_BATCH_ATTACH, &b, e);
+        if (r < 0)
+                goto out;
+
+        for (i = 0; i < n; i++) {
+                r = attach_one(m, &refs[i], &progs[i], b, &made[i], paths[i], sizeof(paths[i]), e);
+                /* Two elements naming one link: the second one's staging
+                 * pin exists already, so it fails as LinkExists. */
+                if (r < 0)
+                        goto fail;
+        }
+
+        nl_crash_point("attach-many-before-commit");
+        r = nl_batch_commit(b, e);
+        if (r < 0) {
+                i = n - 1;
+                goto fail;
+        }
+        nl_batch_free(TAKE_PTR(b));
+
+        for (i = 0; i < n; i++) {
+                if (link_add(m, made[i], paths[i]) < 0) {
+                        log_error("Out of memory tracking link %s; it stays pinned and is found at next start",
+                                  made[i]->key);
+                        link_free(made[i]);
+                        made[i] = NULL;
+                        continue;
+                }
+                log_change("Attached", made[i]);
+                emit(m, LINK_ATTACHED, made[i]);
+        }
+        if (ret)
+                *ret = TAKE_PTR(made);
+        r = 0;
+        goto out;
+
+fail:
+        if (n > 0) {
+                size_t bad = i < n ? i : n - 1;
+                if (ret_index)
+                        *ret_index = bad;
+                batch_error(e, bad, &refs[bad], r);
+        }
+        /* Undo the staged pins (a committed batch is left to finish). */
+        nl_batch_abort(TAKE_PTR(b));
+        for (size_t k = 0; k < n; k++)
+                if (made[k]) {
+                        (void) nl_link_detach(made[k]->fd, NULL);
+                        if (spec_is_per_link(&progs[k]))
+                                remove_steer_dir(m, made[k]->ino, made[k]->name);
+                        link_free(made[k]);
+                        made[k] = NULL;
+                }
+out:
+        return r;
+}
+
+int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_index, NlError *e) {
+        _cleanup_free_ Link **links = NULL;
+        NlBatch *b = NULL;
+        size_t i;
+        int r;
+
+        links = calloc(n ? n : 1, sizeof(Link *));
+        if (!links)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+
+        /* Find them all before changing anything. */
+        for (i = 0; i < n; i++) {
+                r = manager_get(m, &refs[i], &links[i], e);
+                if (r < 0)
+                        goto fail;
+                for (size_t k = 0; k < i; k++)
+                        if (links[k] == links[i]) {
+                                r = nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                                 "The batch names link '%s' twice (also element %zu)",
+                                                 links[i]->name, k);
+                                goto fail;
+                        }
+        }
+
+        r = nl_batch_begin(m->store, NL_BATCH_DETACH, &b, e);
+        if (r < 0)
+                return r;
+        for (i = 0; i < n; i++) {
+                r = nl_batch_stage_move(b, links[i]->ino, links[i]->type, links[i]->name, e);
+                if (r < 0) {
+                        nl_batch_abort(b);
+                        goto fail;
+                }
+        }
+        nl_crash_point("detach-many-before-commit");
+        r = nl_batch_commit(b, e);
+        if (r < 0) {
+                nl_batch_abort(b);
+                i = n - 1;
+                goto fail;
+        }
+        nl_batch_free(b);
+
+        for (i = 0; i < n; i++)
+                finish_detach(m, links[i], LINK_DETACHED);
+        return 0;
+
+fail:
+        if (ret_index)
+                *ret_index = i;
+        return batch_error(e, i, &refs[i], r);
+}
+
+/* Listing. */
+
+static int compare_links(const void *a, const void *b) {
+        const Link *x = *(Link *const *) a, *y = *(Link *const *) b;
+
+        if (x->ino != y->ino)
+                return x->ino < y->ino ? -1 : 1;
+        if (x->type != y->type)
+                return x->type < y->type ? -1 : 1;
+        if (x->info.link_id != y->info.link_id)
+                return x->info.link_id < y->info.link_id ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlError *e) {
+        _cleanup_free_ Link **list = NULL;
+        HashmapIter it = {};
+        uint64_t ino = 0;
+        size_t n = 0;
+        Link *l;
+        int r;
+
+        if (netns && *netns) {
+                r = resolve_ino(netns, &ino, NULL, 0, e);
+                if (r < 0)
+                        return r;
+        }
+        list = calloc(hashmap_size(m->links) + 1, sizeof(Link *));
+        if (!list)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        while (hashmap_iterate(m->links, &it, (void **) &l, NULL))
+                if (ino == 0 || l->ino == ino)
+                        list[n++] = l;
+        qsort(list, n, sizeof(Link *), compare_links);
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
+}
+
+uint32_t manager_link_order(Manager *m, const Link *l) {
+        uint32_t ids[NL_SK_LOOKUP_MAX * 2], count = ELEMENTSOF(ids), same_prog_before = 0, rank = 0;
+        HashmapIter it = {};
+        Netns *ns;
+        Link *o;
+
+        if (l->type != NL_ATTACH_SK_LOOKUP)
+                return 0;
+
+        /* Our links in this netns that share l's program and came first:
+         * the kernel runs links in attach order, and link ids grow. */
+        while (hashmap_iterate(m->links, &it, (void **) &o, NULL)) {
+                if (o->ino != l->ino || o->type != l->type || o == l)
+                        continue;
+                if (o->info.link_id < l->info.link_id) {
+                        rank++;
+                        if (o->info.prog_id == l->info.prog_id)
+                                same_prog_before++;
+                }
+        }
+
+        ns = netns_get(m, l->ino);
+        if (ns && ns->path) {
+                NlNetns nns;
+                if (nl_netns_open(ns->path, &nns, NULL) >= 0) {
+                        int r = nns.ino == l->ino ? nl_netns_query_progs(nns.fd, l->type, ids, &count) : -ESTALE;
+                        nl_netns_close(&nns);
+                        if (r >= 0)
+                                for (uint32_t i = 0; i < count; i++)
+                                        if (ids[i] == l->info.prog_id && same_prog_before-- == 0)
+                                                return i;
+                }
+        }
+        return rank;
+}
+
+/* Netns death. */
+
+static void drop_defunct(Manager *m, Link *l) {
+        l->defunct = true;
+        (void) nl_pin_store_unpin(m->store, l->ino, l->type, l->name);
+        finish_detach(m, l, LINK_DEFUNCT);
+}
+
+int manager_check_defunct(Manager *m) {
+        HashmapIter it = {};
+        Hashmap *dead;
+        Link *l;
+        int dropped = 0;
+
+        /* Every link of a netns goes when the netns does, so one look per
+         * netns would do; links are few enough that one get_info each is
+         * cheaper than the bookkeeping (about 1 us). */
+        dead = hashmap_new();
+        if (!dead)
+                return -ENOMEM;
+        while (hashmap_iterate(m->links, &it, (void **) &l, NULL)) {
+                char k[32];
+                NlLinkInfo info;
+
+                netns_key(k, l->ino);
+                if (hashmap_get(dead, k)) {
+                        drop_defunct(m, l);
+                        dropped++;
+                        continue;
+                }
+                if (nl_link_get_info(l->fd, false, &info) < 0 || info.netns_ino != 0)
+                        continue;
+                (void) hashmap_put(dead, k, (void *) 1);
+                drop_defunct(m, l);
+                dropped++;
+        }
+        hashmap_free(dead, NULL);
+        return dropped;
+}
+
+/* Start-up. */
+
+/* ino -> name for every netns in /run/netns, to name links found again. */
+static Hashmap *scan_run_netns(void) {
+        Hashmap *h = hashmap_new();
+        struct dirent *de;
+        DIR *d;
+
+        if (!h)
+                return NULL;
+        d = opendir(NL_NETNS_RUN_DIR);
+        if (!d)
+                return h;
+        while ((de = readdir(d))) {
+                char path[4096], k[32];
+                struct stat st;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(path, sizeof(path), NL_NETNS_RUN_DIR "/%s", de->d_name);
+                if (stat(path, &st) < 0)
+                        continue;
+                netns_key(k, st.st_ino);
+                char *name = strdup(de->d_name);
+                if (name && hashmap_put(h, k, name) < 0)
+                        free(name);
+        }
+        closedir(d);
+        return h;
+}
+
+struct load_ctx {
+        Manager *m;
+        Hashmap *names;
+        int served, defunct, bad;
+};
+
+static int load_one(NlPinEntry *pe, void *userdata) {
+        struct load_ctx *c = userdata;
+        Manager *m = c->m;
+        char k[32], netns[64], path[4096];
+        const char *name;
+        Link *l;
+
+        if (pe->state == NL_PIN_BAD) {
+                log_warning("Ignoring %s: not a %s netns link of netns %" PRIu64 " (%s)", pe->path,
+                            nl_attach_type_to_string(pe->type), pe->ino, strerror(pe->error));
+                c->bad++;
+                return 0;
+        }
+
+        netns_key(k, pe->ino);
+        name = hashmap_get(c->names, k);
+        if (name) {
+                snprintf(netns, sizeof(netns), "%.63s", name);
+                snprintf(path, sizeof(path), NL_NETNS_RUN_DIR "/%s", name);
+        } else {
+                snprintf(netns, sizeof(netns), "ino:%" PRIu64, pe->ino);
+                path[0] = 0;
+        }
+
+        l = link_new(pe->ino, pe->type, pe->name, netns, NULL);
+        if (!l)
+                return -ENOMEM;
+        l->fd = TAKE_FD(pe->link_fd);
+        l->info = pe->info;
+        (void) nl_prog_describe(l->info.prog_id, l->info.prog_name, l->info.prog_tag);
+        {
+                const NlBuiltin *b = nl_builtin_from_prog_name(l->info.prog_name);
+                if (b) {
+                        free(l->source);
+                        l->source = NULL;
+                        if (asprintf(&l->source, "builtin:%s", b->name) < 0)
+                                l->source = NULL;
+                        if (!l->source)
+                                l->source = strdup("");
+                }
+        }
+
+        if (link_add(m, l, path[0] ? path : NULL) < 0) {
+                link_free(l);
+                return -ENOMEM;
+        }
+        if (pe->state == NL_PIN_DEFUNCT) {
+                /* Its netns died while we were away. */
+                drop_defunct(m, l);
+                c->defunct++;
+                return 0;
+        }
+        c->served++;
+        return 0;
+}
+
+/* Steer map folders whose link is gone or no longer runs steer: left by a
+ * crash between the steps of Attach, Update or Detach. */
+static void remove_orphan_steer_dirs(Manager *m) {
+        const char *root = nl_pin_store_root(m->store);
+        struct dirent *de;
+        DIR *d;
+
+        d = opendir(root);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char dir[4096], key[128];
+                struct dirent *se;
+                uint64_t ino;
+                char *end;
+                DIR *sd;
+
+                errno = 0;
+                ino = strtoull(de->d_name, &end, 10);
+                if (errno || *end || end == de->d_name || ino == 0)
+                        continue;
+                snprintf(dir, sizeof(dir), "%s/%s/" NL_STEER_DIR, root, de->d_name);
+                sd = opendir(dir);
+                if (!sd)
+                        continue;
+                while ((se = readdir(sd))) {
+                        Link *l;
+
+                        if (se->d_name[0] == '.')
+                                continue;
+                        link_key(key, sizeof(key), ino, NL_ATTACH_SK_LOOKUP, se->d_name);
+                        l = hashmap_get(m->links, key);
+                        if (l && link_is_steer(l))
+                                continue;
+                        log_notice("Removing steer maps of link '%s' in netns %" PRIu64
+                                   ", which no longer runs builtin:steer", se->d_name, ino);
+                        remove_steer_dir(m, ino, se->d_name);
+                }
+                closedir(sd);
+                (void) rmdir(dir);
+                snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
+                (void) rmdir(dir);
+        }
+        closedir(d);
+}
+
+int manager_load_pins(Manager *m) {
+        struct load_ctx c = { .m = m };
+        int r;
+
+        r = nl_pin_store_recover(m->store);
+        if (r > 0)
+                log_notice("Repaired %d pin(s) of batches interrupted by a crash", r);
+        else if (r < 0)
+                log_warning_errno(r, "Failed to look for interrupted batches: %m");
+
+        c.names = scan_run_netns();
+        if (!c.names)
+                return -ENOMEM;
+        r = nl_pin_store_scan(m->store, load_one, &c);
+        hashmap_free(c.names, free);
+        if (r < 0)
+                return r;
+        remove_orphan_steer_dirs(m);
+        log_info("Serving %d pinned link(s) from %s%s", c.served, nl_pin_store_root(m->store),
+                 c.defunct ? "; dropped links of vanished netns" : "");
+        return c.served;
+}

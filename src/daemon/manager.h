@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "hashmap.h"
+#include "link-ops.h"
+#include "names.h"
+#include "pin-store.h"
+#include "prog-loader.h"
+
+/*
+ * The daemon's state: every link it manages, keyed by (netns inode, attach
+ * type, name), each with its pinned link's fd. No D-Bus here: the bus layer
+ * parses, calls these functions and replies.
+ *
+ * Crash safety: the order of system calls in each operation is chosen so
+ * that a SIGKILL between any two of them is repaired at the next start (see
+ * docs/crash-safety.md and the NETNSLINK_CRASH_AT points named below).
+ */
+
+typedef struct Link {
+        char key[128];
+        uint64_t ino;
+        NlAttachType type;
+        char name[NL_LINK_NAME_MAX + 1];
+        int fd;
+        NlLinkInfo info;            /* with prog_name and prog_tag */
+        char *netns;                /* how the netns was named */
+        char *source;               /* builtin:steer, sha256:…, or "" if unknown */
+        NlProgram *prog;            /* NULL for links found at start */
+        bool defunct;
+} Link;
+
+/* Per-netns bookkeeping: the file to reopen it by (for BPF_PROG_QUERY),
+ * and how many of our links it holds. */
+typedef struct Netns {
+        uint64_t ino;
+        char *path;
+        unsigned n_links;
+} Netns;
+
+typedef enum LinkEvent {
+        LINK_ATTACHED,
+        LINK_UPDATED,
+        LINK_DETACHED,
+        LINK_DEFUNCT,
+} LinkEvent;
+
+typedef struct Manager Manager;
+typedef void (*link_event_fn)(Manager *m, LinkEvent ev, const Link *l);
+
+struct Manager {
+        NlPinStore *store;
+        NlProgCache *cache;
+        Hashmap *links;     /* Link.key -> Link */
+        Hashmap *netns;     /* "ino" -> Netns */
+        link_event_fn on_event;
+        void *userdata;
+};
+
+typedef enum ProgramKind {
+        PROGRAM_BUILTIN,
+        PROGRAM_FD,
+        PROGRAM_PATH,
+} ProgramKind;
+
+typedef struct ProgramSpec {
+        ProgramKind kind;
+        const char *builtin;
+        int fd;
+        const char *path;
+        const char *program;
+} ProgramSpec;
+
+typedef struct LinkRef {
+        const char *netns;
+        const char *type;
+        const char *name;
+} LinkRef;
+
+int manager_new(const char *pin_root, Manager **ret, NlError *e);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Finds every pinned link again, repairs what a crash left, drops links
+ * whose netns died. Returns the number of links served. */
+int manager_load_pins(Manager *m);
+
+int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e);
+int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e);
+int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, const ProgramSpec *p,
+                    Link **ret, NlError *e);
+int manager_detach(Manager *m, const LinkRef *ref, NlError *e);
+int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e);
+
+/* All or nothing. On failure e names the element; *ret_index is its index. */
+int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
+                        Link ***ret, size_t *ret_index, NlError *e);
+int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_index, NlError *e);
+
+/* netns "" or NULL: all. Fills a malloc'd array of links sorted by netns,
+ * type, order. */
+int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlError *e);
+
+/* The link's position in its netns' run order (0-based), from
+ * BPF_PROG_QUERY; falls back to the order of link ids among our links. */
+uint32_t manager_link_order(Manager *m, const Link *l);
+
+/* Looks at every netns once; drops links whose netns is gone. Returns how
+ * many were dropped. */
+int manager_check_defunct(Manager *m);
+
+/* The steer map folder of a link, <pin-root>/<ino>/steer/<name>. */
+int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size);
+/* A link by netns reference (or ino:N), type and name. */
+int manager_find(Manager *m, const char *netns, NlAttachType type, const char *name, Link **ret, NlError *e);

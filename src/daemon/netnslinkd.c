@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "bus-manager.h"
+#include "bus-util.h"
+#include "caps.h"
+#include "log.h"
+#include "manager.h"
+
+/* A deleted netns is noticed within this interval (the contract asks for
+ * 2 s); one get_info per link costs about 1 us. */
+#define DEFUNCT_CHECK_USEC (1000 * 1000ULL)
+
+static const char *arg_pin_root = NL_PIN_ROOT_DEFAULT;
+
+static void help(void) {
+        printf("netnslinkd [OPTIONS...]\n\n"
+               "Owns the BPF programs attached to network namespaces through BPF links\n"
+               "(sk_lookup, flow_dissector), pins every link in bpffs, and serves\n"
+               "org.netnslink1 on the system bus. Runs in the foreground.\n\n"
+               "  -h --help               Show this help\n"
+               "     --version            Show package version\n"
+               "     --pin-root=DIR       Pin links under DIR (default: %s)\n"
+               "     --log-level=LEVEL    Log up to LEVEL: err, warning, notice, info, debug\n"
+               "                          (default: info)\n",
+               NL_PIN_ROOT_DEFAULT);
+}
+
+static int parse_log_level(const char *s) {
+        static const struct { const char *name; int level; } levels[] = {
+                { "err", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+                { "info", LOG_INFO }, { "debug", LOG_DEBUG },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+                if (strcmp(levels[i].name, s) == 0)
+                        return levels[i].level;
+        return -EINVAL;
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_PIN_ROOT, ARG_LOG_LEVEL };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "pin-root", required_argument, NULL, ARG_PIN_ROOT },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                {}
+        };
+        int c, level;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("netnslinkd " NETNSLINK_VERSION "\n");
+                        return 0;
+                case ARG_PIN_ROOT:
+                        arg_pin_root = optarg;
+                        break;
+                case ARG_LOG_LEVEL:
+                        level = parse_log_level(optarg);
+                        if (level < 0) {
+                                log_error("Invalid --log-level '%s': expected err, warning, notice, info or debug", optarg);
+                                return -EINVAL;
+                        }
+                        log_set_max_level(level);
+                        break;
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                log_error("netnslinkd takes no arguments, got '%s'", argv[optind]);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+static void libbpf_log(int level, const char *msg) {
+        log_internal(level, 0, "libbpf: %s", msg);
+}
+
+static int on_defunct_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) manager_check_defunct(m);
+        return sd_event_source_set_time_relative(s, DEFUNCT_CHECK_USEC);
+}
+
+/* Each link holds an fd; 10,000 links need more than the default 1024. */
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        (void) setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(manager_freep) Manager *m = NULL;
+        sd_event_source *timer = NULL;
+        char kept[256];
+        NlError e = {};
+        sigset_t mask;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r;
+
+        r = caps_drop_to_needed(kept, sizeof(kept));
+        if (r < 0)
+                return log_error_errno(r, "Failed to drop capabilities: %m");
+        log_info("netnslinkd " NETNSLINK_VERSION " starting; capabilities kept: %s",
+                 *kept ? kept : "(none: not running as root?)");
+        raise_nofile();
+        nl_libbpf_set_log(libbpf_log);
+
+        r = manager_new(arg_pin_root, &m, &e);
+        if (r < 0)
+                return log_error_errno(r, "%s", e.message);
+
+        r = sd_event_default(&event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate event loop: %m");
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
+        (void) sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the Manager object: %m");
+        m->on_event = bus_manager_emit;
+        m->userdata = bus;
+
+        /* Pins first, the name after: a client never sees a half-loaded list. */
+        r = manager_load_pins(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load pinned links from %s: %m", arg_pin_root);
+
+        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        r = sd_bus_request_name(bus, NL_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name " NL_BUS_NAME ": %m");
+
+        r = sd_event_add_time_relative(event, &timer, CLOCK_MONOTONIC, DEFUNCT_CHECK_USEC, 100 * 1000,
+                                       on_defunct_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add netns watch timer: %m");
+        (void) sd_event_source_set_enabled(timer, SD_EVENT_ON);
+
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %zu link(s)", hashmap_size(m->links));
+        log_info("Ready: %s on the system bus, pin root %s", NL_BUS_NAME, arg_pin_root);
+
+        r = sd_event_loop(event);
+        (void) sd_notify(false, "STOPPING=1");
+        sd_event_source_unref(timer);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        log_info("Stopping; pinned links keep running");
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        int r = run(argc, argv);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
