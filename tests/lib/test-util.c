@@ -66,6 +66,10 @@ const char *test_bpffs(void) {
         return bpffs_dir;
 }
 
+const char *test_tmpdir(void) {
+        return tmp_dir;
+}
+
 int test_bpffs_dir(const char *name, char *buf, size_t size) {
         if ((size_t) snprintf(buf, size, "%s/%s", bpffs_dir, name) >= size)
                 return -ENAMETOOLONG;

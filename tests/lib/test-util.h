@@ -91,6 +91,8 @@ int test_main(const char *name, void (*body)(void));
 
 /* The private bpffs mount. */
 const char *test_bpffs(void);
+/* A private tmpfs folder for scratch files (not bpffs). */
+const char *test_tmpdir(void);
 /* Makes a fresh folder on the private bpffs: <bpffs>/<name>. */
 int test_bpffs_dir(const char *name, char *buf, size_t size);
 
