@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The maps of builtin:steer, shared by bpf/steer.bpf.c and src/lib/steer.c.
+ * Each steer link has its own copy, pinned by map name in
+ * <pin-root>/<netns_ino>/steer/<link-name>/.
+ *
+ * Lookup of (protocol, family, address, port):
+ *   1. regions4/regions6[top 16 bits of the address] is a bit mask of the
+ *      prefix lengths that may match an address of that /16 (a superset:
+ *      a stale bit costs one probe, never a wrong answer).
+ *   2. From the longest such length down, prefixes[(gen, proto, family,
+ *      len, address masked to len)] is probed. The first prefix found that
+ *      has the port (inline slot, else the ports overflow hash) or a port 0
+ *      binding decides: longest prefix first, then a specific port over 0.
+ *   3. The decision is a destination id; sockets[id] is the socket.
+ * So a lookup costs one array read and, with few prefix lengths per /16,
+ * one or two hash probes whatever the number of bindings, where an LPM trie
+ * walks log2(n) nodes.
+ *
+ * gen lets SetBindings write a whole new set beside the live one and switch
+ * to it with one write of steer_cfg[0].gen.
+ */
+
+#ifdef __bpf__
+/* vmlinux.h has the types. */
+#else
+#include <linux/types.h>
+#endif
+
+#define STEER_MAX_DESTS 4096          /* destination ids 1..4095; 0 means none */
+#define STEER_MAX_PREFIXES 262144     /* both generations together */
+#define STEER_MAX_OVERFLOW 262144
+#define STEER_SLOTS 6                 /* ports kept inline in a prefix entry */
+#define STEER_LABEL_MAX 64
+#define STEER_REGION_BITS 16
+#define STEER_REGIONS (1U << STEER_REGION_BITS)
+
+/* steer_cfg[0] */
+struct steer_config {
+        __u32 gen;              /* 0 or 1: the generation lookups use */
+        __u32 next_prefix_id;   /* control plane only: ids for ports overflow keys */
+};
+
+struct steer_region4 {
+        __u64 lens;             /* bit L: some IPv4 prefix /L may cover this /16 */
+};
+
+struct steer_region6 {
+        __u64 lens[3];          /* bit L of the 192: some IPv6 prefix /L, L <= 128 */
+};
+
+struct steer_prefix_key {
+        __u8 gen;
+        __u8 protocol;          /* IPPROTO_TCP, IPPROTO_UDP */
+        __u8 family;            /* STEER_FAMILY_V4 / _V6 */
+        __u8 len;
+        __u32 addr[4];          /* network order, bits past len zero; IPv4 in addr[0] */
+};
+
+#define STEER_FAMILY_V4 4
+#define STEER_FAMILY_V6 6
+
+struct steer_slot {
+        __u16 port;             /* host order, never 0 */
+        __u16 dest;
+        __u32 _pad;
+        __u64 hits;
+};
+
+struct steer_prefix {
+        __u32 id;               /* key of this prefix's ports beyond the slots */
+        __u16 nslots;
+        __u16 noverflow;
+        __u16 wild_dest;        /* the port 0 binding's destination, 0 if none */
+        __u16 _pad[3];
+        __u64 wild_hits;
+        struct steer_slot slot[STEER_SLOTS];
+};
+
+struct steer_port_key {
+        __u32 prefix_id;
+        __u32 port;
+};
+
+struct steer_port {
+        __u16 dest;
+        __u16 _pad[3];
+        __u64 hits;
+};
+
+/* Per CPU, by destination id. */
+struct steer_dest_stats {
+        __u64 lookups;
+        __u64 misses;           /* matched, but no socket registered */
+        __u64 errors;           /* bpf_sk_assign refused the socket */
+};
+
+/* Control plane only: what a destination id stands for. */
+struct steer_dest {
+        char label[STEER_LABEL_MAX + 1];
+        __u8 protocol;
+        __u8 family;
+        __u8 in_use;
+        __u8 _pad;
+        __u32 refs;             /* bindings (both generations) pointing here */
+};
+
+struct steer_dest_key {
+        char label[STEER_LABEL_MAX + 1];
+        __u8 protocol;
+        __u8 family;
+        __u8 _pad;
+};
