@@ -197,6 +197,16 @@ int test_netns_prog_count(int netns_fd, int bpf_attach_type) {
         return r < 0 ? r : (int) count;
 }
 
+int test_wait_prog_count(int netns_fd, int bpf_attach_type, int want, unsigned timeout_ms) {
+        for (unsigned waited = 0;; waited += 5) {
+                int n = test_netns_prog_count(netns_fd, bpf_attach_type);
+
+                if (n == want || n < 0 || waited >= timeout_ms)
+                        return n;
+                usleep(5 * 1000);
+        }
+}
+
 int test_count_fds(void) {
         DIR *d = opendir("/proc/self/fd");
         struct dirent *de;

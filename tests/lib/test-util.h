@@ -119,6 +119,10 @@ bool test_wait_link_defunct(int link_fd, unsigned timeout_ms);
 
 /* Number of programs attached to the netns fd for that BPF attach type. */
 int test_netns_prog_count(int netns_fd, int bpf_attach_type);
+/* Polls until that number is want, at most timeout_ms, and returns the last
+ * count: the kernel releases a link whose last pin was unlinked from a
+ * workqueue, so it leaves its netns a moment after the unlink returns. */
+int test_wait_prog_count(int netns_fd, int bpf_attach_type, int want, unsigned timeout_ms);
 
 /* How many fds the process has open, to catch leaks on error paths. */
 int test_count_fds(void);
