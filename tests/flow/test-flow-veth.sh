@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# builtin:flow on real traffic: two throwaway netns joined by a veth pair,
+# the program attached to one of them with the core library (flow-attach),
+# that netns set up to dissect every packet it receives, then ICMP echo, a TCP stream and UDP over IPv4,
+# IPv6 and a VXLAN tunnel across the pair. bpftool must show the link in
+# that netns, never in the netns the test runs in, and none after it.
+#
+#   test-flow-veth.sh FLOW-ATTACH FLOW-TRAFFIC.PY
+set -u
+
+PY=/usr/bin/python3
+PORT=7777
+
+# The program ids bpftool net lists under flow_dissector.
+flow_ids() {
+        sed -n '/^flow_dissector:/,/^$/s/^id \([0-9]*\).*/\1/p'
+}
+
+if [ "${1-}" = "--inside" ]; then
+        # Run by flow-attach while the link holds.
+        A=$2 TRAFFIC=$3
+        fail=0
+        ok() { echo "ok   $*"; }
+        bad() { echo "FAIL $*"; fail=1; }
+
+        ip netns exec "$A" bpftool net show | flow_ids | grep -qx "$FLOW_PROG_ID" &&
+                ok "bpftool net in $A shows program $FLOW_PROG_ID" ||
+                bad "bpftool net in $A does not show program $FLOW_PROG_ID"
+        bpftool net show | flow_ids | grep -qx "$FLOW_PROG_ID" &&
+                bad "the test's own netns shows program $FLOW_PROG_ID" ||
+                ok "the test's own netns does not have it"
+        ino=$(stat -L -c %i "/run/netns/$A")
+        bpftool link show id "$FLOW_LINK_ID" | grep -q "netns_ino $ino *attach_type flow_dissector" &&
+                ok "bpftool link $FLOW_LINK_ID is a flow_dissector link on $A (inode $ino)" ||
+                bad "bpftool link $FLOW_LINK_ID is not a flow_dissector link on $A (inode $ino)"
+        ip netns exec "$A" "$PY" "$TRAFFIC" check "$PORT" 10.99.0.2 fd00:99::2 10.98.0.2 fd00:98::2 ||
+                fail=1
+        exit $fail
+fi
+
+ATTACH=${1:?usage: $0 FLOW-ATTACH FLOW-TRAFFIC.PY}
+TRAFFIC=${2:?usage: $0 FLOW-ATTACH FLOW-TRAFFIC.PY}
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+[ -x "$PY" ] || { echo "SKIP: no $PY"; exit 77; }
+
+A=nlflow-a-$$
+B=nlflow-b-$$
+TMP=$(mktemp -d)
+SERVER=
+cleanup() {
+        if [ -n "$SERVER" ]; then
+                kill "$SERVER" 2>/dev/null
+                wait "$SERVER" 2>/dev/null
+        fi
+        ip netns del "$A" 2>/dev/null
+        ip netns del "$B" 2>/dev/null
+        rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+passed=0 failed=0
+step() {
+        # step DESCRIPTION COMMAND...: counts and reports one check
+        local what=$1
+        shift
+        if "$@"; then
+                passed=$((passed + 1))
+        else
+                echo "FAIL $what"
+                failed=$((failed + 1))
+        fi
+}
+
+setup() {
+        ip netns add "$A" && ip netns add "$B" &&
+        ip -n "$A" link add va type veth peer name vb netns "$B" &&
+        ip -n "$A" addr add 10.99.0.1/24 dev va && ip -n "$A" addr add fd00:99::1/64 dev va nodad &&
+        ip -n "$B" addr add 10.99.0.2/24 dev vb && ip -n "$B" addr add fd00:99::2/64 dev vb nodad &&
+        ip -n "$A" link set lo up && ip -n "$B" link set lo up &&
+        ip -n "$A" link set va up && ip -n "$B" link set vb up &&
+        ip -n "$A" link add vx0 type vxlan id 42 dstport 4789 local 10.99.0.1 remote 10.99.0.2 dev va &&
+        ip -n "$B" link add vx0 type vxlan id 42 dstport 4789 local 10.99.0.2 remote 10.99.0.1 dev vb &&
+        ip -n "$A" addr add 10.98.0.1/24 dev vx0 && ip -n "$A" addr add fd00:98::1/64 dev vx0 nodad &&
+        ip -n "$B" addr add 10.98.0.2/24 dev vx0 && ip -n "$B" addr add fd00:98::2/64 dev vx0 nodad &&
+        ip -n "$A" link set vx0 up && ip -n "$B" link set vx0 up &&
+        # Make A dissect what it receives: RPS hashes packets that carry no
+        # hash yet, and a policy rule that matches on the protocol makes
+        # every input route lookup dissect the packet (fib rules'
+        # early flow dissection); without early demux, TCP segments of
+        # established connections take that lookup too.
+        ip netns exec "$A" sh -c 'echo 3 > /sys/class/net/va/queues/rx-0/rps_cpus &&
+                                  echo 3 > /sys/class/net/vx0/queues/rx-0/rps_cpus' &&
+        ip netns exec "$A" sysctl -qw net.ipv4.ip_early_demux=0 net.ipv4.tcp_early_demux=0 \
+                                      net.ipv4.udp_early_demux=0 &&
+        ip -n "$A" -4 rule add pref 100 ipproto tcp lookup main &&
+        ip -n "$A" -6 rule add pref 100 ipproto tcp lookup main
+}
+
+start_server() {
+        ip netns exec "$B" "$PY" "$TRAFFIC" serve "$PORT" "$TMP/ready" &
+        SERVER=$!
+        for _ in $(seq 50); do
+                [ -s "$TMP/ready" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+attached_run() {
+        "$ATTACH" "/run/netns/$A" "$0" --inside "$A" "$TRAFFIC" | tee "$TMP/attach.out"
+        return "${PIPESTATUS[0]}"
+}
+
+program_ran() {
+        local n
+        n=$(sed -n 's/^flow-attach: the program ran \([0-9]*\) times$/\1/p' "$TMP/attach.out")
+        echo "the program ran ${n:-?} times on A's traffic"
+        [ -n "$n" ] && [ "$n" -gt 0 ]
+}
+
+detached() {
+        [ -z "$(ip netns exec "$A" bpftool net show | flow_ids)" ]
+}
+
+step "setting up netns $A and $B" setup || exit 1
+step "starting the echo server in $B" start_server || exit 1
+step "traffic with builtin:flow attached to $A" attached_run
+step "builtin:flow saw packets" program_ran
+step "no flow_dissector left in $A after detach" detached
+
+echo "flow-veth: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
