@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "macro.h"
+#include "steer-abi.h"
+
+/*
+ * The control plane of builtin:steer, on one link's pinned map folder
+ * (<pin-root>/<netns_ino>/steer/<link-name>/, as nl_builtin_load makes it).
+ * Nothing is kept in memory between calls: the maps are the state, so the
+ * daemon may die and come back, and the kernel steers meanwhile.
+ *
+ * Map layout and lookup order: steer-abi.h.
+ */
+
+#define NL_STEER_LABEL_MAX STEER_LABEL_MAX
+
+typedef struct NlSteerBinding {
+        uint8_t protocol;       /* IPPROTO_TCP, IPPROTO_UDP */
+        uint8_t family;         /* AF_INET, AF_INET6 */
+        uint8_t prefixlen;
+        uint8_t addr[16];       /* network order; IPv4 in the first 4 bytes */
+        uint16_t port;          /* 0: every port */
+        char label[NL_STEER_LABEL_MAX + 1];
+        uint64_t hits;          /* ListBindings only */
+} NlSteerBinding;
+
+typedef struct NlSteerDestination {
+        char label[NL_STEER_LABEL_MAX + 1];
+        uint8_t protocol;
+        uint8_t family;         /* of the bindings it serves: AF_INET, AF_INET6 */
+        uint64_t cookie;        /* socket cookie, 0: no socket */
+        uint32_t bindings;      /* how many bindings lead here */
+        uint64_t lookups, misses, errors;
+} NlSteerDestination;
+
+/* Input checks: each fills e with NL_ERR_INVALID_ARGS and a message naming
+ * the bad value. */
+int nl_steer_protocol_parse(const char *s, uint8_t *ret, NlError *e);
+const char *nl_steer_protocol_to_string(uint8_t protocol);
+/* CIDR only ("10.0.0.0/8", "2001:db8::/32"); host bits must be zero. */
+int nl_steer_prefix_parse(const char *s, uint8_t *ret_family, uint8_t ret_addr[16],
+                          uint8_t *ret_prefixlen, NlError *e);
+int nl_steer_port_parse(const char *s, uint16_t *ret, NlError *e);
+bool nl_steer_label_is_valid(const char *label);   /* [A-Za-z0-9_.-]{1,64} */
+int nl_steer_label_check(const char *label, NlError *e);
+/* All of the above at once; label may be NULL (RemoveBinding). */
+int nl_steer_binding_parse(const char *protocol, const char *prefix, uint16_t port,
+                           const char *label, NlSteerBinding *ret, NlError *e);
+/* "10.0.0.0/8" */
+const char *nl_steer_prefix_to_string(const NlSteerBinding *b, char *buf, size_t size);
+
+typedef struct NlSteer NlSteer;
+
+/* Opens the maps of the folder. No folder: NL_ERR_NO_SUCH_LINK; maps that
+ * are not steer's: NL_ERR_INVALID_ARGS. */
+int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e);
+NlSteer *nl_steer_close(NlSteer *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(NlSteer *, nl_steer_close);
+
+/* Returns 1 if added or relabelled, 0 if the same binding was there. */
+int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e);
+/* b's label is ignored. No such binding: -ENOENT, NL_ERR_INVALID_ARGS. */
+int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e);
+/* Sorted by protocol, family, prefix, port; free(*ret). */
+int nl_steer_list_bindings(NlSteer *s, NlSteerBinding **ret, size_t *ret_n, NlError *e);
+/* Replaces the whole set: the new set is written beside the live one and
+ * switched to with one write, so every lookup sees either the old set or
+ * the new, never a mix. Hit counters of bindings kept unchanged carry over. */
+int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *b, size_t n, unsigned *ret_added,
+                          unsigned *ret_removed, NlError *e);
+
+/* fd: a listening TCP or bound unconnected UDP socket in the netns netns_ino
+ * whose protocol the label's bindings use (if it has any). A dual-stack IPv6
+ * socket serves the label's IPv4 bindings too. Registering again swaps the
+ * socket atomically. */
+int nl_steer_register_socket(NlSteer *s, uint64_t netns_ino, const char *label, int fd, NlError *e);
+/* Removes every socket of the label. None: -ENOENT, NL_ERR_INVALID_ARGS. */
+int nl_steer_unregister_socket(NlSteer *s, const char *label, NlError *e);
+/* Sorted by label, protocol, family; free(*ret). */
+int nl_steer_list_destinations(NlSteer *s, NlSteerDestination **ret, size_t *ret_n, NlError *e);
