@@ -504,6 +504,10 @@ __noinline int dissect_layer(struct __sk_buff *skb, __u32 off, __u32 proto32, __
 	if (r != NEXT_LAYER)
 		return r;
 
+	/* A header read at 64 KiB less a few bytes can put the next one past
+	 * what the packing (and every packet offset) holds. */
+	if (off > 0xffff)
+		return BPF_DROP;
 	switch (proto) {
 	case bpf_htons(ETH_P_IP):
 		return NEXT_BASE | NEXT_IP << 16 | off;
