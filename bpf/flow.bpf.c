@@ -5,15 +5,19 @@
  *
  * One program, no maps and no tail calls: the kernel's selftest dissector
  * pays a tail call per layer and a map update per packet, which is most of
- * its cost. Layers are walked by bounded loops instead.
+ * its cost. Layers are walked by a bounded loop over one global function
+ * instead, which the verifier checks once.
  *
  * Semantics follow net/core/flow_dissector.c where the issue does not say
  * otherwise; the keys always describe one flow:
  *  - nhoff and thoff are the innermost dissected network and transport
  *    header offsets, n_proto/addr_proto/addresses/ip_proto/ports belong to
  *    that same layer;
- *  - STOP_AT_ENCAP, an encapsulation nested deeper than MAX_LAYERS, or an
- *    inner protocol we do not know return the outer flow with is_encap set;
+ *  - STOP_AT_ENCAP, or an inner protocol we do not know, returns the outer
+ *    flow with is_encap set; nesting deeper than MAX_LAYERS returns the
+ *    deepest layer reached;
+ *  - STOP_AT_FLOW_LABEL stops only at a non-zero label, as the kernel does;
+ *  - MPLS stops at the label stack (BPF_OK, n_proto MPLS, no addresses);
  *  - an outermost ethertype we do not know (ARP, PPPoE, ...) goes back to
  *    the kernel's C dissector with BPF_FLOW_DISSECTOR_CONTINUE, so that
  *    attaching this program never makes hashing of those worse;
