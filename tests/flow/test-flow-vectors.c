@@ -112,6 +112,7 @@ int main(void) {
                 run_case(fd, &flow_cases[i]);
 
         flow__destroy(skel);
+        printf("flow: %u vectors, %u truncations of them\n", flow_cases_n, passed + failed - flow_cases_n);
         printf("flow: %u passed, %u failed\n", passed, failed);
         return failed ? 1 : 0;
 }

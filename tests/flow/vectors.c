@@ -452,6 +452,34 @@ static void b_ipip_x5(Pkt *p) {
         pkt_tcp(p, SP, DP, 5);
 }
 
+static void b_gre_routing(Pkt *p) {
+        /* RFC 1701's routing bit: a source route follows, not walked. */
+        pkt_eth(p, ET_IP);
+        pkt_ipv4(p, IPPROTO_GRE, A4, B4);
+        pkt_gre(p, 0x4000, ET_IP);
+        pkt_payload(p, 24);
+}
+
+static void b_gre_inner_ihl4(Pkt *p) {
+        pkt_eth(p, ET_IP);
+        pkt_ipv4(p, IPPROTO_GRE, A4, B4);
+        pkt_gre(p, 0, ET_IP);
+        pkt_ipv4_full(p, IPPROTO_TCP, C4, D4, 0, 4);
+        pkt_tcp(p, SP, DP, 5);
+}
+
+static void b_ipv6_no_next(Pkt *p) {
+        pkt_eth(p, ET_IPV6);
+        pkt_ipv6(p, IPPROTO_NONE, &A6, &B6, 0x9);
+}
+
+static void b_stag_ipv4_udp(Pkt *p) {
+        pkt_eth(p, ET_8021AD);
+        pkt_vlan(p, 300, ET_IP);
+        pkt_ipv4(p, IPPROTO_UDP, A4, B4);
+        pkt_udp(p, SP, 53);
+}
+
 #define PARSE_1ST BPF_FLOW_DISSECTOR_F_PARSE_1ST_FRAG
 #define STOP_LABEL BPF_FLOW_DISSECTOR_F_STOP_AT_FLOW_LABEL
 #define STOP_ENCAP BPF_FLOW_DISSECTOR_F_STOP_AT_ENCAP
@@ -528,6 +556,8 @@ const FlowCase flow_cases[] = {
           { OFFS(14, 54), V6(A6W, B6W), .ip_proto = IPPROTO_TCP, PORTS(SP, DP) } },
         { "ipv6/nine-dest-opts-stops-at-eight", b_ipv6_nine_dst, 0, 10, OK,
           { OFFS(14, 54 + 8 * 8), V6(A6W, B6W), .ip_proto = IPPROTO_DSTOPTS, .flow_label = BE32(0x5) } },
+        { "ipv6/no-next-header", b_ipv6_no_next, 0, 0, OK,
+          { OFFS(14, 54), V6(A6W, B6W), .ip_proto = IPPROTO_NONE, .flow_label = BE32(0x9) } },
         { "ipv6-version-4", b_ipv6_bad_version, 0, 0, DROP, {} },
         { "ipv6/dest-opts-past-end", b_ipv6_ext_past_end, 0, 0, DROP, {} },
 
@@ -536,6 +566,8 @@ const FlowCase flow_cases[] = {
           { OFFS(18, 38), V4(A4, B4), .ip_proto = IPPROTO_TCP, PORTS(SP, DP) } },
         { "qinq/ipv6/udp", b_qinq_ipv6_udp, 0, 0, OK,
           { OFFS(22, 62), V6(A6W, B6W), .ip_proto = IPPROTO_UDP, PORTS(SP, 53) } },
+        { "802.1ad-single-tag/ipv4/udp", b_stag_ipv4_udp, 0, 0, OK,
+          { OFFS(18, 38), V4(A4, B4), .ip_proto = IPPROTO_UDP, PORTS(SP, 53) } },
         { "three-vlan-tags", b_three_tags, 0, 0, DROP, {} },
         { "mpls-unicast", b_mpls_uc, 0, 2, OK,
           { OFFS(14, 14), .n_proto = BE16(ET_MPLS_UC) } },
@@ -557,6 +589,9 @@ const FlowCase flow_cases[] = {
           { OFFS(14, 34), V4(A4, B4), .ip_proto = IPPROTO_GRE, .is_encap = 1 } },
         { "ipv4/gre-version-1-not-walked", b_gre_v1, 0, 3, OK,
           { OFFS(14, 34), V4(A4, B4), .ip_proto = IPPROTO_GRE } },
+        { "ipv4/gre-routing-not-walked", b_gre_routing, 0, 3, OK,
+          { OFFS(14, 34), V4(A4, B4), .ip_proto = IPPROTO_GRE } },
+        { "ipv4/gre/ipv4-ihl-4", b_gre_inner_ihl4, 0, 0, DROP, {} },
         { "ipv6/gre-seq/ipv4/udp", b_ipv6_gre_ipv4, 0, 0, OK,
           { OFFS(62, 82), V4(C4, D4), .ip_proto = IPPROTO_UDP, PORTS(SP, 53), .is_encap = 1 } },
         { "ipv4/ipip/tcp", b_ipip, 0, 0, OK,
