@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "builtins.h"
+#include "error.h"
+#include "prog-loader.h"
+#include "steer.h"
+
+/* Counting checks: a failure is reported and counted, the test goes on. */
+extern unsigned steer_passed, steer_failed;
+bool steer_check(bool ok, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
+#define CHECK(cond, ...) steer_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+const char *steer_msg(const NlError *e);
+#define CHECK_OK(r, e) ({                                                              \
+                long _r = (r);                                                          \
+                steer_check(_r >= 0, __FILE__, __LINE__, "%s = %ld: %s", #r, _r, steer_msg(e)); \
+        })
+/* Prints "steer: N passed, M failed" and returns the exit status. */
+int steer_test_finish(void);
+
+/*
+ * A private mount namespace with a bpffs in a temporary folder, and a
+ * private netns with lo up: what a test does dies with it.
+ */
+typedef struct SteerEnv {
+        char tmp[256];
+        int netns_fd;
+        uint64_t netns_ino;
+        NlProgCache *cache;
+} SteerEnv;
+
+typedef struct SteerLink {
+        char map_dir[512];
+        NlProgram *prog;
+        int link_fd;           /* -1 when only loaded */
+        NlSteer *steer;
+} SteerLink;
+
+int steer_env_setup(SteerEnv *env);
+void steer_env_teardown(SteerEnv *env);
+/* Loads builtin:steer on <tmp>/<ino>/steer/<name>/ and attaches it if asked. */
+int steer_link_open(SteerEnv *env, const char *name, bool attach, SteerLink *l);
+void steer_link_close(SteerLink *l);
+
+/* Parses and adds, failing the check on error. */
+bool steer_bind(SteerLink *l, const char *proto, const char *prefix, uint16_t port, const char *label);
+
+/* Sockets: listening TCP / bound UDP on addr (NULL: loopback of the family,
+ * "::" with dual_stack for a dual-stack socket), port 0 = any. */
+int steer_socket(int family, int type, const char *addr, uint16_t port, bool dual_stack);
+uint64_t steer_cookie(int fd);
+
+/* Runs the program once on (protocol, address, port) through
+ * BPF_PROG_TEST_RUN and returns the chosen socket's cookie, 0 for none. */
+int steer_test_run(int prog_fd, uint8_t protocol, const char *addr, uint16_t port, uint64_t *ret_cookie);
+
+int steer_sh(const char *fmt, ...) _printf_(1, 2);

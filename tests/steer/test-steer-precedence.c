@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Which binding wins, as data: a set of bindings, then lookups through
+ * BPF_PROG_TEST_RUN with the label whose socket must be chosen (NULL: the
+ * program chooses none and the kernel's own lookup runs). */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "steer-test.h"
+
+static const struct {
+        const char *proto, *prefix;
+        uint16_t port;
+        const char *label;
+} bindings[] = {
+        { "tcp", "10.0.0.0/8",       0,    "wide" },
+        { "tcp", "10.1.0.0/16",      80,   "mid80" },
+        { "tcp", "10.1.2.0/24",      0,    "narrow" },
+        { "tcp", "10.1.2.0/24",      22,   "narrow22" },
+        { "tcp", "10.1.2.3/32",      443,  "host443" },
+        { "tcp", "0.0.0.0/0",        8080, "all8080" },
+        { "tcp", "10.9.0.0/16",      80,   "nosock" },
+        { "tcp", "2001:db8::/32",    0,    "v6wide" },
+        { "tcp", "2001:db8:1::/48",  443,  "v6mid" },
+        { "tcp", "2001:db8:1::7/128", 0,   "v6host" },
+        { "tcp", "::/0",             25,   "v6all25" },
+        { "udp", "10.0.0.0/8",       53,   "dns" },
+        { "udp", "10.1.0.0/16",      0,    "udpmid" },
+        { "udp", "2001:db8::/32",    53,   "dns" },
+};
+
+static const struct {
+        const char *name;
+        const char *proto, *addr;
+        uint16_t port;
+        const char *want;
+} cases[] = {
+        { "longest prefix, exact port",          "tcp", "10.1.2.3",     443,  "host443" },
+        { "/24 port 0 beats /16 port 80",        "tcp", "10.1.2.3",     80,   "narrow" },
+        { "same /24: port 22 beats port 0",      "tcp", "10.1.2.4",     22,   "narrow22" },
+        { "same /24: other port takes port 0",   "tcp", "10.1.2.4",     23,   "narrow" },
+        { "/16 port 80 beats /8 port 0",         "tcp", "10.1.3.1",     80,   "mid80" },
+        { "/16 other port falls to /8",          "tcp", "10.1.3.1",     81,   "wide" },
+        { "/8 port 0 beats /0 port 8080",        "tcp", "10.200.0.1",   8080, "wide" },
+        { "/0 port 8080 outside 10/8",           "tcp", "11.0.0.1",     8080, "all8080" },
+        { "no binding",                          "tcp", "11.0.0.1",     80,   NULL },
+        { "label without socket",                "tcp", "10.9.1.1",     80,   NULL },
+        { "label without socket, other port",    "tcp", "10.9.1.1",     81,   "wide" },
+        { "v6 /128 port 0 beats /48 port 443",   "tcp", "2001:db8:1::7", 443, "v6host" },
+        { "v6 /48 port 443",                     "tcp", "2001:db8:1::8", 443, "v6mid" },
+        { "v6 /32 port 0",                       "tcp", "2001:db8:1::8", 80,  "v6wide" },
+        { "v6 /0 port 25 outside",               "tcp", "2001:db9::1",  25,   "v6all25" },
+        { "v6 nothing",                          "tcp", "2001:db9::1",  80,   NULL },
+        { "v6 /32 port 0 beats /0 port 25",      "tcp", "2001:db8:5::1", 25,  "v6wide" },
+        { "udp /16 port 0 beats /8 port 53",     "udp", "10.1.0.9",     53,   "udpmid" },
+        { "udp /8 port 53",                      "udp", "10.2.0.9",     53,   "dns" },
+        { "udp /8 other port",                   "udp", "10.2.0.9",     54,   NULL },
+        { "udp IPv6 to the same label",          "udp", "2001:db8::53", 53,   "dns" },
+        { "protocols apart: tcp binding, udp",   "udp", "11.0.0.1",     8080, NULL },
+        { "protocols apart: udp binding, tcp",   "tcp", "10.2.0.9",     53,   "wide" },
+        { "port 0 binding, highest port",        "tcp", "10.200.0.1",   65535, "wide" },
+};
+
+/* The socket for a label: dual-stack, so one serves both families. */
+static int label_socket(const char *proto) {
+        return steer_socket(AF_INET6, strcmp(proto, "tcp") == 0 ? SOCK_STREAM : SOCK_DGRAM, "::", 0, true);
+}
+
+static uint64_t cookie_of(SteerLink *l, const char *label, const char *proto) {
+        NlSteerDestination *d = NULL;
+        uint64_t c = 0;
+        size_t n = 0;
+
+        if (nl_steer_list_destinations(l->steer, &d, &n, NULL) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(d[i].label, label) == 0 && strcmp(nl_steer_protocol_to_string(d[i].protocol), proto) == 0)
+                        c = d[i].cookie;
+        free(d);
+        return c;
+}
+
+static void run_cases(SteerLink *l, const char *when) {
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint8_t proto = strcmp(cases[i].proto, "tcp") == 0 ? IPPROTO_TCP : IPPROTO_UDP;
+                uint64_t got = 1, want = cases[i].want ? cookie_of(l, cases[i].want, cases[i].proto) : 0;
+                int r = steer_test_run(nl_program_fd(l->prog), proto, cases[i].addr, cases[i].port, &got);
+
+                CHECK(r >= 0 && got == want && (!cases[i].want || want != 0),
+                      "%s (%s): %s %s port %u: want %s (cookie %llu), got cookie %llu (r=%d)", cases[i].name, when,
+                      cases[i].proto, cases[i].addr, cases[i].port, cases[i].want ? cases[i].want : "none",
+                      (unsigned long long) want, (unsigned long long) got, r);
+        }
+}
+
+int main(void) {
+        SteerEnv env;
+        SteerLink l;
+        NlSteerBinding set[ELEMENTSOF(bindings)];
+        int fds[ELEMENTSOF(bindings)];
+        unsigned added = 0, removed = 0;
+        NlError e = {};
+
+        if (!CHECK(steer_env_setup(&env) >= 0, "environment (root needed)"))
+                return steer_test_finish();
+        if (steer_link_open(&env, "prec", false, &l) < 0)
+                goto out;
+
+        for (size_t i = 0; i < ELEMENTSOF(bindings); i++)
+                steer_bind(&l, bindings[i].proto, bindings[i].prefix, bindings[i].port, bindings[i].label);
+        for (size_t i = 0; i < ELEMENTSOF(bindings); i++) {
+                fds[i] = -1;
+                if (strcmp(bindings[i].label, "nosock") == 0)
+                        continue;
+                /* "dns" twice: registered again, swapped. */
+                fds[i] = label_socket(bindings[i].proto);
+                CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, bindings[i].label, fds[i], &e), &e);
+        }
+        run_cases(&l, "added one by one");
+
+        /* The same set through SetBindings, in reverse: nothing may change. */
+        for (size_t i = 0; i < ELEMENTSOF(bindings); i++)
+                CHECK_OK(nl_steer_binding_parse(bindings[i].proto, bindings[i].prefix, bindings[i].port,
+                                                bindings[i].label, &set[ELEMENTSOF(bindings) - 1 - i], &e), &e);
+        CHECK_OK(nl_steer_set_bindings(l.steer, set, ELEMENTSOF(set), &added, &removed, &e), &e);
+        CHECK(added == 0 && removed == 0, "same set: added %u removed %u", added, removed);
+        run_cases(&l, "after SetBindings of the same set");
+
+        /* Many ports on one prefix: past the inline slots into the overflow. */
+        for (uint16_t p = 1000; p < 1020; p++)
+                steer_bind(&l, "tcp", "192.168.1.0/24", p, "many");
+        {
+                int fd = label_socket("tcp");
+                uint64_t got = 0, want;
+                NlSteerBinding b;
+
+                CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, "many", fd, &e), &e);
+                want = steer_cookie(fd);
+                for (uint16_t p = 1000; p < 1020; p++) {
+                        CHECK_OK(steer_test_run(nl_program_fd(l.prog), IPPROTO_TCP, "192.168.1.77", p, &got), NULL);
+                        CHECK(got == want, "port %u of 20 on one prefix reaches 'many'", p);
+                }
+                CHECK_OK(steer_test_run(nl_program_fd(l.prog), IPPROTO_TCP, "192.168.1.77", 1020, &got), NULL);
+                CHECK(got == 0, "port 1020 is not bound");
+                CHECK_OK(nl_steer_binding_parse("tcp", "192.168.1.0/24", 1003, NULL, &b, &e), &e);
+                CHECK_OK(nl_steer_remove_binding(l.steer, &b, &e), &e);
+                CHECK_OK(nl_steer_binding_parse("tcp", "192.168.1.0/24", 1017, NULL, &b, &e), &e);
+                CHECK_OK(nl_steer_remove_binding(l.steer, &b, &e), &e);
+                for (uint16_t p = 1000; p < 1020; p++) {
+                        CHECK_OK(steer_test_run(nl_program_fd(l.prog), IPPROTO_TCP, "192.168.1.77", p, &got), NULL);
+                        CHECK(got == (p == 1003 || p == 1017 ? 0 : want), "after removals, port %u", p);
+                }
+                close(fd);
+        }
+
+        /* Relabel by AddBinding: the new label wins at once. */
+        steer_bind(&l, "tcp", "10.1.2.3/32", 443, "narrow");
+        {
+                uint64_t got = 0;
+
+                CHECK_OK(steer_test_run(nl_program_fd(l.prog), IPPROTO_TCP, "10.1.2.3", 443, &got), NULL);
+                CHECK(got == cookie_of(&l, "narrow", "tcp"), "relabelled binding goes to the new label");
+        }
+
+        /* Counters: the misses of the socketless label, hits of bindings. */
+        {
+                NlSteerDestination *d = NULL;
+                NlSteerBinding *b = NULL;
+                size_t n = 0, nb = 0;
+                bool miss = false, hit = false;
+
+                CHECK_OK(nl_steer_list_destinations(l.steer, &d, &n, &e), &e);
+                for (size_t i = 0; i < n; i++)
+                        if (strcmp(d[i].label, "nosock") == 0)
+                                miss = d[i].misses >= 2 && d[i].lookups == d[i].misses && d[i].cookie == 0;
+                CHECK(miss, "socketless label counts its misses");
+                CHECK_OK(nl_steer_list_bindings(l.steer, &b, &nb, &e), &e);
+                for (size_t i = 0; i < nb; i++)
+                        if (b[i].port == 0 && b[i].prefixlen == 8 && b[i].protocol == IPPROTO_TCP)
+                                hit = b[i].hits >= 3 && strcmp(b[i].label, "wide") == 0;
+                CHECK(hit, "tcp 10.0.0.0/8 port 0 counts its hits, kept across SetBindings");
+                free(d);
+                free(b);
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(bindings); i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        steer_link_close(&l);
+out:
+        steer_env_teardown(&env);
+        return steer_test_finish();
+}
