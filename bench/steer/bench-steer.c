@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builtins.h"
+#include "steer.h"
+#include "steer_floor.skel.h"
+
+#define NLABELS 16
+#define NQUERIES 64
+
+static char tmp[64] = "/tmp/bench-steer.XXXXXX";
+static uint64_t netns_ino;
+static NlProgCache *cache;
+
+/* xorshift: the same bindings every run. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void) {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        return (uint32_t) rng_state;
+}
+
+static double now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* Random protocol, family, length (IPv4 /8../32, IPv6 /16../128), address,
+ * port (0..65535, so port 0 now and then) and one of NLABELS labels. */
+static void random_binding(NlSteerBinding *b) {
+        memset(b, 0, sizeof(*b));
+        b->protocol = rnd() & 1 ? IPPROTO_TCP : IPPROTO_UDP;
+        b->family = rnd() & 1 ? AF_INET : AF_INET6;
+        b->prefixlen = b->family == AF_INET ? 8 + rnd() % 25 : 16 + rnd() % 113;
+        for (unsigned i = 0; i < (b->family == AF_INET ? 4U : 16U); i++)
+                b->addr[i] = (uint8_t) rnd();
+        for (unsigned bit = b->prefixlen; bit < (b->family == AF_INET ? 32U : 128U); bit++)
+                b->addr[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+        b->port = (uint16_t) rnd();
+        snprintf(b->label, sizeof(b->label), "label%u", rnd() % NLABELS);
+}
+
+static int setup(void) {
+        struct stat st;
+
+        if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            !mkdtemp(tmp) || mount("bpf", tmp, "bpf", 0, NULL) < 0 || stat("/proc/self/ns/net", &st) < 0) {
+                perror("bench-steer: private netns and bpffs (root needed)");
+                return -1;
+        }
+        netns_ino = st.st_ino;
+        cache = nl_prog_cache_new();
+        return cache ? 0 : -1;
+}
+
+static void teardown(void) {
+        nl_prog_cache_free(cache);
+        umount2(tmp, MNT_DETACH);
+        rmdir(tmp);
+}
+
+static int open_link(const char *name, NlProgram **prog, NlSteer **s) {
+        char dir[256];
+        NlError e = {};
+
+        snprintf(dir, sizeof(dir), "%s/%llu/steer/%s", tmp, (unsigned long long) netns_ino, name);
+        if (nl_builtin_load(cache, "steer", NL_ATTACH_SK_LOOKUP, dir, prog, &e) < 0 ||
+            nl_steer_open(dir, s, &e) < 0) {
+                fprintf(stderr, "bench-steer: %s\n", e.message);
+                return -1;
+        }
+        return 0;
+}
+
+/* A dual-stack socket per label and protocol, so that lookups end in a
+ * real bpf_sk_assign as they would in production. */
+static int register_sockets(NlSteer *s, int *fds) {
+        for (int i = 0; i < 2 * NLABELS; i++) {
+                struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+                int off = 0, tcp = i < NLABELS;
+                char label[16];
+                NlError e = {};
+
+                fds[i] = socket(AF_INET6, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+                setsockopt(fds[i], IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+                if (bind(fds[i], (struct sockaddr *) &a, sizeof(a)) < 0 || (tcp && listen(fds[i], 16) < 0))
+                        return -1;
+                snprintf(label, sizeof(label), "label%d", i % NLABELS);
+                if (nl_steer_register_socket(s, netns_ino, label, fds[i], &e) < 0) {
+                        fprintf(stderr, "bench-steer: %s\n", e.message);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+/* A lookup inside binding b's prefix on its port. */
+static void query_for(const NlSteerBinding *b, struct bpf_sk_lookup *ctx) {
+        uint8_t addr[16];
+
+        memcpy(addr, b->addr, 16);
+        for (unsigned bit = b->prefixlen; bit < (b->family == AF_INET ? 32U : 128U); bit++)
+                if (rnd() & 1)
+                        addr[bit / 8] |= (uint8_t) (0x80 >> (bit % 8));
+        memset(ctx, 0, sizeof(*ctx));
+        ctx->family = b->family;
+        ctx->protocol = b->protocol;
+        ctx->local_port = b->port ? b->port : 1 + rnd() % 65535;
+        ctx->remote_port = htons(40000);
+        if (b->family == AF_INET)
+                memcpy(&ctx->local_ip4, addr, 4);
+        else
+                memcpy(ctx->local_ip6, addr, 16);
+}
+
+/* Mean ns per run over the queries; counts those that chose a socket. */
+static double ns_per_lookup(int prog_fd, const struct bpf_sk_lookup *q, int nq, unsigned repeat, int *chosen) {
+        double total = 0;
+
+        *chosen = 0;
+        for (int i = 0; i < nq; i++) {
+                struct bpf_sk_lookup ctx = q[i];
+                LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+                            .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = repeat);
+
+                if (bpf_prog_test_run_opts(prog_fd, &o) < 0) {
+                        perror("bench-steer: BPF_PROG_TEST_RUN");
+                        return -1;
+                }
+                total += o.duration;
+                *chosen += ctx.cookie != 0;
+        }
+        return total / nq;
+}
+
+static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
+        NlSteerBinding *b = calloc(n, sizeof(*b));
+        struct bpf_sk_lookup hit[NQUERIES], miss[NQUERIES];
+        int fds[2 * NLABELS], chosen_hit, chosen_miss, chosen_floor;
+        double floor_ns, hit_ns, miss_ns;
+        unsigned added, removed;
+        NlProgram *prog = NULL;
+        NlSteer *s = NULL;
+        NlError e = {};
+        char name[32];
+
+        snprintf(name, sizeof(name), "n%zu", n);
+        if (!b || open_link(name, &prog, &s) < 0 || register_sockets(s, fds) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                random_binding(&b[i]);
+        if (nl_steer_set_bindings(s, b, n, &added, &removed, &e) < 0) {
+                fprintf(stderr, "bench-steer: %s\n", e.message);
+                return -1;
+        }
+        for (int i = 0; i < NQUERIES; i++) {
+                NlSteerBinding r;
+
+                query_for(&b[rnd() % n], &hit[i]);
+                random_binding(&r);
+                query_for(&r, &miss[i]);
+        }
+        floor_ns = ns_per_lookup(floor_fd, hit, NQUERIES, repeat, &chosen_floor);
+        hit_ns = ns_per_lookup(nl_program_fd(prog), hit, NQUERIES, repeat, &chosen_hit);
+        miss_ns = ns_per_lookup(nl_program_fd(prog), miss, NQUERIES, repeat, &chosen_miss);
+        printf("%9zu bindings: floor %6.1f ns | steer, matching lookups %6.1f ns (%4.1fx, %d/%d steered) | "
+               "random lookups %6.1f ns (%4.1fx)\n",
+               n, floor_ns, hit_ns, hit_ns / floor_ns, chosen_hit, NQUERIES, miss_ns, miss_ns / floor_ns);
+        for (int i = 0; i < 2 * NLABELS; i++)
+                close(fds[i]);
+        nl_steer_close(s);
+        nl_program_unref(prog);
+        free(b);
+        return 0;
+}
+
+static int bench_control(void) {
+        enum { NADD = 10000, NSET = 100000 };
+        NlSteerBinding *b = calloc(NSET, sizeof(*b));
+        NlProgram *prog = NULL;
+        NlSteer *s = NULL;
+        unsigned added, removed;
+        NlError e = {};
+        double t0;
+
+        if (!b || open_link("ctl", &prog, &s) < 0)
+                return -1;
+        for (size_t i = 0; i < NADD; i++)
+                random_binding(&b[i]);
+        t0 = now();
+        for (size_t i = 0; i < NADD; i++)
+                if (nl_steer_add_binding(s, &b[i], &e) < 0) {
+                        fprintf(stderr, "bench-steer: AddBinding: %s\n", e.message);
+                        return -1;
+                }
+        printf("AddBinding x %d: %.3f s (%.1f us each)\n", NADD, now() - t0, (now() - t0) / NADD * 1e6);
+
+        for (size_t i = 0; i < NSET; i++)
+                random_binding(&b[i]);
+        t0 = now();
+        if (nl_steer_set_bindings(s, b, NSET, &added, &removed, &e) < 0) {
+                fprintf(stderr, "bench-steer: SetBindings: %s\n", e.message);
+                return -1;
+        }
+        printf("SetBindings of %d over %d: %.3f s (added %u, removed %u)\n", NSET, NADD, now() - t0, added, removed);
+
+        for (size_t i = 0; i < NSET; i++)
+                random_binding(&b[i]);
+        t0 = now();
+        if (nl_steer_set_bindings(s, b, NSET, &added, &removed, &e) < 0) {
+                fprintf(stderr, "bench-steer: SetBindings: %s\n", e.message);
+                return -1;
+        }
+        printf("SetBindings of %d over %d others: %.3f s (added %u, removed %u)\n", NSET, NSET, now() - t0, added,
+               removed);
+        nl_steer_close(s);
+        nl_program_unref(prog);
+        free(b);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        unsigned repeat = argc > 1 ? (unsigned) atoi(argv[1]) : 100000;
+        static const size_t sizes[] = { 1, 1000, 100000 };
+        struct steer_floor *floor_skel;
+        int r = 0;
+
+        if (setup() < 0)
+                return 1;
+        floor_skel = steer_floor__open_and_load();
+        if (!floor_skel) {
+                perror("bench-steer: floor program");
+                teardown();
+                return 1;
+        }
+        printf("sk_lookup through BPF_PROG_TEST_RUN, %u runs x %d lookups per figure\n", repeat, NQUERIES);
+        for (size_t i = 0; i < ELEMENTSOF(sizes) && r >= 0; i++)
+                r = bench_lookups(bpf_program__fd(floor_skel->progs.steer_floor), sizes[i], repeat);
+        if (r >= 0)
+                r = bench_control();
+        steer_floor__destroy(floor_skel);
+        teardown();
+        return r < 0 ? 1 : 0;
+}
