@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Bad input is refused with NL_ERR_INVALID_ARGS and changes nothing:
+ * parsing cases as a table, then the registration checks. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "steer-test.h"
+
+static const struct {
+        const char *proto, *prefix, *port, *label;
+        bool ok;
+} parse_cases[] = {
+        { "tcp",  "10.0.0.0/8",        "80",    "web",         true },
+        { "udp",  "2001:db8::/32",     "0",     "a.b-c_D9",    true },
+        { "tcp",  "0.0.0.0/0",         "65535", "x",           true },
+        { "tcp",  "::1/128",           "1",     "x",           true },
+        { "tcp",  "10.0.0.1/8",        "80",    "web",         false },   /* host bits */
+        { "tcp",  "10.0.0.0/33",       "80",    "web",         false },
+        { "tcp",  "::/129",            "80",    "web",         false },
+        { "tcp",  "2001:db8::1/32",    "80",    "web",         false },
+        { "tcp",  "garbage",           "80",    "web",         false },
+        { "tcp",  "10.0.0.0",          "80",    "web",         false },   /* no length */
+        { "tcp",  "10.0.0.0/",         "80",    "web",         false },
+        { "tcp",  "10.0.0.0/8x",       "80",    "web",         false },
+        { "tcp",  "10.0.0.0/-8",       "80",    "web",         false },
+        { "tcp",  "10.0.0/8",          "80",    "web",         false },
+        { "tcp",  "",                  "80",    "web",         false },
+        { "tcp",  "10.0.0.0/8",        "65536", "web",         false },
+        { "tcp",  "10.0.0.0/8",        "-1",    "web",         false },
+        { "tcp",  "10.0.0.0/8",        "http",  "web",         false },
+        { "tcp",  "10.0.0.0/8",        "",      "web",         false },
+        { "sctp", "10.0.0.0/8",        "80",    "web",         false },
+        { "TCP",  "10.0.0.0/8",        "80",    "web",         false },
+        { "",     "10.0.0.0/8",        "80",    "web",         false },
+        { "tcp",  "10.0.0.0/8",        "80",    "",            false },
+        { "tcp",  "10.0.0.0/8",        "80",    "a b",         false },
+        { "tcp",  "10.0.0.0/8",        "80",    "web/1",       false },
+        { "tcp",  "10.0.0.0/8",        "80",    "ünï",         false },
+        { "tcp",  "10.0.0.0/8",        "80",
+          "12345678901234567890123456789012345678901234567890123456789012345", false },   /* 65 */
+        { "tcp",  "11.0.0.0/8",        "80",
+          "1234567890123456789012345678901234567890123456789012345678901234", true },     /* 64 */
+};
+
+static size_t count_bindings(SteerLink *l) {
+        NlSteerBinding *b = NULL;
+        size_t n = 0;
+
+        if (nl_steer_list_bindings(l->steer, &b, &n, NULL) < 0)
+                return (size_t) -1;
+        free(b);
+        return n;
+}
+
+static void check_refused(int r, const NlError *e, const char *what) {
+        CHECK(r < 0 && e->kind == NL_ERR_INVALID_ARGS && e->message[0], "%s: refused as invalid-args (r=%d, %s: %s)",
+              what, r, nl_error_kind_name(e->kind), e->message);
+}
+
+int main(void) {
+        SteerEnv env;
+        SteerLink l = { .link_fd = -1 };
+        int other_ns_sock = -1;
+        size_t before;
+
+        /* A listening socket in a netns that is not the link's. */
+        if (unshare(CLONE_NEWNET) == 0)
+                other_ns_sock = steer_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, false);
+        if (!CHECK(steer_env_setup(&env) >= 0, "environment (root needed)"))
+                return steer_test_finish();
+        if (steer_link_open(&env, "in", false, &l) < 0)
+                goto out;
+
+        for (size_t i = 0; i < ELEMENTSOF(parse_cases); i++) {
+                NlSteerBinding b;
+                NlError e = {};
+                uint16_t port = 0;
+                int r;
+
+                before = count_bindings(&l);
+                r = nl_steer_port_parse(parse_cases[i].port, &port, &e);
+                if (r >= 0)
+                        r = nl_steer_binding_parse(parse_cases[i].proto, parse_cases[i].prefix, port,
+                                                   parse_cases[i].label, &b, &e);
+                if (r >= 0)
+                        r = nl_steer_add_binding(l.steer, &b, &e);
+                if (parse_cases[i].ok)
+                        CHECK(r >= 0 && count_bindings(&l) == before + 1, "case %zu (%s %s %s %s) accepted: %s", i,
+                              parse_cases[i].proto, parse_cases[i].prefix, parse_cases[i].port, parse_cases[i].label,
+                              e.message);
+                else {
+                        check_refused(r, &e, parse_cases[i].prefix);
+                        CHECK(count_bindings(&l) == before, "case %zu changed nothing", i);
+                }
+        }
+
+        /* Hand-built bindings are checked too. */
+        {
+                NlSteerBinding b = { .protocol = IPPROTO_TCP, .family = AF_INET, .prefixlen = 8, .addr = { 10, 0, 0, 1 } };
+                NlError e = {};
+
+                strcpy(b.label, "web");
+                check_refused(nl_steer_add_binding(l.steer, &b, &e), &e, "host bits in a built binding");
+                b.addr[3] = 0;
+                b.protocol = 99;
+                check_refused(nl_steer_add_binding(l.steer, &b, &e), &e, "protocol 99");
+                b.protocol = IPPROTO_TCP;
+                b.port = 81;
+                check_refused(nl_steer_remove_binding(l.steer, &b, &e), &e, "removing what is not bound");
+                CHECK_OK(nl_steer_set_bindings(l.steer, (NlSteerBinding[]) { b, b }, 2, NULL, NULL, &e), &e);
+                CHECK(count_bindings(&l) == 1, "SetBindings folds a binding given twice with one label");
+                {
+                        NlSteerBinding two[2] = { b, b };
+
+                        strcpy(two[1].label, "other");
+                        check_refused(nl_steer_set_bindings(l.steer, two, 2, NULL, NULL, &e), &e,
+                                      "SetBindings with one binding to two labels");
+                        two[1] = b;
+                        two[1].prefixlen = 5;   /* 10 = 00001010: bit 6 is a host bit */
+                        check_refused(nl_steer_set_bindings(l.steer, two, 2, NULL, NULL, &e), &e,
+                                      "SetBindings with host bits in element 1");
+                        CHECK(strstr(e.message, "Binding 1") != NULL, "the message names the element: %s", e.message);
+                        CHECK(count_bindings(&l) == 1, "refused SetBindings changed nothing");
+                }
+        }
+
+        /* Registration checks. */
+        {
+                NlError e = {};
+                int fds[2], tcp_idle, udp_conn, udp_unbound, udp_ok, v6only;
+                struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9) };
+
+                before = count_bindings(&l);
+                CHECK_OK(pipe2(fds, O_CLOEXEC), NULL);
+                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", fds[0], &e), &e, "a pipe");
+                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", -1, &e), &e, "fd -1");
+                tcp_idle = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", tcp_idle, &e), &e,
+                              "TCP not listening");
+                udp_conn = steer_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0, false);
+                inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+                CHECK_OK(connect(udp_conn, (struct sockaddr *) &sin, sizeof(sin)), NULL);
+                steer_bind(&l, "udp", "10.9.0.0/16", 53, "dns");
+                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_conn, &e), &e,
+                              "UDP connected");
+                udp_unbound = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_unbound, &e), &e,
+                              "UDP unbound");
+                if (other_ns_sock >= 0)
+                        check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", other_ns_sock, &e), &e,
+                                      "socket of another netns");
+                udp_ok = steer_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0, false);
+                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", udp_ok, &e), &e,
+                              "UDP socket for a label with only TCP bindings");
+                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "bad label", udp_ok, &e), &e,
+                              "bad label");
+                v6only = steer_socket(AF_INET6, SOCK_STREAM, "::1", 0, false);
+                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", v6only, &e), &e,
+                              "IPv6-only socket for a label with only IPv4 bindings");
+                CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_ok, &e), &e);
+                CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, "fresh", udp_ok, &e), &e);
+                check_refused(nl_steer_unregister_socket(l.steer, "nobody", &e), &e, "unregister unknown label");
+                CHECK(count_bindings(&l) == before + 1, "registration changed no binding");
+                close(fds[0]);
+                close(fds[1]);
+                close(tcp_idle);
+                close(udp_conn);
+                close(udp_unbound);
+                close(udp_ok);
+                close(v6only);
+        }
+
+        /* A folder that is not a steer link. */
+        {
+                NlSteer *s = NULL;
+                NlError e = {};
+                char dir[600];
+
+                snprintf(dir, sizeof(dir), "%s/nothing-here", env.tmp);
+                CHECK(nl_steer_open(dir, &s, &e) < 0 && e.kind == NL_ERR_NO_SUCH_LINK, "missing folder: no-such-link");
+                CHECK(nl_steer_open(env.tmp, &s, &e) < 0 && e.kind == NL_ERR_INVALID_ARGS,
+                      "a folder without steer maps: invalid-args");
+        }
+        steer_link_close(&l);
+out:
+        if (other_ns_sock >= 0)
+                close(other_ns_sock);
+        steer_env_teardown(&env);
+        return steer_test_finish();
+}
