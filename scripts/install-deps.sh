@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang llvm bpftool libbpf-dev
 libsystemd-dev libmnl-dev libcap-dev linux-libc-dev iproute2 dbus
-dbus-daemon systemd python3 python3-dbus man-db bash-completion util-linux
+dbus-daemon libglib2.0-bin systemd python3 python3-dbus man-db bash-completion util-linux
 procps"
 missing=""
 for p in $PKGS; do

@@ -855,13 +855,12 @@ static int load_one(NlPinEntry *pe, void *userdata) {
                 link_free(l);
                 return -ENOMEM;
         }
-        if (pe->state == NL_PIN_DEFUNCT) {
-                /* Its netns died while we were away. */
-                drop_defunct(m, l);
+        /* A link whose netns died while we were away stays listed until
+         * manager_check_defunct() drops it, after the bus name is ours. */
+        if (pe->state == NL_PIN_DEFUNCT)
                 c->defunct++;
-                return 0;
-        }
-        c->served++;
+        else
+                c->served++;
         return 0;
 }
 
@@ -929,7 +928,7 @@ int manager_load_pins(Manager *m) {
         if (r < 0)
                 return r;
         remove_orphan_steer_dirs(m);
-        log_info("Serving %d pinned link(s) from %s%s", c.served, nl_pin_store_root(m->store),
-                 c.defunct ? "; dropped links of vanished netns" : "");
+        log_info("Found %d pinned link(s) in %s, %d of them in vanished netns", c.served + c.defunct,
+                 nl_pin_store_root(m->store), c.defunct);
         return c.served;
 }

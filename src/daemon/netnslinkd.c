@@ -162,6 +162,12 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to acquire bus name " NL_BUS_NAME ": %m");
 
+        /* Links whose netns died while we were down: dropped now that the
+         * LinkDefunct signals can carry our well-known name. */
+        r = manager_check_defunct(m);
+        if (r > 0)
+                log_notice("Dropped %d link(s) whose netns vanished while the daemon was down", r);
+
         r = sd_event_add_time_relative(event, &timer, CLOCK_MONOTONIC, DEFUNCT_CHECK_USEC, 100 * 1000,
                                        on_defunct_timer, m);
         if (r < 0)

@@ -84,9 +84,6 @@ int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e) {
 
         if (!root || root[0] != '/')
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "The pin root must be an absolute path");
-        if (strchr(root, '.'))
-                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
-                                    "The pin root %s contains a dot, which bpffs refuses", root);
 
         /* Check the nearest existing ancestor first, so that a wrong root
          * does not leave folders behind on some other file system. */
@@ -111,6 +108,9 @@ int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e) {
                                     "Mount one first, e.g.: mount -t bpf bpf /sys/fs/bpf", root, probe);
 
         r = mkdir_p(root, 0700);
+        if (r == -EPERM && strchr(root, '.'))
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, r,
+                                    "Cannot create pin root %s: bpffs refuses names with a dot", root);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create pin root %s: %m", root);
 

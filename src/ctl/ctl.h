@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "output.h"
+
+#define NL_BUS_NAME "org.netnslink1"
+#define NL_BUS_PATH "/org/netnslink1"
+#define NL_BUS_MANAGER_IFACE "org.netnslink1.Manager"
+#define NL_BUS_STEERING_IFACE "org.netnslink1.Steering"
+
+/* Options every verb sees. */
+extern OutputOptions arg_output;
+extern int arg_expect_set;
+extern uint32_t arg_expect;
+extern int arg_fd;
+
+typedef int (*verb_fn)(sd_bus *bus, int argc, char *argv[]);
+
+typedef struct Verb {
+        const char *name;
+        int min_args, max_args;     /* not counting the verb */
+        verb_fn fn;
+} Verb;
+
+/* Prints "Failed to <what>: <message> (<error name>)" and returns -errno. */
+int ctl_log_bus_error(const char *what, const sd_bus_error *error, int r);
+
+/* Calls a method of the Manager or Steering interface. */
+int ctl_call(sd_bus *bus, const char *iface, const char *method, const char *what, sd_bus_message *req,
+             sd_bus_message **reply);
+int ctl_new_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message **ret);
+
+/* Steering verbs (verbs-steer.c). */
+extern const Verb steer_verbs[];
+extern const size_t n_steer_verbs;

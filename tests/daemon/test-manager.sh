@@ -1,0 +1,202 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The Manager API end to end: the real bus, daemon, kernel and CLI, every
+# method and every error name, with bpftool as the kernel's witness.
+source "$NL_SOURCE/tests/harness/harness.sh"
+
+OBJ="$TEST_BPF/libtest_progs.bpf.o"
+REJECT="$TEST_BPF/libtest_reject.bpf.o"
+
+start_bus && mount_pins && start_daemon || exit 1
+A=$(make_netns a)
+B=$(make_netns b)
+
+# --- Attach and its answers -------------------------------------------------
+check "attach builtin:steer through the CLI" "$CTL" attach "$A" sk_lookup s1 builtin:steer
+LID=$(ctl_get link_id show "$A" sk_lookup s1)
+check "the kernel holds the new link $LID" kernel_link_exists "$LID"
+check "the link is pinned at <root>/<ino>/sk_lookup/<name>" \
+        test -e "$PIN_ROOT/$(stat -L -c %i /run/netns/$A)/sk_lookup/s1"
+check_eq "GetLink names the netns as the caller did" "$A" "$(ctl_get netns show "$A" sk_lookup s1)"
+check_eq "the link dict has a 16-hex-digit prog_tag" 16 "$(ctl_get prog_tag show "$A" sk_lookup s1 | tr -d '\n' | wc -c)"
+check_fails "attach with a name in use: LinkExists" org.netnslink1.Error.LinkExists \
+        "$CTL" attach "$A" sk_lookup s1 builtin:steer
+check "attach by file descriptor (FILE:PROGNAME)" "$CTL" attach "$A" sk_lookup p1 "$OBJ:sk_pass"
+check "attach by object_path as root" mgr Attach "$A" sk_lookup p2 "{'object_path': <'$OBJ'>, 'program': <'sk_pass2'>}"
+check_eq "sk_lookup run order follows attach order" "0 1 2" \
+        "$(for n in s1 p1 p2; do ctl_get order show "$A" sk_lookup $n; done | tr '\n' ' ' | sed 's/ $//')"
+
+# --- Bad input: every argument, each with its named error --------------------
+FDS_BEFORE=$(daemon_fds)
+for bad in "" "foo/bar" "rel/../x" "pid:" "pid:abc" "pid:0" "/run/netns/../netns/$A"; do
+        check_fails "netns reference '$bad' is InvalidArgs" org.freedesktop.DBus.Error.InvalidArgs \
+                mgr Attach "'$bad'" sk_lookup x "{'builtin': <'steer'>}"
+done
+for bad in nope-nope pid:999999999 /etc/passwd /proc/self/ns/uts /nonexistent; do
+        check_fails "netns reference '$bad' is NoSuchNetns" org.netnslink1.Error.NoSuchNetns \
+                mgr Attach "'$bad'" sk_lookup x "{'builtin': <'steer'>}"
+done
+for bad in "" "a.b" "a/b" "a b" "$(printf 'x%.0s' $(seq 65))" "ä"; do
+        check_fails "link name '$bad' is InvalidArgs" org.freedesktop.DBus.Error.InvalidArgs \
+                mgr Attach "$A" sk_lookup "'$bad'" "{'builtin': <'steer'>}"
+done
+for bad in xdp "" SK_LOOKUP "sk_lookup "; do
+        check_fails "attach type '$bad' is InvalidArgs" org.freedesktop.DBus.Error.InvalidArgs \
+                mgr Attach "$A" "'$bad'" x "{'builtin': <'steer'>}"
+done
+check_fails "program dict with an unknown key" org.freedesktop.DBus.Error.InvalidArgs \
+        mgr Attach "$A" sk_lookup x "{'colour': <'red'>}"
+check_fails "program dict with two sources" org.freedesktop.DBus.Error.InvalidArgs \
+        mgr Attach "$A" sk_lookup x "{'builtin': <'steer'>, 'object_path': <'$OBJ'>}"
+check_fails "program dict with no source" org.freedesktop.DBus.Error.InvalidArgs \
+        mgr Attach "$A" sk_lookup x "@a{sv} {}"
+check_fails "program dict with a wrongly typed value" org.freedesktop.DBus.Error.InvalidArgs \
+        mgr Attach "$A" sk_lookup x "{'builtin': <uint32 7>}"
+check_fails "object without a program name" org.freedesktop.DBus.Error.InvalidArgs \
+        mgr Attach "$A" sk_lookup x "{'object_path': <'$OBJ'>}"
+check_fails "unknown builtin is InvalidProgram" org.netnslink1.Error.InvalidProgram \
+        mgr Attach "$A" sk_lookup x "{'builtin': <'nope'>}"
+check_fails "builtin:steer on flow_dissector is InvalidProgram" org.netnslink1.Error.InvalidProgram \
+        mgr Attach "$A" flow_dissector x "{'builtin': <'steer'>}"
+check_fails "no such program in the object" org.netnslink1.Error.InvalidProgram \
+        "$CTL" attach "$A" sk_lookup x "$OBJ:no_such_prog"
+check_fails "wrong program type (xdp) for sk_lookup" org.netnslink1.Error.InvalidProgram \
+        "$CTL" attach "$A" sk_lookup x "$OBJ:xdp_pass"
+head -c 3000 /dev/urandom > "$T/garbage.o"
+check_fails "garbage ELF" org.netnslink1.Error.InvalidProgram "$CTL" attach "$A" sk_lookup x "$T/garbage.o:sk_pass"
+head -c 700 "$OBJ" > "$T/truncated.o"
+check_fails "truncated ELF" org.netnslink1.Error.InvalidProgram "$CTL" attach "$A" sk_lookup x "$T/truncated.o:sk_pass"
+check_fails "verifier rejection carries the verifier's lines" "invalid" \
+        "$CTL" attach "$A" sk_lookup x "$REJECT:sk_reject"
+check_fails "an object fd that is a pipe" "must be a regular file" \
+        bash -c "echo hi | \"$CTL\" attach '$A' sk_lookup x /dev/stdin:sk_pass"
+check_fails "CLI: unreadable program file" "Cannot open" "$CTL" attach "$A" sk_lookup x /nonexistent.o:prog
+check_fails "CLI: malformed PROGRAM" "Invalid program" "$CTL" attach "$A" sk_lookup x justaword
+check_fails "GetLink of a missing link: NoSuchLink" org.netnslink1.Error.NoSuchLink \
+        "$CTL" show "$A" sk_lookup missing
+check_fails "Detach of a missing link: NoSuchLink" org.netnslink1.Error.NoSuchLink \
+        "$CTL" detach "$A" sk_lookup missing
+check_fails "Update of a missing link: NoSuchLink" org.netnslink1.Error.NoSuchLink \
+        "$CTL" update "$A" sk_lookup missing builtin:steer
+check_fails "a call with the wrong signature" "Invalid arguments" \
+        mgr_busctl Attach 'ss' "$A" sk_lookup
+check "the daemon is still up after bad input" daemon_alive
+check_eq "bad input leaked no fd" "$FDS_BEFORE" "$(daemon_fds)"
+check_eq "bad input left no link in the kernel" 3 "$("$CTL" --json=short list "$A" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+
+# --- Update and Replace ------------------------------------------------------
+OLD=$(ctl_get prog_id show "$A" sk_lookup p1)
+check "update swaps the program" "$CTL" update "$A" sk_lookup p1 "$OBJ:sk_pass2"
+NEW=$(ctl_get prog_id show "$A" sk_lookup p1)
+PLID=$(ctl_get link_id show "$A" sk_lookup p1)
+check_eq "the kernel's link runs the new program" "$NEW" "$(kernel_link_prog "$PLID")"
+[ "$OLD" != "$NEW" ] && pass "update changed the program id" || fail "update changed the program id"
+check_fails "replace with a stale expected id: ProgramMismatch" org.netnslink1.Error.ProgramMismatch \
+        "$CTL" replace "$A" sk_lookup p1 --expect="$OLD" "$OBJ:sk_pass"
+check_eq "a lost replace leaves the link untouched" "$NEW" "$(kernel_link_prog "$PLID")"
+check_fails "replace with an id no program has: ProgramMismatch" org.netnslink1.Error.ProgramMismatch \
+        "$CTL" replace "$A" sk_lookup p1 --expect=4000000000 "$OBJ:sk_pass"
+check "replace with the current id succeeds" "$CTL" replace "$A" sk_lookup p1 --expect="$NEW" "$OBJ:sk_pass"
+check_eq "after replace the kernel runs the old program again" "$OLD" "$(kernel_link_prog "$PLID")"
+# Two racing replaces expecting the same program: exactly one wins.
+CUR=$(ctl_get prog_id show "$A" sk_lookup p1)
+( "$CTL" replace "$A" sk_lookup p1 --expect="$CUR" "$OBJ:sk_pass2" >/dev/null 2>&1; echo $? > "$T/r1" ) &
+R1=$!
+( "$CTL" replace "$A" sk_lookup p1 --expect="$CUR" "$OBJ:sk_pass2" >/dev/null 2>&1; echo $? > "$T/r2" ) &
+R2=$!
+wait $R1 $R2
+check_eq "of two racing replaces exactly one wins" "0 1" "$(sort -n "$T/r1" "$T/r2" | tr '\n' ' ' | sed 's/ $//')"
+check_fails "replace without --expect is refused by the CLI" "--expect" "$CTL" replace "$A" sk_lookup p1 "$OBJ:sk_pass"
+
+# --- The kernel's limits -----------------------------------------------------
+check "a flow_dissector link" "$CTL" attach "$B" flow_dissector f1 "$OBJ:flow_ok"
+check_fails "a second flow_dissector link: TooManyLinks" org.netnslink1.Error.TooManyLinks \
+        "$CTL" attach "$B" flow_dissector f2 "$OBJ:flow_ok"
+elems=""
+for i in $(seq 1 64); do elems+="${elems:+, }('$B', 'sk_lookup', 'l$i', {'object_path': <'$OBJ'>, 'program': <'sk_pass'>})"; done
+check "AttachMany of 64 sk_lookup links in one netns" mgr AttachMany "[$elems]"
+check_fails "the 65th sk_lookup link: TooManyLinks" org.netnslink1.Error.TooManyLinks \
+        "$CTL" attach "$B" sk_lookup l65 "$OBJ:sk_pass"
+check_eq "run order of the 64th link is 63" 63 "$(ctl_get order show "$B" sk_lookup l64)"
+elems=""
+for i in $(seq 1 64); do elems+="${elems:+, }('$B', 'sk_lookup', 'l$i')"; done
+check "DetachMany of the 64" mgr DetachMany "[$elems]"
+check_eq "none of the 64 is left" 1 "$("$CTL" --json=short list "$B" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+
+# --- All or nothing ----------------------------------------------------------
+LINKS_BEFORE=$(bpftool link show | grep -c netns)
+check_fails "AttachMany failing at element 2 names it" "Element 2" \
+        mgr AttachMany "[('$B', 'sk_lookup', 'm0', {'builtin': <'steer'>}), ('$B', 'sk_lookup', 'm1', {'object_path': <'$OBJ'>, 'program': <'sk_pass'>}), ('$B', 'sk_lookup', 'm2', {'builtin': <'nope'>})]"
+check_fails "... and leaves element 0 unattached" org.netnslink1.Error.NoSuchLink "$CTL" show "$B" sk_lookup m0
+check_fails "... and element 1 too" org.netnslink1.Error.NoSuchLink "$CTL" show "$B" sk_lookup m1
+check_eq "... and the kernel holds no new link" "$LINKS_BEFORE" "$(bpftool link show | grep -c netns)"
+check_eq "... and no pin or batch folder remains" "" "$(find "$PIN_ROOT" -name 'm[012]' -o -name '*pending*' -o -name '*commit*')"
+check_fails "AttachMany naming one link twice" org.netnslink1.Error.LinkExists \
+        mgr AttachMany "[('$B', 'sk_lookup', 'd', {'builtin': <'steer'>}), ('$B', 'sk_lookup', 'd', {'builtin': <'steer'>})]"
+check_eq "... leaves nothing" "$LINKS_BEFORE" "$(bpftool link show | grep -c netns)"
+check_fails "DetachMany with a missing element 1" "Element 1" \
+        mgr DetachMany "[('$A', 'sk_lookup', 's1'), ('$A', 'sk_lookup', 'missing')]"
+check "... leaves element 0 attached" "$CTL" show "$A" sk_lookup s1
+check_fails "DetachMany naming one link twice" org.freedesktop.DBus.Error.InvalidArgs \
+        mgr DetachMany "[('$A', 'sk_lookup', 's1'), ('$A', 'sk_lookup', 's1')]"
+check "... leaves it attached" "$CTL" show "$A" sk_lookup s1
+
+# --- Signals -----------------------------------------------------------------
+"$CTL" --json=short monitor > "$T/monitor.json" 2>/dev/null &
+MON=$!
+sleep 0.5
+"$CTL" attach "$A" sk_lookup sig builtin:steer >/dev/null
+"$CTL" update "$A" sk_lookup sig "$OBJ:sk_pass" >/dev/null
+"$CTL" detach "$A" sk_lookup sig >/dev/null
+sleep 0.5
+kill $MON; wait $MON 2>/dev/null
+check_eq "monitor saw LinkAttached, LinkUpdated, LinkDetached in order" "LinkAttached LinkUpdated LinkDetached" \
+        "$(/usr/bin/python3 -c 'import json,sys; print(" ".join(json.loads(l)["signal"] for l in open(sys.argv[1])))' "$T/monitor.json")"
+check "the detached link is gone from the kernel" bash -c "! bpftool link show | grep -q 'netns_ino.*sig'"
+
+# --- Pins are the truth: SIGKILL and restart ---------------------------------
+BEFORE=$("$CTL" --json=short list | /usr/bin/python3 -c 'import json,sys; print(sorted((l["netns_ino"],l["attach_type"],l["name"],l["link_id"],l["prog_id"]) for l in json.load(sys.stdin)))')
+kill_daemon
+check "links keep running while the daemon is down" kernel_link_exists "$LID"
+start_daemon
+AFTER=$("$CTL" --json=short list | /usr/bin/python3 -c 'import json,sys; print(sorted((l["netns_ino"],l["attach_type"],l["name"],l["link_id"],l["prog_id"]) for l in json.load(sys.stdin)))')
+check_eq "after SIGKILL and restart every link is listed with the same ids" "$BEFORE" "$AFTER"
+check_eq "a link found again is named by its /run/netns name" "$A" "$(ctl_get netns show "$A" sk_lookup s1)"
+
+# --- Netns death -------------------------------------------------------------
+C=$(make_netns c)
+"$CTL" attach "$C" sk_lookup gone builtin:steer >/dev/null
+"$CTL" attach "$C" flow_dissector gonef "$OBJ:flow_ok" >/dev/null
+CINO=$(stat -L -c %i "/run/netns/$C")
+"$CTL" --json=short monitor > "$T/monitor2.json" 2>/dev/null &
+MON=$!
+sleep 0.3
+del_netns "$C"
+sleep 2.2
+kill $MON; wait $MON 2>/dev/null
+check_eq "a netns deleted while running: LinkDefunct within 2 s for each link" "LinkDefunct LinkDefunct" \
+        "$(/usr/bin/python3 -c 'import json,sys; print(" ".join(json.loads(l)["signal"] for l in open(sys.argv[1])))' "$T/monitor2.json")"
+check_eq "... and its pins are removed" "" "$(ls "$PIN_ROOT/$CINO" 2>/dev/null)"
+check_eq "... and it is no longer listed" 0 "$("$CTL" --json=short list "ino:$CINO" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+
+D=$(make_netns d)
+"$CTL" attach "$D" sk_lookup gone builtin:steer >/dev/null
+DINO=$(stat -L -c %i "/run/netns/$D")
+kill_daemon
+del_netns "$D"
+"$CTL" --json=short monitor > "$T/monitor3.json" 2>/dev/null &
+MON=$!
+sleep 0.3
+start_daemon
+sleep 0.5
+kill $MON; wait $MON 2>/dev/null
+check "a netns deleted while the daemon was down: LinkDefunct at start" grep -q LinkDefunct "$T/monitor3.json"
+check_eq "... and its pins are removed" "" "$(ls "$PIN_ROOT/$DINO" 2>/dev/null)"
+check_eq "... and it is not listed" 0 "$("$CTL" --json=short list | /usr/bin/python3 -c 'import json,sys; print(sum(1 for l in json.load(sys.stdin) if l["netns_ino"]=='"$DINO"'))')"
+
+# --- Detach ------------------------------------------------------------------
+check "detach" "$CTL" detach "$A" sk_lookup s1
+check "the kernel dropped the detached link" bash -c "! bpftool link show id $LID >/dev/null 2>&1"
+check_eq "its pin and steer maps are gone" "" "$(ls "$PIN_ROOT"/*/sk_lookup/s1 "$PIN_ROOT"/*/steer/s1 2>/dev/null)"
+
+finish
