@@ -959,8 +959,10 @@ static int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set) {
                         sd[i] = set->dest[from];
                         memset(sb[i].label, 0, sizeof(sb[i].label));
                 }
-                memcpy(set->b, sb, set->n * sizeof(*sb));
-                memcpy(set->dest, sd, set->n * sizeof(*sd));
+                if (set->n > 0) {       /* memcpy of NULL is undefined even for 0 bytes */
+                        memcpy(set->b, sb, set->n * sizeof(*sb));
+                        memcpy(set->dest, sd, set->n * sizeof(*sd));
+                }
         }
         return 0;
 }
