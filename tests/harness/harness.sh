@@ -196,3 +196,27 @@ finish() {
         printf '%s: %d passed, %d failed\n' "$TEST_NAME" "$PASSED" "$FAILED"
         [ "$FAILED" -eq 0 ]
 }
+
+# --- Appended for tests/crash, tests/access, tests/load, bench/daemon -------
+
+# wait_daemon_exit: waits for the daemon to end by itself (a crash point)
+# and prints its exit status (137: SIGKILL).
+wait_daemon_exit() {
+        local rc=0
+        wait "$DAEMON_PID" 2>/dev/null || rc=$?
+        DAEMON_PID=""
+        echo "$rc"
+}
+
+# check_invariants DESC [--expect FILE]: pins, ListLinks and the kernel
+# agree, and no batch is half-done (tests/crash/invariants.py).
+check_invariants() {
+        local desc=$1; shift
+        check "$desc" /usr/bin/python3 "$NL_SOURCE/tests/crash/invariants.py" "$PIN_ROOT" "$@"
+}
+
+# daemon_status KEY: a field of /proc/<daemon>/status (VmRSS, CapEff, ...).
+daemon_status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$DAEMON_PID/status"; }
+
+# netns_ino NAME: the inode of /run/netns/NAME.
+netns_ino() { stat -L -c %i "/run/netns/$1"; }
