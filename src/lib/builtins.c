@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,11 +126,9 @@ static int load_flow(NlProgCache *c, NlProgram **ret, NlError *e) {
         return r;
 }
 
-int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
-                    NlProgram **ret, NlError *e) {
+static int check_builtin(const char *name, NlAttachType type, const NlBuiltin **ret, NlError *e) {
         const NlBuiltin *b = nl_builtin_find(name);
         char buf[80];
-        NlProgram *p;
 
         if (!b)
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ENOENT,
@@ -139,6 +138,42 @@ int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const c
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EMEDIUMTYPE,
                                     "Built-in program '%s' is a %s program, not %s", b->name,
                                     nl_attach_type_to_string(b->type), nl_attach_type_to_string(type));
+        *ret = b;
+        return 0;
+}
+
+int nl_builtin_check(const char *name, NlAttachType type, NlError *e) {
+        const NlBuiltin *b;
+        return check_builtin(name, type, &b, e);
+}
+
+int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlError *e) {
+        _cleanup_(nl_prog_cache_freep) NlProgCache *c = NULL;
+        _cleanup_(nl_program_unrefp) NlProgram *p = NULL;
+        int r;
+
+        /* A throwaway cache: the caller keeps only the fd. */
+        c = nl_prog_cache_new();
+        if (!c)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = nl_builtin_load(c, name, type, map_dir, &p, e);
+        if (r < 0)
+                return r;
+        r = fcntl(nl_program_fd(p), F_DUPFD_CLOEXEC, 3);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot duplicate program fd: %m");
+        return r;
+}
+
+int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
+                    NlProgram **ret, NlError *e) {
+        const NlBuiltin *b;
+        NlProgram *p;
+        int r;
+
+        r = check_builtin(name, type, &b, e);
+        if (r < 0)
+                return r;
         if (b->per_link)
                 return load_steer(c, map_dir, ret, e);
 

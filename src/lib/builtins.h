@@ -29,6 +29,11 @@ const NlBuiltin *nl_builtin_all(size_t *n);
 int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
                     NlProgram **ret, NlError *e);
 
+/* The program fd alone, for a loader child: nothing is cached. */
+int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlError *e);
+/* Whether name is a builtin of that type, with the error naming why not. */
+int nl_builtin_check(const char *name, NlAttachType type, NlError *e);
+
 /* Recognises a running program as a builtin by its name, for programs
  * found again after a restart (NULL if it is none of ours). */
 const NlBuiltin *nl_builtin_from_prog_name(const char *prog_name);

@@ -264,36 +264,45 @@ int nl_prog_cache_adopt(NlProgCache *c, const char *key, const char *source, voi
         return 0;
 }
 
-static void object_close(void *obj) {
-        bpf_object__close(obj);
-}
-
-int nl_prog_load_elf_mem(NlProgCache *c, const void *data, size_t size, const char *prog_name,
-                         NlAttachType type, NlProgram **ret, NlError *e) {
-        LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "netnslink");
-        uint8_t digest[SHA256_DIGEST_SIZE];
-        char hex[2 * SHA256_DIGEST_SIZE + 1], key[256], source[128], pbuf[80], tail[1536];
-        struct bpf_object *obj;
-        struct bpf_program *prog, *other;
-        NlProgram *cached;
-        int r;
+static int check_prog_name(const char *prog_name, NlError *e) {
+        char pbuf[80];
 
         if (!prog_name || !*prog_name || strlen(prog_name) > 128)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
                                     "Invalid program name '%s'", nl_printable(prog_name, pbuf, sizeof(pbuf)));
-        nl_printable(prog_name, pbuf, sizeof(pbuf));
+        return 0;
+}
+
+int nl_prog_elf_key(const void *data, size_t size, const char *prog_name, NlAttachType type,
+                    char *key, size_t key_size, char *source, size_t source_size, NlError *e) {
+        uint8_t digest[SHA256_DIGEST_SIZE];
+        char hex[2 * SHA256_DIGEST_SIZE + 1], pbuf[80];
+        int r;
+
+        r = check_prog_name(prog_name, e);
+        if (r < 0)
+                return r;
         if (size < 64)  /* not even an ELF header */
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ENOEXEC,
                                     "Not a BPF ELF object (%zu bytes)", size);
-
         sha256(data, size, digest);
         sha256_hex(digest, hex);
-        snprintf(key, sizeof(key), "elf:%s:%s:%s", hex, nl_attach_type_to_string(type), prog_name);
-        cached = nl_prog_cache_lookup(c, key);
-        if (cached) {
-                *ret = cached;
-                return 0;
-        }
+        snprintf(key, key_size, "elf:%s:%s:%s", hex, nl_attach_type_to_string(type), prog_name);
+        snprintf(source, source_size, "sha256:%.12s:%s", hex, nl_printable(prog_name, pbuf, sizeof(pbuf)));
+        return 0;
+}
+
+int nl_prog_elf_load_fd(const void *data, size_t size, const char *prog_name, NlAttachType type, NlError *e) {
+        LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "netnslink");
+        char pbuf[80], tail[1536];
+        struct bpf_object *obj;
+        struct bpf_program *prog, *other;
+        int r, fd;
+
+        r = check_prog_name(prog_name, e);
+        if (r < 0)
+                return r;
+        nl_printable(prog_name, pbuf, sizeof(pbuf));
 
         nl_libbpf_capture_begin();
         obj = bpf_object__open_mem(data, size, &opts);
@@ -334,14 +343,39 @@ int nl_prog_load_elf_mem(NlProgCache *c, const void *data, size_t size, const ch
                                     "Program '%s' was rejected by the kernel (%m); verifier: %s",
                                     pbuf, *tail ? tail : "(no log)");
         }
-        c->loads++;
-
-        snprintf(source, sizeof(source), "sha256:%.12s:%s", hex, pbuf);
-        return nl_prog_cache_adopt(c, key, source, obj, object_close, bpf_program__fd(prog), ret, e);
+        /* The program holds its maps; the object can go. */
+        fd = fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 3);
+        r = fd < 0 ? negative_errno() : 0;
+        bpf_object__close(obj);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot duplicate program fd: %m");
+        return fd;
 }
 
-int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachType type,
-                        NlProgram **ret, NlError *e) {
+int nl_prog_load_elf_mem(NlProgCache *c, const void *data, size_t size, const char *prog_name,
+                         NlAttachType type, NlProgram **ret, NlError *e) {
+        char key[256], source[128];
+        NlProgram *cached;
+        int r, fd;
+
+        r = nl_prog_elf_key(data, size, prog_name, type, key, sizeof(key), source, sizeof(source), e);
+        if (r < 0)
+                return r;
+        cached = nl_prog_cache_lookup(c, key);
+        if (cached) {
+                *ret = cached;
+                return 0;
+        }
+        fd = nl_prog_elf_load_fd(data, size, prog_name, type, e);
+        if (fd < 0)
+                return fd;
+        c->loads++;
+        r = nl_prog_cache_adopt(c, key, source, NULL, NULL, fd, ret, e);
+        close(fd);
+        return r;
+}
+
+int nl_prog_elf_read_fd(int fd, void **ret_data, size_t *ret_size, NlError *e) {
         _cleanup_free_ void *data = NULL;
         struct stat st, st2;
         size_t done = 0;
@@ -375,7 +409,21 @@ int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachT
             st2.st_mtim.tv_sec != st.st_mtim.tv_sec || st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec)
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ESTALE,
                                     "The object changed while it was being read");
-        return nl_prog_load_elf_mem(c, data, done, prog_name, type, ret, e);
+        *ret_data = TAKE_PTR(data);
+        *ret_size = done;
+        return 0;
+}
+
+int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachType type,
+                        NlProgram **ret, NlError *e) {
+        _cleanup_free_ void *data = NULL;
+        size_t size;
+        int r;
+
+        r = nl_prog_elf_read_fd(fd, &data, &size, e);
+        if (r < 0)
+                return r;
+        return nl_prog_load_elf_mem(c, data, size, prog_name, type, ret, e);
 }
 
 int nl_prog_load_elf_path(NlProgCache *c, const char *path, const char *prog_name,

@@ -29,6 +29,16 @@ unsigned nl_prog_cache_loads(const NlProgCache *c);
 
 int nl_prog_load_elf_mem(NlProgCache *c, const void *data, size_t size, const char *prog_name,
                          NlAttachType type, NlProgram **ret, NlError *e);
+/* The cache key and a short source description of an object's program. */
+int nl_prog_elf_key(const void *data, size_t size, const char *prog_name, NlAttachType type,
+                    char *key, size_t key_size, char *source, size_t source_size, NlError *e);
+/* Opens, checks and loads one program of an object, bypassing the cache;
+ * returns the program fd. This is what a loader child runs. */
+int nl_prog_elf_load_fd(const void *data, size_t size, const char *prog_name, NlAttachType type, NlError *e);
+/* Reads a whole object from fd: a regular file of at most NL_ELF_MAX_SIZE
+ * that does not change while it is read. */
+int nl_prog_elf_read_fd(int fd, void **ret_data, size_t *ret_size, NlError *e);
+
 /* Reads the object from fd (a regular file, at most NL_ELF_MAX_SIZE). */
 int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachType type,
                         NlProgram **ret, NlError *e);

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "load-child.h"
+
+struct answer {
+        int32_t r;
+        int32_t kind;
+        char message[NL_ERROR_MESSAGE_MAX];
+};
+
+static void child_main(int sock, nl_load_fn fn, void *arg) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct answer a = {};
+        NlError e = {};
+        struct iovec iov = { &a, sizeof(a) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        int fd;
+
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        fd = fn(arg, &e);
+        if (fd >= 0) {
+                struct cmsghdr *c;
+
+                mh.msg_control = control.buf;
+                mh.msg_controllen = sizeof(control.buf);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        } else {
+                a.r = fd;
+                a.kind = e.kind;
+                memcpy(a.message, e.message, sizeof(a.message));
+        }
+        (void) sendmsg(sock, &mh, MSG_NOSIGNAL);
+        /* No atexit handlers, no sanitizer leak report for a child that
+         * shares the parent's heap image. */
+        _exit(0);
+}
+
+int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock, NlError *e) {
+        int pair[2];
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "socketpair failed: %m");
+        pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                close(pair[0]);
+                close(pair[1]);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot fork the loader: %m");
+        }
+        if (pid == 0) {
+                close(pair[0]);
+                child_main(pair[1], fn, arg);
+        }
+        close(pair[1]);
+        *ret_pid = pid;
+        *ret_sock = pair[0];
+        return 0;
+}
+
+int nl_load_child_finish(pid_t pid, int sock, int *ret_fd, NlError *e) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct answer a = {};
+        struct iovec iov = { &a, sizeof(a) };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1,
+                .msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+        };
+        int fd = -EBADF, status = 0, r;
+        ssize_t n;
+
+        n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        close(sock);
+
+        /* Answered or not, the child goes now. */
+        (void) kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+
+        if (n == (ssize_t) sizeof(a) && fd >= 0) {
+                *ret_fd = fd;
+                return 0;
+        }
+        safe_close(fd);
+        if (n == (ssize_t) sizeof(a) && a.r < 0) {
+                a.message[sizeof(a.message) - 1] = 0;
+                return nl_error_set(e, a.kind > NL_ERR_NONE && a.kind < _NL_ERR_MAX ? a.kind : NL_ERR_FAILED,
+                                    a.r, "%s", a.message);
+        }
+        r = -ECHILD;
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && n < 0)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ETIME,
+                                    "Loading the program took too long and was stopped");
+        if (WIFSIGNALED(status))
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r,
+                                    "The loader crashed (signal %d) on this object", WTERMSIG(status));
+        return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "The loader ended without an answer");
+}
+
+int nl_load_child_run(nl_load_fn fn, void *arg, int *ret_fd, NlError *e) {
+        pid_t pid;
+        int sock, r;
+        char c;
+
+        r = nl_load_child_start(fn, arg, &pid, &sock, e);
+        if (r < 0)
+                return r;
+        /* Wait for the answer or the hang-up without consuming it. */
+        while (recv(sock, &c, 1, MSG_PEEK) < 0 && errno == EINTR)
+                ;
+        return nl_load_child_finish(pid, sock, ret_fd, e);
+}
