@@ -200,12 +200,12 @@ finish() {
 # --- Appended for tests/crash, tests/access, tests/load, bench/daemon -------
 
 # wait_daemon_exit: waits for the daemon to end by itself (a crash point)
-# and prints its exit status (137: SIGKILL).
+# and sets DAEMON_EXIT to its exit status (137: SIGKILL). Not in a $(...):
+# only this shell can wait for its child.
 wait_daemon_exit() {
-        local rc=0
-        wait "$DAEMON_PID" 2>/dev/null || rc=$?
+        DAEMON_EXIT=0
+        { wait "$DAEMON_PID" || DAEMON_EXIT=$?; } 2>/dev/null
         DAEMON_PID=""
-        echo "$rc"
 }
 
 # check_invariants DESC [--expect FILE]: pins, ListLinks and the kernel
