@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
 #include <string.h>
 
 #include "bus-manager.h"
@@ -7,6 +8,88 @@
 
 /* AttachMany/DetachMany: more than this many elements is a mistake. */
 #define BATCH_MAX 65536
+/* A request whose program keeps changing under it is not retried forever. */
+#define PARK_TRIES_MAX 16
+
+/*
+ * Requests waiting for a program load (manager-load.c). The handler returns
+ * without replying; when the load ends the request is run again from the
+ * top and is answered then. Meanwhile every other client is served.
+ */
+typedef struct Parked {
+        struct Parked *next;
+        char key[512];
+        sd_bus_message *msg;
+        sd_bus_message_handler_t handler;
+        unsigned tries;
+} Parked;
+
+static Parked *parked;
+static unsigned redispatch_tries;
+
+static int park(sd_bus_message *msg, Manager *m, sd_bus_message_handler_t handler, sd_bus_error *error) {
+        Parked *p;
+
+        if (redispatch_tries >= PARK_TRIES_MAX)
+                return sd_bus_error_set(error, "org.netnslink1.Error.InvalidProgram",
+                                        "The program changed every time it was loaded; giving up");
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        snprintf(p->key, sizeof(p->key), "%s", m->pending_key);
+        p->msg = sd_bus_message_ref(msg);
+        p->handler = handler;
+        p->tries = redispatch_tries + 1;
+        p->next = parked;
+        parked = p;
+        return 1;
+}
+
+void bus_manager_program_loaded(Manager *m, const char *key) {
+        Parked *ready = NULL, **pp = &parked;
+
+        /* Take out every request waiting for key, then run them: a handler
+         * may park its request again, on another load. */
+        while (*pp) {
+                Parked *p = *pp;
+                if (strcmp(p->key, key) == 0) {
+                        *pp = p->next;
+                        p->next = ready;
+                        ready = p;
+                } else
+                        pp = &p->next;
+        }
+        while (ready) {
+                Parked *p = ready;
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+                int r;
+
+                ready = p->next;
+                redispatch_tries = p->tries;
+                r = sd_bus_message_rewind(p->msg, true);
+                if (r >= 0)
+                        r = p->handler(p->msg, m, &error);
+                redispatch_tries = 0;
+                if (r < 0) {
+                        if (sd_bus_error_is_set(&error))
+                                (void) sd_bus_reply_method_error(p->msg, &error);
+                        else
+                                (void) sd_bus_reply_method_errno(p->msg, r, NULL);
+                }
+                sd_bus_error_free(&error);
+                sd_bus_message_unref(p->msg);
+                free(p);
+        }
+}
+
+void bus_manager_drop_parked(void) {
+        while (parked) {
+                Parked *p = parked;
+                parked = p->next;
+                sd_bus_message_unref(p->msg);
+                free(p);
+        }
+}
 
 static int reply_link(sd_bus_message *msg, Manager *m, const Link *l) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -35,6 +118,9 @@ static int check_program_access(sd_bus_message *msg, const ProgramSpec *p, sd_bu
                                 "object_path is for root callers only; pass the object as object_fd");
 }
 
+static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
 static int method_attach_or_update(sd_bus_message *msg, void *userdata, sd_bus_error *error, bool update) {
         Manager *m = userdata;
         NlError e = {};
@@ -56,6 +142,8 @@ static int method_attach_or_update(sd_bus_message *msg, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         r = update ? manager_update(m, &ref, &p, &l, &e) : manager_attach(m, &ref, &p, &l, &e);
+        if (r == -EINPROGRESS)
+                return park(msg, m, update ? method_update : method_attach, error);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return reply_link(msg, m, l);
@@ -94,6 +182,8 @@ static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *err
         if (r < 0)
                 return r;
         r = manager_replace(m, &ref, expected, &p, &l, &e);
+        if (r == -EINPROGRESS)
+                return park(msg, m, method_replace, error);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return reply_link(msg, m, l);
@@ -235,6 +325,8 @@ static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return r;
 
         r = manager_attach_many(m, refs, progs, n, &links, &bad, &e);
+        if (r == -EINPROGRESS)
+                return park(msg, m, method_attach_many, error);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return reply_links(msg, m, links, n);

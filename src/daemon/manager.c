@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-event.h>
 
 #include "builtins.h"
 #include "log.h"
@@ -83,7 +84,12 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         m->cache = nl_prog_cache_new();
         m->links = hashmap_new();
         m->netns = hashmap_new();
-        if (!m->cache || !m->links || !m->netns) {
+        m->jobs = hashmap_new();
+        m->prepared = hashmap_new();
+        /* The daemon's loop: program loads are watched on it. */
+        if (sd_event_default(&m->event) >= 0)
+                m->async = true;
+        if (!m->cache || !m->links || !m->netns || !m->jobs || !m->prepared) {
                 manager_free(m);
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
@@ -94,6 +100,10 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_load_free_all(m);
+        hashmap_free(m->jobs, NULL);
+        hashmap_free(m->prepared, NULL);
+        sd_event_unref(m->event);
         /* Closing our fds leaves the pinned links running: that is the point. */
         hashmap_free(m->links, link_free_void);
         hashmap_free(m->netns, netns_free);
@@ -108,7 +118,7 @@ int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, siz
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-static void remove_steer_dir(Manager *m, uint64_t ino, const char *name) {
+void manager_remove_steer_dir(Manager *m, uint64_t ino, const char *name) {
         char dir[4096];
 
         if (manager_steer_dir(m, ino, name, dir, sizeof(dir)) < 0)
@@ -291,25 +301,6 @@ int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e) {
 
 /* Programs. */
 
-static int load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
-                        const char *name, NlProgram **ret, NlError *e) {
-        char dir[4096];
-
-        switch (p->kind) {
-        case PROGRAM_BUILTIN: {
-                const NlBuiltin *b = nl_builtin_find(p->builtin);
-                if (b && b->per_link && manager_steer_dir(m, ino, name, dir, sizeof(dir)) < 0)
-                        return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Map folder path too long");
-                return nl_builtin_load(m->cache, p->builtin, type, b && b->per_link ? dir : NULL, ret, e);
-        }
-        case PROGRAM_FD:
-                return nl_prog_load_elf_fd(m->cache, p->fd, p->program, type, ret, e);
-        case PROGRAM_PATH:
-                return nl_prog_load_elf_path(m->cache, p->path, p->program, type, ret, e);
-        }
-        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Unknown program source");
-}
-
 static bool spec_is_per_link(const ProgramSpec *p) {
         const NlBuiltin *b;
 
@@ -349,10 +340,15 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlBa
                                     nl_attach_type_to_string(type), ref->name, ref->netns);
         }
 
-        /* Fresh state for a new steer link: no maps of an earlier one. */
-        if (spec_is_per_link(p))
-                remove_steer_dir(m, ns.ino, ref->name);
-        r = load_program(m, p, type, ns.ino, ref->name, &prog, e);
+        /* Fresh state for a new steer link: no maps of an earlier one (but
+         * those of a load made for this very request are the fresh ones). */
+        if (spec_is_per_link(p) && !manager_steer_load_pending(m, ns.ino, ref->name))
+                manager_remove_steer_dir(m, ns.ino, ref->name);
+        r = manager_load_program(m, p, type, ns.ino, ref->name, &prog, e);
+        if (r == -EINPROGRESS) {
+                nl_netns_close(&ns);
+                return r;
+        }
         if (r < 0)
                 goto fail;
         nl_crash_point("attach-after-load");
@@ -396,7 +392,7 @@ fail:
         if (link_fd >= 0)
                 (void) nl_link_detach(link_fd, NULL);
         if (spec_is_per_link(p))
-                remove_steer_dir(m, ns.ino, ref->name);
+                manager_remove_steer_dir(m, ns.ino, ref->name);
         return r;
 }
 
@@ -452,10 +448,10 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
         was_steer = link_is_steer(l);
         now_steer = spec_is_per_link(p);
         /* Moving to steer from something else starts from empty maps. */
-        if (now_steer && !was_steer)
-                remove_steer_dir(m, l->ino, l->name);
+        if (now_steer && !was_steer && !manager_steer_load_pending(m, l->ino, l->name))
+                manager_remove_steer_dir(m, l->ino, l->name);
 
-        r = load_program(m, p, l->type, l->ino, l->name, &prog, e);
+        r = manager_load_program(m, p, l->type, l->ino, l->name, &prog, e);
         if (r < 0)
                 return r;
         nl_crash_point("update-after-load");
@@ -466,13 +462,13 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
                 r = nl_link_update(l->fd, nl_program_fd(prog), e);
         if (r < 0) {
                 if (now_steer && !was_steer)
-                        remove_steer_dir(m, l->ino, l->name);
+                        manager_remove_steer_dir(m, l->ino, l->name);
                 return r;
         }
         nl_crash_point("update-after-swap");
 
         if (was_steer && !now_steer)
-                remove_steer_dir(m, l->ino, l->name);
+                manager_remove_steer_dir(m, l->ino, l->name);
 
         nl_program_unref(l->prog);
         l->prog = TAKE_PTR(prog);
@@ -504,7 +500,7 @@ static void finish_detach(Manager *m, Link *l, LinkEvent ev) {
 
         (void) nl_link_detach(l->fd, NULL);
         if (steer)
-                remove_steer_dir(m, l->ino, l->name);
+                manager_remove_steer_dir(m, l->ino, l->name);
         log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
         emit(m, ev, l);
         link_drop(m, l);
@@ -536,6 +532,7 @@ static int batch_error(NlError *e, size_t i, const LinkRef *ref, int r) {
 
 int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
                         Link ***ret, size_t *ret_index, NlError *e) {
+        bool async = m->async;
         _cleanup_free_ Link **made = NULL;
         _cleanup_free_ char (*paths)[4096] = NULL;
         NlBatch *b = NULL;
@@ -546,6 +543,31 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         paths = calloc(n ? n : 1, sizeof(*paths));
         if (!made || !paths)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+
+        /* Load every shared program first, without changing anything: a
+         * load that has to wait parks the whole batch, and the cache keeps
+         * what was loaded for the next try. Steer links get their own maps
+         * and program each, loaded below as their turn comes. */
+        for (i = 0; i < n; i++) {
+                NlAttachType type;
+                NlProgram *prog = NULL;
+
+                if (spec_is_per_link(&progs[i]))
+                        continue;
+                r = parse_ref(&refs[i], &type, e);
+                if (r >= 0)
+                        r = manager_load_program(m, &progs[i], type, 0, refs[i].name, &prog, e);
+                nl_program_unref(prog);
+                if (r == -EINPROGRESS)
+                        return r;
+                if (r < 0) {
+                        if (ret_index)
+                                *ret_index = i;
+                        return batch_error(e, i, &refs[i], r);
+                }
+        }
+        async = m->async;
+        m->async = false;
 
         r = nl_batch_begin(m->store, NL_BATCH_ATTACH, &b, e);
         if (r < 0)
@@ -596,11 +618,12 @@ fail:
                 if (made[k]) {
                         (void) nl_link_detach(made[k]->fd, NULL);
                         if (spec_is_per_link(&progs[k]))
-                                remove_steer_dir(m, made[k]->ino, made[k]->name);
+                                manager_remove_steer_dir(m, made[k]->ino, made[k]->name);
                         link_free(made[k]);
                         made[k] = NULL;
                 }
 out:
+        m->async = async;
         return r;
 }
 
@@ -900,7 +923,7 @@ static void remove_orphan_steer_dirs(Manager *m) {
                                 continue;
                         log_notice("Removing steer maps of link '%s' in netns %" PRIu64
                                    ", which no longer runs builtin:steer", se->d_name, ino);
-                        remove_steer_dir(m, ino, se->d_name);
+                        manager_remove_steer_dir(m, ino, se->d_name);
                 }
                 closedir(sd);
                 (void) rmdir(dir);

@@ -51,6 +51,7 @@ typedef enum LinkEvent {
 
 typedef struct Manager Manager;
 typedef void (*link_event_fn)(Manager *m, LinkEvent ev, const Link *l);
+typedef void (*program_loaded_fn)(Manager *m, const char *key);
 
 struct Manager {
         NlPinStore *store;
@@ -59,6 +60,17 @@ struct Manager {
         Hashmap *netns;     /* "ino" -> Netns */
         link_event_fn on_event;
         void *userdata;
+
+        /* Programs are loaded in child processes (src/lib/load-child.c).
+         * With async set, an operation whose program is not loaded yet
+         * starts the load and fails with -EINPROGRESS, naming the program
+         * in pending_key; on_loaded(key) says when to try it again. */
+        struct sd_event *event;
+        bool async;
+        Hashmap *jobs;      /* key -> running LoadJob */
+        Hashmap *prepared;  /* key -> Prepared: a finished load not yet taken */
+        char pending_key[512];
+        program_loaded_fn on_loaded;
 };
 
 typedef enum ProgramKind {
@@ -112,6 +124,19 @@ uint32_t manager_link_order(Manager *m, const Link *l);
 /* Looks at every netns once; drops links whose netns is gone. Returns how
  * many were dropped. */
 int manager_check_defunct(Manager *m);
+
+/* Gets the program p names, loaded for a link (ino, name) of type:
+ * from the cache, from a finished load, or by loading it (in a child). */
+int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
+                         const char *name, NlProgram **ret, NlError *e);
+/* Whether a load for the steer maps of link (ino, name) is running or done
+ * and not yet taken: its map folder must then be left alone. */
+bool manager_steer_load_pending(Manager *m, uint64_t ino, const char *name);
+/* Drops what a finished load left that nobody took. */
+void manager_forget_prepared(Manager *m, const char *key);
+void manager_load_free_all(Manager *m);
+/* Used by manager-load.c. */
+void manager_remove_steer_dir(Manager *m, uint64_t ino, const char *name);
 
 /* The steer map folder of a link, <pin-root>/<ino>/steer/<name>. */
 int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size);

@@ -148,6 +148,7 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
         m->on_event = bus_manager_emit;
+        m->on_loaded = bus_manager_program_loaded;
         m->userdata = bus;
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
@@ -178,6 +179,7 @@ static int run(int argc, char *argv[]) {
         log_info("Ready: %s on the system bus, pin root %s", NL_BUS_NAME, arg_pin_root);
 
         r = sd_event_loop(event);
+        bus_manager_drop_parked();
         (void) sd_notify(false, "STOPPING=1");
         sd_event_source_unref(timer);
         if (r < 0)

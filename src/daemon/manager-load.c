@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "builtins.h"
+#include "load-child.h"
+#include "log.h"
+#include "manager.h"
+
+/*
+ * Obtaining programs. A load runs in a child process: libbpf parses the ELF
+ * and the verifier runs there, so a hostile object can neither crash the
+ * daemon nor stall it. In the daemon (m->async) the request that needs a
+ * program starts the child and is answered once the program is ready; the
+ * bus layer parks it meanwhile and every other client is served.
+ */
+
+/* The verifier stops by itself at 1M instructions; this bounds the rest. */
+#define LOAD_TIMEOUT_USEC (60ULL * 1000 * 1000)
+
+typedef struct LoadArgs {
+        ProgramKind kind;
+        void *data;
+        size_t size;
+        const char *program;
+        const char *builtin;
+        NlAttachType type;
+        char map_dir[4096];
+        char key[512];
+        char source[128];
+        bool per_link;
+} LoadArgs;
+
+typedef struct LoadJob {
+        Manager *m;
+        char key[512];
+        char source[128];
+        bool per_link;
+        uint64_t ino;
+        char name[NL_LINK_NAME_MAX + 1];
+        pid_t pid;
+        int sock;
+        sd_event_source *io, *timer;
+} LoadJob;
+
+typedef struct Prepared {
+        NlProgram *prog;        /* NULL: the load failed with error */
+        NlError error;
+        bool per_link;
+        uint64_t ino;
+        char name[NL_LINK_NAME_MAX + 1];
+} Prepared;
+
+static int run_load(void *arg, NlError *e) {
+        LoadArgs *a = arg;
+
+        if (a->kind == PROGRAM_BUILTIN)
+                return nl_builtin_load_fd(a->builtin, a->type, a->per_link ? a->map_dir : NULL, e);
+        return nl_prog_elf_load_fd(a->data, a->size, a->program, a->type, e);
+}
+
+static void steer_key(Manager *m, uint64_t ino, const char *name, char *key, size_t size, char *dir, size_t dir_size) {
+        if (manager_steer_dir(m, ino, name, dir, dir_size) < 0)
+                dir[0] = 0;
+        snprintf(key, size, "steer:%s", dir);
+}
+
+bool manager_steer_load_pending(Manager *m, uint64_t ino, const char *name) {
+        char key[512], dir[4096];
+
+        steer_key(m, ino, name, key, sizeof(key), dir, sizeof(dir));
+        return hashmap_get(m->jobs, key) || hashmap_get(m->prepared, key);
+}
+
+/* Fills a: reads the object (fd or path) and computes the key. */
+static int prepare_args(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino, const char *name,
+                        LoadArgs *a, NlError *e) {
+        _cleanup_close_ int fd = -EBADF;
+        const NlBuiltin *b;
+        char buf[256];
+        int r;
+
+        a->type = type;
+        a->kind = p->kind;
+        switch (p->kind) {
+        case PROGRAM_BUILTIN:
+                r = nl_builtin_check(p->builtin, type, e);
+                if (r < 0)
+                        return r;
+                b = nl_builtin_find(p->builtin);
+                a->builtin = b->name;
+                a->per_link = b->per_link;
+                snprintf(a->source, sizeof(a->source), "builtin:%s", b->name);
+                if (b->per_link)
+                        steer_key(m, ino, name, a->key, sizeof(a->key), a->map_dir, sizeof(a->map_dir));
+                else
+                        snprintf(a->key, sizeof(a->key), "builtin:%s", b->name);
+                return 0;
+        case PROGRAM_PATH:
+                if (!p->path || p->path[0] != '/')
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "The object path must be absolute");
+                fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (fd < 0)
+                        return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(), "Cannot open object %s: %m",
+                                            nl_printable(p->path, buf, sizeof(buf)));
+                r = nl_prog_elf_read_fd(fd, &a->data, &a->size, e);
+                break;
+        case PROGRAM_FD:
+                r = nl_prog_elf_read_fd(p->fd, &a->data, &a->size, e);
+                break;
+        default:
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Unknown program source");
+        }
+        if (r < 0)
+                return r;
+        a->program = p->program;
+        return nl_prog_elf_key(a->data, a->size, p->program, type, a->key, sizeof(a->key),
+                               a->source, sizeof(a->source), e);
+}
+
+static int adopt(Manager *m, const char *key, const char *source, bool per_link, int fd,
+                 NlProgram **ret, NlError *e) {
+        int r = nl_prog_cache_adopt(m->cache, per_link ? NULL : key, source, NULL, NULL, fd, ret, e);
+        close(fd);
+        return r;
+}
+
+static void job_free(LoadJob *j) {
+        if (!j)
+                return;
+        sd_event_source_disable_unref(j->io);
+        sd_event_source_disable_unref(j->timer);
+        free(j);
+}
+
+static void job_finish(LoadJob *j) {
+        Manager *m = j->m;
+        Prepared *pr;
+        int fd = -EBADF, r;
+        char key[512];
+
+        hashmap_remove(m->jobs, j->key);
+        snprintf(key, sizeof(key), "%s", j->key);
+
+        pr = calloc(1, sizeof(*pr));
+        if (!pr) {
+                (void) nl_load_child_finish(j->pid, j->sock, &fd, NULL);
+                safe_close(fd);
+                job_free(j);
+                return;
+        }
+        pr->per_link = j->per_link;
+        pr->ino = j->ino;
+        snprintf(pr->name, sizeof(pr->name), "%s", j->name);
+        r = nl_load_child_finish(j->pid, j->sock, &fd, &pr->error);
+        if (r >= 0)
+                r = adopt(m, j->key, j->source, j->per_link, fd, &pr->prog, &pr->error);
+        if (r < 0)
+                log_debug("Loading %s failed: %s", j->source, pr->error.message);
+        else
+                log_debug("Loaded %s: program id %u", j->source, nl_program_id(pr->prog));
+        job_free(j);
+
+        if (hashmap_put(m->prepared, key, pr) < 0) {
+                nl_program_unref(pr->prog);
+                free(pr);
+        }
+        if (m->on_loaded)
+                m->on_loaded(m, key);
+        manager_forget_prepared(m, key);
+}
+
+static int on_job_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        job_finish(userdata);
+        return 0;
+}
+
+static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        LoadJob *j = userdata;
+
+        log_warning("Loading %s took longer than %llu s; stopping it", j->source,
+                    (unsigned long long) (LOAD_TIMEOUT_USEC / 1000000));
+        (void) kill(j->pid, SIGKILL);
+        return 0;       /* the hang-up finishes the job */
+}
+
+static int start_job(Manager *m, LoadArgs *a, uint64_t ino, const char *name, NlError *e) {
+        LoadJob *j;
+        int r;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        j->m = m;
+        j->sock = -EBADF;
+        snprintf(j->key, sizeof(j->key), "%s", a->key);
+        snprintf(j->source, sizeof(j->source), "%s", a->source);
+        j->per_link = a->per_link;
+        j->ino = ino;
+        snprintf(j->name, sizeof(j->name), "%s", name);
+
+        r = nl_load_child_start(run_load, a, &j->pid, &j->sock, e);
+        if (r < 0) {
+                free(j);
+                return r;
+        }
+        r = sd_event_add_io(m->event, &j->io, j->sock, EPOLLIN | EPOLLHUP, on_job_io, j);
+        if (r >= 0)
+                r = sd_event_add_time_relative(m->event, &j->timer, CLOCK_MONOTONIC, LOAD_TIMEOUT_USEC, 0,
+                                               on_job_timeout, j);
+        if (r >= 0)
+                r = hashmap_put(m->jobs, j->key, j);
+        if (r < 0) {
+                int fd = -EBADF;
+                (void) nl_load_child_finish(j->pid, j->sock, &fd, NULL);
+                safe_close(fd);
+                job_free(j);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot watch the loader: %m");
+        }
+        log_debug("Loading %s in child %d", a->source, (int) j->pid);
+        return 0;
+}
+
+int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
+                         const char *name, NlProgram **ret, NlError *e) {
+        LoadArgs a = {};
+        Prepared *pr;
+        int r, fd;
+
+        r = prepare_args(m, p, type, ino, name, &a, e);
+        if (r < 0)
+                goto out;
+
+        if (!a.per_link) {
+                NlProgram *cached = nl_prog_cache_lookup(m->cache, a.key);
+                if (cached) {
+                        *ret = cached;
+                        r = 0;
+                        goto out;
+                }
+        }
+
+        pr = hashmap_get(m->prepared, a.key);
+        if (pr) {
+                if (!pr->prog) {
+                        /* Every request waiting for this load gets its error. */
+                        if (e)
+                                *e = pr->error;
+                        r = -(pr->error.error ? pr->error.error : EIO);
+                        goto out;
+                }
+                *ret = nl_program_ref(pr->prog);
+                if (pr->per_link) {
+                        /* One link's maps: taken once. */
+                        hashmap_remove(m->prepared, a.key);
+                        nl_program_unref(pr->prog);
+                        free(pr);
+                }
+                r = 0;
+                goto out;
+        }
+
+        if (m->async && m->event) {
+                if (!hashmap_get(m->jobs, a.key)) {
+                        r = start_job(m, &a, ino, name, e);
+                        if (r < 0)
+                                goto out;
+                }
+                snprintf(m->pending_key, sizeof(m->pending_key), "%s", a.key);
+                r = -EINPROGRESS;
+                goto out;
+        }
+
+        r = nl_load_child_run(run_load, &a, &fd, e);
+        if (r >= 0)
+                r = adopt(m, a.key, a.source, a.per_link, fd, ret, e);
+out:
+        free(a.data);
+        return r;
+}
+
+void manager_forget_prepared(Manager *m, const char *key) {
+        Prepared *pr = hashmap_remove(m->prepared, key);
+        char lkey[128];
+
+        if (!pr)
+                return;
+        /* Steer maps made for a link that never came: remove them, unless
+         * a link of that name holds them by now. */
+        if (pr->per_link && pr->prog) {
+                snprintf(lkey, sizeof(lkey), "%" PRIu64 "/sk_lookup/%s", pr->ino, pr->name);
+                if (!hashmap_get(m->links, lkey))
+                        manager_remove_steer_dir(m, pr->ino, pr->name);
+        }
+        nl_program_unref(pr->prog);
+        free(pr);
+}
+
+void manager_load_free_all(Manager *m) {
+        HashmapIter it = {};
+        const char *key;
+        LoadJob *j;
+
+        while (hashmap_iterate(m->jobs, &it, (void **) &j, NULL)) {
+                int fd = -EBADF;
+                hashmap_remove(m->jobs, j->key);
+                (void) nl_load_child_finish(j->pid, j->sock, &fd, NULL);
+                safe_close(fd);
+                job_free(j);
+        }
+        it = (HashmapIter) {};
+        while (hashmap_iterate(m->prepared, &it, NULL, &key)) {
+                char k[512];
+                snprintf(k, sizeof(k), "%s", key);
+                manager_forget_prepared(m, k);
+        }
+}
