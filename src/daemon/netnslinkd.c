@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus-manager.h"
+#include "bus-steering.h"
 #include "bus-util.h"
 #include "caps.h"
 #include "log.h"
@@ -147,6 +148,9 @@ static int run(int argc, char *argv[]) {
         r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the Steering object: %m");
         m->on_event = bus_manager_emit;
         m->on_loaded = bus_manager_program_loaded;
         m->userdata = bus;
