@@ -281,38 +281,36 @@ static int batch_grow(LinkRef **refs, ProgramSpec **progs, size_t n, size_t *all
         return 0;
 }
 
-static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ LinkRef *refs = NULL;
-        _cleanup_free_ ProgramSpec *progs = NULL;
-        _cleanup_free_ Link **links = NULL;
-        Manager *m = userdata;
-        size_t n = 0, allocated = 0, bad = 0;
+/* Reads AttachMany's a(sssa{sv}) (progs given) or DetachMany's a(sss). */
+static int read_batch(sd_bus_message *msg, LinkRef **refs, ProgramSpec **progs, size_t *ret_n,
+                      sd_bus_error *error) {
+        const char *sig = progs ? "sssa{sv}" : "sss";
+        size_t n = 0, allocated = 0;
         NlError e = {};
         int r;
 
-        r = bus_check_mutate_access(msg, error);
+        r = sd_bus_message_enter_container(msg, 'a', progs ? "(sssa{sv})" : "(sss)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(msg, 'a', "(sssa{sv})");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(msg, 'r', "sssa{sv}")) > 0) {
+        while ((r = sd_bus_message_enter_container(msg, 'r', sig)) > 0) {
                 if (n >= BATCH_MAX)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "More than %d elements in one batch", BATCH_MAX);
-                if (batch_grow(&refs, &progs, n, &allocated) < 0)
+                if (batch_grow(refs, progs, n, &allocated) < 0)
                         return -ENOMEM;
-                r = read_ref(msg, &refs[n]);
+                r = read_ref(msg, &(*refs)[n]);
                 if (r < 0)
                         return r;
-                r = bus_read_program(msg, &progs[n], &e);
-                if (r < 0) {
-                        nl_error_prefix(&e, r, "Element %zu", n);
-                        return bus_reply_nl_error(error, &e, r);
+                if (progs) {
+                        r = bus_read_program(msg, &(*progs)[n], &e);
+                        if (r < 0) {
+                                nl_error_prefix(&e, r, "Element %zu", n);
+                                return bus_reply_nl_error(error, &e, r);
+                        }
+                        r = check_program_access(msg, &(*progs)[n], error);
+                        if (r < 0)
+                                return r;
                 }
-                r = check_program_access(msg, &progs[n], error);
-                if (r < 0)
-                        return r;
                 r = sd_bus_message_exit_container(msg);
                 if (r < 0)
                         return r;
@@ -320,10 +318,25 @@ static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
         }
         if (r < 0)
                 return r;
-        r = sd_bus_message_exit_container(msg);
+        *ret_n = n;
+        return sd_bus_message_exit_container(msg);
+}
+
+static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ LinkRef *refs = NULL;
+        _cleanup_free_ ProgramSpec *progs = NULL;
+        _cleanup_free_ Link **links = NULL;
+        Manager *m = userdata;
+        size_t n = 0, bad = 0;
+        NlError e = {};
+        int r;
+
+        r = bus_check_mutate_access(msg, error);
         if (r < 0)
                 return r;
-
+        r = read_batch(msg, &refs, &progs, &n, error);
+        if (r < 0)
+                return r;
         r = manager_attach_many(m, refs, progs, n, &links, &bad, &e);
         if (r == -EINPROGRESS)
                 return park(msg, m, method_attach_many, error);
@@ -335,36 +348,16 @@ static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
 static int method_detach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ LinkRef *refs = NULL;
         Manager *m = userdata;
-        size_t n = 0, allocated = 0, bad = 0;
+        size_t n = 0, bad = 0;
         NlError e = {};
         int r;
 
         r = bus_check_mutate_access(msg, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(msg, 'a', "(sss)");
+        r = read_batch(msg, &refs, NULL, &n, error);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(msg, 'r', "sss")) > 0) {
-                if (n >= BATCH_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "More than %d elements in one batch", BATCH_MAX);
-                if (batch_grow(&refs, NULL, n, &allocated) < 0)
-                        return -ENOMEM;
-                r = read_ref(msg, &refs[n]);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-                n++;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(msg);
-        if (r < 0)
-                return r;
-
         r = manager_detach_many(m, refs, n, &bad, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
