@@ -54,7 +54,7 @@ static double now_us(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -335,12 +335,12 @@ static void run(void) {
 
         names = calloc(arg_netns, sizeof(*names));
         inos = calloc(arg_netns, sizeof(*inos));
-        la.ops = calloc(arg_netns * arg_rounds, sizeof(double));
-        ld.ops = calloc(arg_netns * arg_rounds, sizeof(double));
-        pa.ops = calloc(arg_netns * arg_rounds, sizeof(double));
-        pd.ops = calloc(arg_netns * arg_rounds, sizeof(double));
-        ta.ops = calloc(arg_netns * arg_rounds, sizeof(double));
-        td.ops = calloc(arg_netns * arg_rounds, sizeof(double));
+        la.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
+        ld.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
+        pa.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
+        pd.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
+        ta.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
+        td.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
 
         t0 = now_us();
         for (unsigned i = 0; i < arg_netns; i++) {
@@ -365,7 +365,7 @@ static void run(void) {
         for (unsigned round = 0; round < arg_rounds; round++) {
                 for (int k = 0; k < 3; k++) {
                         /* Rotate the order: lib, plain, tree; plain, tree, lib; ... */
-                        int which = (k + round) % 3;
+                        int which = (int) ((k + round) % 3);
 
                         if (which == 0) {
                                 if (lib_attach(store, nl_program_fd(prog), t) < 0)

@@ -168,7 +168,7 @@ int dict_read(sd_bus_message *m, Dict *ret) {
                 *e = (DictEntry) { .key = strdup(key) };
                 d.n++;
                 type = contents[0];
-                r = read_value(m, contents[1] ? 0 : type, contents, &e->text, &e->json);
+                r = read_value(m, (char) (contents[1] ? 0 : type), contents, &e->text, &e->json);
                 if (r < 0 || !e->key)
                         goto fail;
                 r = sd_bus_message_exit_container(m);   /* v */

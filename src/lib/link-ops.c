@@ -76,7 +76,7 @@ int nl_link_detach(int link_fd, NlError *e) {
 }
 
 static void tag_to_hex(const unsigned char tag[8], char out[17]) {
-        for (int i = 0; i < 8; i++)
+        for (size_t i = 0; i < 8; i++)
                 snprintf(out + 2 * i, 3, "%02x", tag[i]);
 }
 

@@ -27,8 +27,9 @@ static inline void closep(int *fd) {
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define STRLEN(s) (sizeof(s) - 1)
 
+/* type is a type name, which cannot take parentheses */
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)        \
-        static inline void func##p(type *p) {          \
+        static inline void func##p(type *p) { /* NOLINT(bugprone-macro-parentheses) */ \
                 if (*p)                                \
                         func(*p);                      \
         }

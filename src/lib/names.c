@@ -91,7 +91,7 @@ const char *nl_printable(const char *s, char *buf, size_t n) {
         }
         for (i = 0; s[i] && i + 1 < n; i++) {
                 unsigned char c = (unsigned char) s[i];
-                buf[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char) c;
+                buf[i] = (char) ((c < 0x20 || c >= 0x7f) ? '?' : c);
         }
         buf[i] = 0;
         /* Mark truncation so that a long hostile string does not look whole. */

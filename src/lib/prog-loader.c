@@ -39,7 +39,7 @@ static struct {
         nl_libbpf_log_fn log;
 } capture;
 
-#define CAPTURE_MAX (1024U * 1024U)
+#define CAPTURE_MAX ((size_t) 1024 * 1024)
 
 static void capture_append(const char *text, size_t n) {
         /* Keep the tail: the verifier's last lines say why. */
@@ -69,7 +69,7 @@ static void capture_append(const char *text, size_t n) {
         capture.buf[capture.len] = 0;
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
+_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
         char *text = NULL;
         int n;
 
@@ -387,13 +387,13 @@ int nl_prog_elf_read_fd(int fd, void **ret_data, size_t *ret_size, NlError *e) {
                                     "The object must be a regular file");
         if ((uint64_t) st.st_size > NL_ELF_MAX_SIZE)
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EFBIG,
-                                    "The object is %lld bytes, more than the limit of %u",
-                                    (long long) st.st_size, NL_ELF_MAX_SIZE);
+                                    "The object is %lld bytes, more than the limit of %llu",
+                                    (long long) st.st_size, (unsigned long long) NL_ELF_MAX_SIZE);
         data = malloc(st.st_size ? st.st_size : 1);
         if (!data)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         while (done < (size_t) st.st_size) {
-                ssize_t n = pread(fd, (char *) data + done, st.st_size - done, done);
+                ssize_t n = pread(fd, (char *) data + done, st.st_size - done, (off_t) done);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;

@@ -17,7 +17,7 @@ typedef struct NlProgram NlProgram;
 typedef struct NlProgCache NlProgCache;
 
 /* ELF objects larger than this are refused before libbpf sees them. */
-#define NL_ELF_MAX_SIZE (64U * 1024U * 1024U)
+#define NL_ELF_MAX_SIZE ((uint64_t) 64 * 1024 * 1024)
 /* How many loaded programs no link uses are kept for reuse. */
 #define NL_PROG_CACHE_IDLE_MAX 64
 

@@ -22,7 +22,7 @@ static inline uint32_t ror(uint32_t x, unsigned n) {
 static void block(uint32_t h[8], const uint8_t *p) {
         uint32_t w[64], a, b, c, d, e, f, g, hh;
 
-        for (int i = 0; i < 16; i++)
+        for (size_t i = 0; i < 16; i++)
                 w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
                        (uint32_t) p[4 * i + 2] << 8 | p[4 * i + 3];
         for (int i = 16; i < 64; i++) {
@@ -58,7 +58,7 @@ void sha256(const void *data, size_t size, uint8_t out[SHA256_DIGEST_SIZE]) {
         block(h, tail);
         if (tail_len == 128)
                 block(h, tail + 64);
-        for (int i = 0; i < 8; i++) {
+        for (size_t i = 0; i < 8; i++) {
                 out[4 * i] = h[i] >> 24;
                 out[4 * i + 1] = h[i] >> 16;
                 out[4 * i + 2] = h[i] >> 8;
@@ -67,6 +67,6 @@ void sha256(const void *data, size_t size, uint8_t out[SHA256_DIGEST_SIZE]) {
 }
 
 void sha256_hex(const uint8_t digest[SHA256_DIGEST_SIZE], char out[2 * SHA256_DIGEST_SIZE + 1]) {
-        for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+        for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++)
                 snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }

@@ -89,7 +89,7 @@ void pkt_ipv6(Pkt *p, uint8_t nexthdr, const Ip6 *src, const Ip6 *dst, uint32_t 
 }
 
 void pkt_ip6_ext(Pkt *p, uint8_t nexthdr, uint8_t hdrlen) {
-        size_t n = (hdrlen + 1) * 8;
+        size_t n = ((size_t) hdrlen + 1) * 8;
         uint8_t *h = put(p, n, PKT_K_OTHER);
 
         h[0] = nexthdr;

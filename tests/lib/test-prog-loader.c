@@ -49,7 +49,9 @@ static void setup_files(void) {
         CHECK(obj_size > 1024, "test object read: %zu bytes", obj_size);
         CHECK_INT_EQ(getrandom(buf, sizeof(buf), 0), sizeof(buf));
         buf[0] = 0x7f;  /* starts like an ELF, then nonsense */
-        memcpy(buf + 1, "ELF", 3);
+        buf[1] = 'E';
+        buf[2] = 'L';
+        buf[3] = 'F';
         CHECK_OK(test_write_tmp("garbage.o", buf, sizeof(buf), garbage_path, sizeof(garbage_path)), NULL);
         CHECK_OK(test_write_tmp("truncated.o", obj_data, obj_size / 2, truncated_path, sizeof(truncated_path)), NULL);
         CHECK_OK(test_write_tmp("tiny.o", obj_data, 10, tiny_path, sizeof(tiny_path)), NULL);
