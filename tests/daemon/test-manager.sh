@@ -11,6 +11,26 @@ start_bus && mount_pins && start_daemon || exit 1
 A=$(make_netns a)
 B=$(make_netns b)
 
+# --- Introspection matches the contract ------------------------------------
+GOT=$(busctl introspect org.netnslink1 /org/netnslink1 org.netnslink1.Manager |
+        awk '$2 == "method" || $2 == "signal" { print substr($1, 2), $2, $3, $4 }' | sort)
+WANT=$(sort <<'EOF2'
+Attach method sssa{sv} a{sv}
+Update method sssa{sv} a{sv}
+Replace method sssua{sv} a{sv}
+Detach method sss -
+GetLink method sss a{sv}
+ListLinks method s aa{sv}
+AttachMany method a(sssa{sv}) aa{sv}
+DetachMany method a(sss) -
+LinkAttached signal a{sv} -
+LinkUpdated signal a{sv} -
+LinkDetached signal a{sv} -
+LinkDefunct signal a{sv} -
+EOF2
+)
+check_eq "introspection lists the contract's methods and signals with their signatures" "$WANT" "$GOT"
+
 # --- Attach and its answers -------------------------------------------------
 check "attach builtin:steer through the CLI" "$CTL" attach "$A" sk_lookup s1 builtin:steer
 LID=$(ctl_get link_id show "$A" sk_lookup s1)
