@@ -1,0 +1,25 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Load, short: 8 concurrent clients x 300 operations (attach, update, detach
+# cycles over 6 netns, builtin:steer and an object fd), while GetLink is
+# sampled: its p99 stays under 50 ms, the daemon's fd count does not grow
+# and its RSS grows by at most 4 MiB. The long run is bench/daemon/run.sh.
+source "$NL_SOURCE/tests/harness/harness.sh"
+
+CLIENT="$NL_BUILD/bench/daemon/nl-bus-bench"
+OBJ="$TEST_BPF/bench_daemon_prog.bpf.o"
+
+start_bus && mount_pins && start_daemon || exit 1
+for i in $(seq 6); do make_netns "load$i"; done > "$T/netns"
+
+"$CLIENT" load --clients=8 --ops="${NL_LOAD_OPS:-300}" --daemon-pid="$DAEMON_PID" \
+        --max-rss-growth-kib=4096 --max-p99-ms=50 "$T/netns" "$OBJ" > "$T/load.out" 2>&1
+rc=$?
+sed 's/^/# /' "$T/load.out"
+check_eq "8 clients x ${NL_LOAD_OPS:-300} operations without an error; GetLink p99 < 50 ms; no fd growth; RSS +4 MiB at most" 0 "$rc"
+check "every client finished without errors" test "$(grep -c ', 0 errors' "$T/load.out")" -eq 8
+check "the daemon is still up" daemon_alive
+check_invariants "afterwards pins, listing and kernel agree, nothing left behind"
+check_eq "no link remains" 0 "$("$CTL" --json=short list | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+
+finish
