@@ -1,0 +1,133 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The installed tree: every file where systemd, D-Bus, man and bash-completion
+# look; the unit verifies and its exposure is at most 2.5; the policy is the
+# one the tests' private bus uses; the man pages render without warnings and
+# list the same options and commands as --help.
+
+. "$NL_SOURCE/tests/harness/harness.sh"
+. "$NL_SOURCE/tests/install/stage.sh"
+
+MAX_EXPOSURE=2.5
+
+stage_install || { finish; exit 1; }
+
+log "files in place"
+for f in "$NLD_INSTALLED" "$CTL_INSTALLED"; do
+        check "${f#"$STAGE"} is executable" test -x "$f"
+done
+for f in "$UNIT" "$POLICY" "$ACTIVATION" "$COMPLETION" "${MAN_PAGES[@]/#/$STAGE/usr/share/man/}"; do
+        check "${f#"$STAGE"} is installed" test -s "$f"
+done
+
+log "bus policy"
+check "the installed policy is byte-identical to the test harness's ($BUS_POLICY)" cmp "$BUS_POLICY" "$POLICY"
+check "the installed policy is well-formed XML" python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$POLICY"
+
+log "D-Bus activation file"
+check_eq "activation file names the bus name" "org.netnslink1" "$(sed -n 's/^Name=//p' "$ACTIVATION")"
+check_eq "activation file hands over to the unit" "netnslinkd.service" "$(sed -n 's/^SystemdService=//p' "$ACTIVATION")"
+check_eq "activation file runs as root" "root" "$(sed -n 's/^User=//p' "$ACTIVATION")"
+
+log "the unit"
+unit_value() { sed -n "s/^$1=//p" "$UNIT" | tail -n 1; }
+check_eq "Type=notify" notify "$(unit_value Type)"
+check_eq "BusName=org.netnslink1" org.netnslink1 "$(unit_value BusName)"
+check_eq "Restart=on-failure" on-failure "$(unit_value Restart)"
+check_eq "ExecStart names the installed daemon" "/usr/sbin/netnslinkd" "$(unit_value ExecStart | cut -d' ' -f1)"
+pin_root=$(unit_value ExecStart | sed -n 's/.*--pin-root=\([^ ]*\).*/\1/p')
+check_eq "the pin root is the only writable path" "$pin_root" "$(unit_value ReadWritePaths)"
+check_eq "ProtectSystem=strict" strict "$(unit_value ProtectSystem)"
+check_eq "LimitMEMLOCK=infinity" infinity "$(unit_value LimitMEMLOCK)"
+check_eq "LimitNOFILE=524288" 524288 "$(unit_value LimitNOFILE)"
+# The four capabilities of src/daemon/caps.h, in any order and case.
+caps_daemon=$(sed -n 's/^#define NETNSLINKD_CAPS_STRING "\(.*\)"/\1/p' "$NL_SOURCE/src/daemon/caps.h" |
+        tr ',' '\n' | tr '[:lower:]' '[:upper:]' | sort | xargs)
+for key in CapabilityBoundingSet AmbientCapabilities; do
+        check_eq "$key= is the daemon's own set (caps.h)" "$caps_daemon" "$(unit_value "$key" | tr ' ' '\n' | sort | xargs)"
+done
+
+# systemd-analyze checks the executables and man pages a unit names; in the
+# staged view they are the installed ones.
+if out=$(in_installed_view systemd-analyze verify /usr/lib/systemd/system/netnslinkd.service 2>&1) && [ -z "$out" ]; then
+        pass "systemd-analyze verify: the installed unit, its ExecStart and its man pages"
+else
+        fail "systemd-analyze verify: the installed unit, its ExecStart and its man pages" "$out"
+fi
+security=$(in_installed_view systemd-analyze security --offline=true --no-pager \
+        /usr/lib/systemd/system/netnslinkd.service 2>&1)
+exposure=$(printf '%s\n' "$security" | sed -n 's/.*Overall exposure level for netnslinkd.service: \([0-9.]*\).*/\1/p')
+log "systemd-analyze security --offline=true: exposure ${exposure:-?} (at most $MAX_EXPOSURE)"
+if [ -n "$exposure" ] && awk -v e="$exposure" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e <= m) }'; then
+        pass "exposure $exposure is at most $MAX_EXPOSURE"
+else
+        fail "exposure ${exposure:-?} is at most $MAX_EXPOSURE" "$(printf '%s\n' "$security" | grep '✗')"
+fi
+
+log "man pages"
+for page in "${MAN_PAGES[@]}"; do
+        f="$STAGE/usr/share/man/$page"
+        out=$(MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l "$f" 2>&1 >/dev/null)
+        check_eq "man -l $page renders without warnings" "" "$out"
+        out=$(groff -man -ww -z "$f" 2>&1)
+        check_eq "groff -man -ww $page: no warnings" "" "$out"
+done
+check "man finds the installed pages by name" in_installed_view man -w netnslinkd netnslinkctl org.netnslink1
+
+# Long options of a --help text, and -h.
+help_options() { "$1" --help | grep -oE -- '(--[a-z][a-z-]*|(^| )-h( |,))' | tr -d ' ,' | sort -u; }
+# The options the page's OPTIONS section lists (roff: \- is a dash).
+man_options() {
+        sed -n '/^\.SH OPTIONS/,/^\.SH [^O]/p' "$1" | sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' |
+                grep -oE -- '(--[a-z][a-z-]*|(^| |")-h( |,|"))' | tr -d ' ,"' | sort -u
+}
+# Commands of netnslinkctl --help: the two-space indented words before "Options:".
+help_verbs() { "$1" --help | sed '/^Options:/,$d' | sed -n 's/^  \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\1/p' | sort -u; }
+# Commands of the page: the first word of each .TP tag in COMMANDS.
+man_verbs() {
+        sed -n '/^\.SH COMMANDS/,/^\.SH [^C]/p' "$1" | awk 'tag { print; tag = 0 } /^\.TP/ { tag = 1 }' |
+                sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/^\.[A-Z]* *//' -e 's/"//g' | awk '{ print $1 }' | sort -u
+}
+compare_lists() {
+        local what=$1 a=$2 b=$3
+        if [ "$a" = "$b" ]; then
+                pass "$what ($(echo $a))"
+        else
+                fail "$what" "only in --help: $(comm -23 <(echo "$a") <(echo "$b") | xargs)" \
+                        "only in the man page: $(comm -13 <(echo "$a") <(echo "$b") | xargs)"
+        fi
+}
+compare_lists "netnslinkd --help and netnslinkd(8) list the same options" \
+        "$(help_options "$NLD_INSTALLED")" "$(man_options "$STAGE/usr/share/man/man8/netnslinkd.8")"
+compare_lists "netnslinkctl --help and netnslinkctl(8) list the same options" \
+        "$(help_options "$CTL_INSTALLED")" "$(man_options "$STAGE/usr/share/man/man8/netnslinkctl.8")"
+compare_lists "netnslinkctl --help and netnslinkctl(8) list the same commands" \
+        "$(help_verbs "$CTL_INSTALLED")" "$(man_verbs "$STAGE/usr/share/man/man8/netnslinkctl.8")"
+# And the commands netnslinkctl really has: an unknown one is refused
+# before the bus is needed, a known one is not.
+for verb in $(help_verbs "$CTL_INSTALLED"); do
+        out=$(DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "$CTL_INSTALLED" "$verb" 2>&1)
+        if [[ "$out" == *"Unknown command"* ]]; then
+                fail "netnslinkctl knows '$verb' (listed in --help)" "$out"
+        else
+                pass "netnslinkctl knows '$verb' (listed in --help)"
+        fi
+done
+
+# The D-Bus API page names every method, signal and property the daemon's
+# introspection data has, and every error of the contract.
+api_page="$STAGE/usr/share/man/man5/org.netnslink1.5"
+api_text=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$api_page")
+for name in $(grep -oE 'org\.(netnslink1|freedesktop\.DBus)\.Error\.[A-Za-z]+' "$NL_SOURCE/src/lib/error.c" | sort -u); do
+        [ "$name" = org.freedesktop.DBus.Error.Failed ] && continue
+        check "org.netnslink1(5) documents $name" grep -qF "$name" <<<"$api_text"
+done
+for member in $(grep -ohE 'SD_BUS_(METHOD|SIGNAL|PROPERTY)[A-Z_]*\("[A-Za-z]+"' "$NL_SOURCE"/src/daemon/bus-*.c |
+                sed 's/.*("\(.*\)"/\1/' | sort -u); do
+        check "org.netnslink1(5) documents $member" grep -qE "(^|[^A-Za-z])$member[ (]" <<<"$api_text"
+done
+for key in netns netns_ino attach_type name link_id prog_id prog_name prog_tag pin_path defunct order source; do
+        check "org.netnslink1(5) documents link key '$key'" grep -qE "^\.B $key \(" "$api_page"
+done
+
+finish
