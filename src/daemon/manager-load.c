@@ -129,6 +129,13 @@ static int adopt(Manager *m, const char *key, const char *source, bool per_link,
         return r;
 }
 
+/* Before the socket is closed: epoll keeps watching a closed fd whose file
+ * another loader child still holds (forked children inherit it). */
+static void job_unwatch(LoadJob *j) {
+        j->io = sd_event_source_disable_unref(j->io);
+        j->timer = sd_event_source_disable_unref(j->timer);
+}
+
 static void job_free(LoadJob *j) {
         if (!j)
                 return;
@@ -145,6 +152,7 @@ static void job_finish(LoadJob *j) {
 
         hashmap_remove(m->jobs, j->key);
         snprintf(key, sizeof(key), "%s", j->key);
+        job_unwatch(j);
 
         pr = calloc(1, sizeof(*pr));
         if (!pr) {
@@ -216,6 +224,7 @@ static int start_job(Manager *m, LoadArgs *a, uint64_t ino, const char *name, Nl
                 r = hashmap_put(m->jobs, j->key, j);
         if (r < 0) {
                 int fd = -EBADF;
+                job_unwatch(j);
                 (void) nl_load_child_finish(j->pid, j->sock, &fd, NULL);
                 safe_close(fd);
                 job_free(j);
@@ -308,6 +317,7 @@ void manager_load_free_all(Manager *m) {
         while (hashmap_iterate(m->jobs, &it, (void **) &j, NULL)) {
                 int fd = -EBADF;
                 hashmap_remove(m->jobs, j->key);
+                job_unwatch(j);
                 (void) nl_load_child_finish(j->pid, j->sock, &fd, NULL);
                 safe_close(fd);
                 job_free(j);
