@@ -73,8 +73,14 @@ part_load() {
 }
 
 part_crash() {
-        echo "== crash anywhere =="
-        /usr/bin/python3 "$NL_SOURCE/bench/daemon/crash-anywhere" --kills="${KILLS:-25}"
+        local rc=0
+        echo "== crash anywhere: 4 clients, 20 netns, ${KILLS:-25} kills =="
+        # it runs its own daemon
+        stop_daemon
+        NL_PIN_ROOT="$PIN_ROOT" NL_LOG="$T/daemon.log" NL_NS_PREFIX="$NS_PREFIX" \
+                /usr/bin/python3 "$NL_SOURCE/bench/daemon/crash-anywhere" --kills="${KILLS:-25}" --seed="${SEED:-1}" || rc=1
+        start_daemon || rc=1
+        return $rc
 }
 
 for p in $PARTS; do
