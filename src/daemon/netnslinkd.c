@@ -173,7 +173,7 @@ static int run(int argc, char *argv[]) {
         if (r > 0)
                 log_notice("Dropped %d link(s) whose netns vanished while the daemon was down", r);
 
-        r = sd_event_add_time_relative(event, &timer, CLOCK_MONOTONIC, DEFUNCT_CHECK_USEC, 100 * 1000,
+        r = sd_event_add_time_relative(event, &timer, CLOCK_MONOTONIC, DEFUNCT_CHECK_USEC, 100 * 1000ULL,
                                        on_defunct_timer, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add netns watch timer: %m");
