@@ -89,6 +89,12 @@ static char **read_lines(const char *file, unsigned *ret_n) {
         return v;
 }
 
+static void lines_free(char **v, unsigned n) {
+        for (unsigned i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
 /* ---- the daemon's footprint ---- */
 
 static long proc_status_kib(pid_t pid, const char *key) {
@@ -447,6 +453,10 @@ static int verb_load(int argc, char **argv) {
                 failed = 1;
         }
         sd_bus_flush_close_unref(bus);
+        lines_free(netns, n_netns);
+        free(lat);
+        free(kids);
+        close(obj_fd);
         return failed;
 }
 
@@ -600,6 +610,8 @@ static int verb_bench(int argc, char **argv) {
         r = 0;
         sd_bus_flush_close_unref(bus);
         bpf_object__close(obj);
+        lines_free(netns, n);
+        close(obj_fd);
         return r;
 }
 
@@ -622,6 +634,7 @@ static int verb_fill(int argc, char **argv) {
         printf("attached %u links (%u netns x %u) through AttachMany in %.2f s\n", n * arg_per, n, arg_per,
                (now_us() - t0) / 1e6);
         sd_bus_flush_close_unref(bus);
+        lines_free(netns, n);
         return 0;
 }
 
