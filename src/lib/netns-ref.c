@@ -60,7 +60,10 @@ int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e) {
                 if (errno != 0 || pid > 0x3fffffff)   /* PID_MAX_LIMIT */
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
                                             "Invalid netns reference '%s': pid out of range", buf);
-                snprintf(path, size, "/proc/%lu/ns/net", pid);
+                /* The reference may be shorter than the path it names. */
+                if ((size_t) snprintf(path, size, "/proc/%lu/ns/net", pid) >= size)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENAMETOOLONG,
+                                            "Netns reference '%s' is too long", buf);
                 return 0;
         }
 
