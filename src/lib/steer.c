@@ -1175,7 +1175,9 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, unsign
         nd = calloc(n + 1, sizeof(*nd));
         if (!nb || !nd)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        memcpy(nb, in, n * sizeof(*nb));
+        /* An empty set may come as in == NULL (SetBindings with []). */
+        if (n > 0)
+                memcpy(nb, in, n * sizeof(*nb));
         qsort(nb, n, sizeof(*nb), binding_cmp_labelled);
         for (size_t i = 0; i < n; i++) {
                 nb[i].hits = 0;
