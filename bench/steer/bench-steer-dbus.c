@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The Steering control plane through the daemon: Peer.Ping (the floor of a
+ * bus round trip), AddBinding x N one call each, SetBindings of M bindings
+ * in one call (new set, the same set again, another set) and ListBindings
+ * of them. Talks to whatever daemon owns org.netnslink1 on the system bus
+ * (bench-steer-dbus.sh starts a private one); the link must exist and run
+ * builtin:steer.
+ *
+ *   bench-steer-dbus NETNS LINK [N_ADD [N_SET]]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#define IFACE "org.netnslink1.Steering"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void) {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        return (uint32_t) rng_state;
+}
+
+static double now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+typedef struct Binding {
+        const char *protocol;
+        char prefix[48];
+        uint16_t port;
+        char label[16];
+} Binding;
+
+/* Distinct bindings: binding i is 10.x.y.0/24 or fd00:x:y::/48 of i, with a
+ * random port and one of 16 labels; salt makes another set. */
+static void make_bindings(Binding *b, size_t n, unsigned salt) {
+        for (size_t i = 0; i < n; i++) {
+                uint32_t k = (uint32_t) i * 2654435761U + salt;   /* a bijection on 32 bits */
+                b[i].protocol = rnd() & 1 ? "tcp" : "udp";
+                if (i & 1)
+                        snprintf(b[i].prefix, sizeof(b[i].prefix), "fd00:%x:%x::/48", k >> 16, k & 0xffff);
+                else
+                        snprintf(b[i].prefix, sizeof(b[i].prefix), "%u.%u.%u.0/24", 1 + (k >> 24) % 223,
+                                 (k >> 16) & 0xff, (k >> 8) & 0xff);
+                b[i].port = (uint16_t) rnd();
+                snprintf(b[i].label, sizeof(b[i].label), "label%u", rnd() % 16);
+        }
+}
+
+static int fail(const char *what, sd_bus_error *e, int r) {
+        fprintf(stderr, "%s failed: %s\n", what, e && sd_bus_error_is_set(e) ? e->message : strerror(-r));
+        sd_bus_error_free(e);
+        return EXIT_FAILURE;
+}
+
+static int set_bindings(sd_bus *bus, const char *netns, const char *link, const Binding *b, size_t n,
+                        double *ret_s, unsigned *added, unsigned *removed) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        double t0;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.netnslink1", "/org/netnslink1", IFACE, "SetBindings");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", netns, link);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(ssqs)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(m, "(ssqs)", b[i].protocol, b[i].prefix, b[i].port, b[i].label);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        /* Timed from the send: building the message is the client's cost. */
+        t0 = now();
+        r = sd_bus_call(bus, m, 600ULL * 1000 * 1000, &e, &reply);
+        *ret_s = now() - t0;
+        sd_bus_message_unref(m);
+        if (r < 0) {
+                fail("SetBindings", &e, r);
+                return r;
+        }
+        *added = *removed = 0;
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+                const char *key;
+                uint32_t v = 0;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r >= 0 && (strcmp(key, "added") == 0 || strcmp(key, "removed") == 0)) {
+                        r = sd_bus_message_read(reply, "v", "u", &v);
+                        *(key[0] == 'a' ? added : removed) = v;
+                } else if (r >= 0)
+                        r = sd_bus_message_skip(reply, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        sd_bus_message_unref(reply);
+        return r < 0 ? r : 0;
+}
+
+int main(int argc, char *argv[]) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus *bus = NULL;
+        size_t n_add = 10000, n_set = 100000;
+        Binding *b;
+        unsigned added, removed;
+        double t0, ping, s;
+        int r;
+
+        if (argc < 3) {
+                fprintf(stderr, "usage: bench-steer-dbus NETNS LINK [N_ADD [N_SET]]\n");
+                return EXIT_FAILURE;
+        }
+        if (argc > 3)
+                n_add = strtoul(argv[3], NULL, 10);
+        if (argc > 4)
+                n_set = strtoul(argv[4], NULL, 10);
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return fail("connect to the system bus", NULL, r);
+        b = calloc(n_add > n_set ? n_add : n_set, sizeof(*b));
+        if (!b)
+                return EXIT_FAILURE;
+
+        t0 = now();
+        for (int i = 0; i < 1000; i++) {
+                r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", "org.freedesktop.DBus.Peer", "Ping",
+                                       &e, NULL, "");
+                if (r < 0)
+                        return fail("Ping", &e, r);
+        }
+        ping = (now() - t0) / 1000;
+        printf("Peer.Ping (bus round trip floor)     %8.1f us per call\n", ping * 1e6);
+
+        make_bindings(b, n_add, 0);
+        t0 = now();
+        for (size_t i = 0; i < n_add; i++) {
+                r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", IFACE, "AddBinding", &e, NULL,
+                                       "ssssqs", argv[1], argv[2], b[i].protocol, b[i].prefix, b[i].port,
+                                       b[i].label);
+                if (r < 0)
+                        return fail("AddBinding", &e, r);
+        }
+        s = now() - t0;
+        printf("AddBinding x %zu                  %8.3f s  (%.1f us per call, %.1fx Ping)\n", n_add, s,
+               s / (double) n_add * 1e6, s / (double) n_add / ping);
+
+        make_bindings(b, n_set, 0x5bd1e995);
+        if (set_bindings(bus, argv[1], argv[2], b, n_set, &s, &added, &removed) < 0)
+                return EXIT_FAILURE;
+        printf("SetBindings of %zu (new set)      %8.3f s  (+%u -%u)\n", n_set, s, added, removed);
+        if (set_bindings(bus, argv[1], argv[2], b, n_set, &s, &added, &removed) < 0)
+                return EXIT_FAILURE;
+        printf("SetBindings of %zu (same set)     %8.3f s  (+%u -%u)\n", n_set, s, added, removed);
+
+        t0 = now();
+        {
+                sd_bus_message *reply = NULL;
+                r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", IFACE, "ListBindings", &e, &reply,
+                                       "ss", argv[1], argv[2]);
+                if (r < 0)
+                        return fail("ListBindings", &e, r);
+                sd_bus_message_unref(reply);
+        }
+        printf("ListBindings of %zu               %8.3f s\n", n_set, now() - t0);
+
+        make_bindings(b, n_set, 0x1b873593);
+        if (set_bindings(bus, argv[1], argv[2], b, n_set, &s, &added, &removed) < 0)
+                return EXIT_FAILURE;
+        printf("SetBindings of %zu (another set)  %8.3f s  (+%u -%u)\n", n_set, s, added, removed);
+        free(b);
+        sd_bus_flush_close_unref(bus);
+        return EXIT_SUCCESS;
+}
