@@ -34,6 +34,13 @@ struct {
 } regions6 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_PORTS);
+	__type(key, __u32);
+	__type(value, struct steer_portlens);
+} portlens SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, STEER_MAX_PREFIXES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -210,7 +217,8 @@ SEC("sk_lookup")
 int steer_lookup(struct bpf_sk_lookup *ctx)
 {
 	struct steer_probe pr = {};
-	__u32 zero = 0, region;
+	__u32 zero = 0, region, port;
+	struct steer_portlens *pl, *wl;
 	struct steer_config *cfg;
 
 	/* Another sk_lookup program chose already: its choice stands. */
@@ -225,6 +233,11 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 	pr.key.gen = cfg->gen;
 	pr.key.protocol = ctx->protocol;
 	pr.port = ctx->local_port;
+	port = pr.port;
+	pl = bpf_map_lookup_elem(&portlens, &port);
+	wl = bpf_map_lookup_elem(&portlens, &zero);
+	if (!pl || !wl)
+		return SK_PASS;
 	if (ctx->family == AF_INET) {
 		struct steer_region4 *r;
 
@@ -233,7 +246,7 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 		r = bpf_map_lookup_elem(&regions4, &region);
 		if (!r || !r->lens)
 			return SK_PASS;
-		pr.m[0] = r->lens;
+		pr.m[0] = r->lens & (pl->v4 | wl->v4);
 		pr.key.family = STEER_FAMILY_V4;
 	} else if (ctx->family == AF_INET6) {
 		struct steer_region6 *r;
@@ -246,9 +259,9 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 		r = bpf_map_lookup_elem(&regions6, &region);
 		if (!r)
 			return SK_PASS;
-		pr.m[0] = r->lens[0];
-		pr.m[1] = r->lens[1];
-		pr.m[2] = r->lens[2];
+		pr.m[0] = r->lens[0] & (pl->v6[0] | wl->v6[0]);
+		pr.m[1] = r->lens[1] & (pl->v6[1] | wl->v6[1]);
+		pr.m[2] = r->lens[2] & (pl->v6[2] | wl->v6[2]);
 		pr.key.family = STEER_FAMILY_V6;
 	} else
 		return SK_PASS;

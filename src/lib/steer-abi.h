@@ -10,6 +10,11 @@
  *   1. regions4/regions6[top 16 bits of the address] is a bit mask of the
  *      prefix lengths that may match an address of that /16 (a superset:
  *      a stale bit costs one probe, never a wrong answer).
+ *   1b. That mask is narrowed by portlens[port] | portlens[0]: the lengths
+ *      that have any binding of this port, or of port 0 (again a superset,
+ *      for every protocol). With bindings spread over many ports, a lookup
+ *      that matches nothing then probes nothing, where the region mask alone
+ *      would have it probe every length of the /16.
  *   2. From the longest such length down, prefixes[(gen, proto, family,
  *      len, address masked to len)] is probed. The first prefix found that
  *      has the port (inline slot, else the ports overflow hash) or a port 0
@@ -49,6 +54,14 @@ struct steer_region4 {
 
 struct steer_region6 {
         __u64 lens[3];          /* bit L of the 192: some IPv6 prefix /L, L <= 128 */
+};
+
+#define STEER_PORTS 65536
+
+/* portlens[port]: the prefix lengths bound with that port (0: port 0). */
+struct steer_portlens {
+        __u64 v4;
+        __u64 v6[3];
 };
 
 struct steer_prefix_key {

@@ -185,7 +185,7 @@ static int binding_check(const NlSteerBinding *b, bool want_label, NlError *e) {
 /* ---- maps -------------------------------------------------------------- */
 
 struct NlSteer {
-        int cfg, regions4, regions6, prefixes, ports, sockets, dest_stats, dests, dest_ids;
+        int cfg, regions4, regions6, portlens, prefixes, ports, sockets, dest_stats, dests, dest_ids;
 };
 
 static const struct {
@@ -197,6 +197,7 @@ static const struct {
         { "steer_cfg",  offsetof(NlSteer, cfg),        BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_config) },
         { "regions4",   offsetof(NlSteer, regions4),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_region4) },
         { "regions6",   offsetof(NlSteer, regions6),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_region6) },
+        { "portlens",   offsetof(NlSteer, portlens),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_portlens) },
         { "prefixes",   offsetof(NlSteer, prefixes),   BPF_MAP_TYPE_HASH,         sizeof(struct steer_prefix) },
         { "ports",      offsetof(NlSteer, ports),      BPF_MAP_TYPE_HASH,         sizeof(struct steer_port) },
         { "sockets",    offsetof(NlSteer, sockets),    BPF_MAP_TYPE_SOCKMAP,      sizeof(uint64_t) },
@@ -546,6 +547,28 @@ static void region_range(const uint8_t *addr, uint8_t len, uint32_t *first, uint
         }
 }
 
+static void portlens_set(struct steer_portlens *v, const NlSteerBinding *b) {
+        if (b->family == AF_INET)
+                v->v4 |= 1ULL << b->prefixlen;
+        else
+                v->v6[b->prefixlen / 64] |= 1ULL << (b->prefixlen % 64);
+}
+
+static int portlens_mark(NlSteer *s, const NlSteerBinding *b) {
+        struct steer_portlens v, old;
+        uint32_t port = b->port;
+        int q;
+
+        q = bpf_map_lookup_elem(s->portlens, &port, &v);
+        if (q < 0)
+                return q;
+        old = v;
+        portlens_set(&v, b);
+        if (memcmp(&v, &old, sizeof(v)) == 0)
+                return 0;
+        return bpf_map_update_elem(s->portlens, &port, &v, BPF_ANY);
+}
+
 static int regions_mark(NlSteer *s, const NlSteerBinding *b) {
         uint32_t first, count;
 
@@ -577,26 +600,32 @@ static int regions_mark(NlSteer *s, const NlSteerBinding *b) {
                 if (q < 0)
                         return q;
         }
-        return 0;
+        return portlens_mark(s, b);
 }
 
+/* The regions and the port masks: written together, read together. */
 typedef struct Regions {
         struct steer_region4 *v4;
         struct steer_region6 *v6;
+        struct steer_portlens *pl;
         uint32_t *keys;
 } Regions;
 
 static void regions_done(Regions *g) {
         free(g->v4);
         free(g->v6);
+        free(g->pl);
         free(g->keys);
 }
+
+_Static_assert(STEER_PORTS == STEER_REGIONS, "regions and ports share one key array");
 
 static int regions_alloc(Regions *g) {
         g->v4 = calloc(STEER_REGIONS, sizeof(*g->v4));
         g->v6 = calloc(STEER_REGIONS, sizeof(*g->v6));
+        g->pl = calloc(STEER_PORTS, sizeof(*g->pl));
         g->keys = malloc(STEER_REGIONS * sizeof(uint32_t));
-        if (!g->v4 || !g->v6 || !g->keys)
+        if (!g->v4 || !g->v6 || !g->pl || !g->keys)
                 return -ENOMEM;
         for (uint32_t i = 0; i < STEER_REGIONS; i++)
                 g->keys[i] = i;
@@ -612,6 +641,7 @@ static void regions_add(Regions *g, const NlSteerBinding *b) {
                         g->v4[r].lens |= 1ULL << b->prefixlen;
                 else
                         g->v6[r].lens[b->prefixlen / 64] |= 1ULL << (b->prefixlen % 64);
+        portlens_set(&g->pl[b->port], b);
 }
 
 static int regions_read(NlSteer *s, Regions *g) {
@@ -624,6 +654,11 @@ static int regions_read(NlSteer *s, Regions *g) {
                 return r;
         count = STEER_REGIONS;
         r = bpf_map_lookup_batch(s->regions6, NULL, &in, g->keys, g->v6, &count, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        in = 0;
+        count = STEER_PORTS;
+        r = bpf_map_lookup_batch(s->portlens, NULL, &in, g->keys, g->pl, &count, NULL);
         return r < 0 && r != -ENOENT ? r : 0;
 }
 
@@ -631,7 +666,10 @@ static int regions_write(NlSteer *s, const Regions *g) {
         int r = map_update_many(s->regions4, g->keys, g->v4, STEER_REGIONS);
         if (r < 0)
                 return r;
-        return map_update_many(s->regions6, g->keys, g->v6, STEER_REGIONS);
+        r = map_update_many(s->regions6, g->keys, g->v6, STEER_REGIONS);
+        if (r < 0)
+                return r;
+        return map_update_many(s->portlens, g->keys, g->pl, STEER_PORTS);
 }
 
 /* ---- one prefix entry ------------------------------------------------- */
@@ -1263,6 +1301,7 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, unsign
         (void) map_delete_many(s->prefixes, old.prefixes.keys, old.prefixes.n);
         memset(g.v4, 0, STEER_REGIONS * sizeof(*g.v4));
         memset(g.v6, 0, STEER_REGIONS * sizeof(*g.v6));
+        memset(g.pl, 0, STEER_PORTS * sizeof(*g.pl));
         for (size_t i = 0; i < m; i++)
                 regions_add(&g, &nb[i]);
         (void) regions_write(s, &g);
