@@ -332,6 +332,11 @@ check_eq "a socket that closed shows as none" 0 "$(dest_get dns udp ipv4 socket_
 check "detach s1 and s2" bash -c "'$CTL' detach '$A' sk_lookup s1 && '$CTL' detach '$A' sk_lookup s2"
 check "the steer map folders are gone" test ! -e "$PIN_ROOT/$INO/steer/s1"
 check_fails "Steering on a detached link: NoSuchLink" org.netnslink1.Error.NoSuchLink "$CTL" bindings "$A" s1
+check "attach s1 again" "$CTL" attach "$A" sk_lookup s1 builtin:steer
+check_eq "the new s1 starts with no bindings (not the old link's maps)" 0 "$(n_bindings)"
+check "bind on the new s1" "$CTL" bind "$A" s1 tcp 10.50.1.0/24 0 web
+check_eq "the new s1 has exactly that binding" 1 "$(n_bindings)"
+check "the binding is in the new link's pinned maps" test -e "$PIN_ROOT/$INO/steer/s1/prefixes"
 grep -q "Steering $A/s1: bound tcp 10.50.1.0/24 port 0 to label 'web'" "$T/daemon.log"
 check_eq "the daemon logs one line per change naming netns, link and binding" 0 $?
 finish
