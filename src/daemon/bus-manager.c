@@ -4,6 +4,7 @@
 
 #include "bus-manager.h"
 #include "bus-util.h"
+#include <systemd/sd-event.h>
 #include "log.h"
 
 /* AttachMany/DetachMany: more than this many elements is a mistake. */
@@ -381,6 +382,60 @@ static int property_n_links(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "u", (uint32_t) hashmap_size(m->links));
 }
 
+/* Signals go out after the reply of the call that caused them: a caller
+ * waits for its answer, not for the bus to route the signals of 300 links. */
+static sd_bus_message **queued;
+static size_t n_queued, allocated_queued;
+static sd_event_source *flush_source;
+
+static int flush_signals(sd_event_source *s, void *userdata) {
+        sd_bus *bus = userdata;
+
+        for (size_t i = 0; i < n_queued; i++) {
+                int r = sd_bus_send(bus, queued[i], NULL);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to send signal %s: %m", sd_bus_message_get_member(queued[i]));
+                sd_bus_message_unref(queued[i]);
+        }
+        n_queued = 0;
+        return 0;
+}
+
+static int queue_signal(sd_bus *bus, sd_bus_message *sig) {
+        int r;
+
+        if (!flush_source) {
+                sd_event *event = sd_bus_get_event(bus);
+                if (!event)
+                        return sd_bus_send(bus, sig, NULL);
+                r = sd_event_add_defer(event, &flush_source, flush_signals, bus);
+                if (r < 0)
+                        return r;
+                /* After the bus has written the reply. */
+                (void) sd_event_source_set_priority(flush_source, SD_EVENT_PRIORITY_IDLE);
+        }
+        if (n_queued == allocated_queued) {
+                size_t a = allocated_queued ? allocated_queued * 2 : 64;
+                sd_bus_message **v = reallocarray(queued, a, sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                queued = v;
+                allocated_queued = a;
+        }
+        queued[n_queued++] = sd_bus_message_ref(sig);
+        return sd_event_source_set_enabled(flush_source, SD_EVENT_ONESHOT);
+}
+
+void bus_manager_flush_signals(void) {
+        if (flush_source) {
+                flush_signals(flush_source, sd_event_source_get_userdata(flush_source));
+                flush_source = sd_event_source_disable_unref(flush_source);
+        }
+        free(queued);
+        queued = NULL;
+        allocated_queued = 0;
+}
+
 void bus_manager_emit(Manager *m, LinkEvent ev, const Link *l) {
         static const char *const names[] = {
                 [LINK_ATTACHED] = "LinkAttached",
@@ -398,7 +453,7 @@ void bus_manager_emit(Manager *m, LinkEvent ev, const Link *l) {
         if (r >= 0)
                 r = bus_append_link(sig, m, l);
         if (r >= 0)
-                r = sd_bus_send(bus, sig, NULL);
+                r = queue_signal(bus, sig);
         if (r < 0)
                 log_warning_errno(r, "Failed to send %s signal: %m", names[ev]);
 }

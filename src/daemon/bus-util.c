@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-util.h"
+#include "hashmap.h"
 #include "names.h"
 
 int bus_reply_nl_error(sd_bus_error *error, const NlError *e, int r) {
@@ -17,42 +18,81 @@ int bus_reply_nl_error(sd_bus_error *error, const NlError *e, int r) {
         return r < 0 ? r : -EIO;
 }
 
-static int sender_creds(sd_bus_message *m, sd_bus_creds **ret) {
-        return sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EFFECTIVE_CAPS |
-                                                    SD_BUS_CREDS_AUGMENT, ret);
+/*
+ * A caller's effective uid and CAP_NET_ADMIN, by its unique bus name. Asking
+ * the bus (GetConnectionCredentials) and /proc costs a synchronous round
+ * trip per call, as much again as the call itself; unique names are never
+ * reused, so the answer is kept for the connection's life. A caller that
+ * drops CAP_NET_ADMIN later keeps what it had on that connection.
+ */
+typedef struct SenderInfo {
+        uid_t euid;
+        bool net_admin;
+} SenderInfo;
+
+#define SENDER_CACHE_MAX 4096
+
+static Hashmap *sender_cache;
+
+static int sender_info(sd_bus_message *m, SenderInfo *ret) {
+        const char *sender = sd_bus_message_get_sender(m);
+        sd_bus_creds *creds = NULL;
+        SenderInfo *info;
+        int r;
+
+        if (sender && sender_cache && (info = hashmap_get(sender_cache, sender))) {
+                *ret = *info;
+                return 0;
+        }
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EFFECTIVE_CAPS |
+                                                 SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        *ret = (SenderInfo) { .euid = (uid_t) -1 };
+        r = sd_bus_creds_get_euid(creds, &ret->euid);
+        ret->net_admin = sd_bus_creds_has_effective_cap(creds, CAP_NET_ADMIN) > 0;
+        sd_bus_creds_unref(creds);
+        if (r < 0)
+                return r;
+
+        if (!sender)
+                return 0;
+        if (!sender_cache || hashmap_size(sender_cache) >= SENDER_CACHE_MAX) {
+                hashmap_free(sender_cache, free);
+                sender_cache = hashmap_new();
+        }
+        info = malloc(sizeof(*info));
+        if (info && sender_cache) {
+                *info = *ret;
+                if (hashmap_put(sender_cache, sender, info) >= 0)
+                        info = NULL;
+        }
+        free(info);
+        return 0;
+}
+
+void bus_sender_cache_free(void) {
+        hashmap_free(sender_cache, free);
+        sender_cache = NULL;
 }
 
 int bus_sender_is_root(sd_bus_message *m) {
-        sd_bus_creds *creds = NULL;
-        uid_t euid;
-        int r;
+        SenderInfo info;
+        int r = sender_info(m, &info);
 
-        r = sender_creds(m, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &euid);
-        sd_bus_creds_unref(creds);
-        if (r < 0)
-                return r;
-        return euid == 0;
+        return r < 0 ? r : info.euid == 0;
 }
 
 int bus_check_mutate_access(sd_bus_message *m, sd_bus_error *error) {
-        sd_bus_creds *creds = NULL;
-        uid_t euid = (uid_t) -1;
-        int r, cap;
+        SenderInfo info;
 
-        r = sender_creds(m, &creds);
-        if (r < 0)
+        if (sender_info(m, &info) < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
                                         "Cannot determine the caller's credentials");
-        (void) sd_bus_creds_get_euid(creds, &euid);
-        cap = sd_bus_creds_has_effective_cap(creds, CAP_NET_ADMIN);
-        sd_bus_creds_unref(creds);
-        if (euid == 0 || cap > 0)
+        if (info.euid == 0 || info.net_admin)
                 return 0;
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                 "Changing links needs root or CAP_NET_ADMIN (caller uid %u)", (unsigned) euid);
+                                 "Changing links needs root or CAP_NET_ADMIN (caller uid %u)", (unsigned) info.euid);
 }
 
 static int read_string_value(sd_bus_message *m, const char *key, const char **ret, NlError *e) {

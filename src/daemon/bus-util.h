@@ -17,6 +17,8 @@ int bus_reply_nl_error(sd_bus_error *error, const NlError *e, int r);
 /* Mutating methods: the caller must be root or hold CAP_NET_ADMIN, checked
  * from its credentials whatever the bus policy says. */
 int bus_check_mutate_access(sd_bus_message *m, sd_bus_error *error);
+/* Forgets the callers' credentials kept between calls (at exit). */
+void bus_sender_cache_free(void);
 /* Whether the caller's effective uid is 0 (object_path is for root only). */
 int bus_sender_is_root(sd_bus_message *m);
 

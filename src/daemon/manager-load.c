@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-event.h>
 
 #include "builtins.h"
@@ -234,15 +235,73 @@ static int start_job(Manager *m, LoadArgs *a, uint64_t ino, const char *name, Nl
         return 0;
 }
 
+/*
+ * Reading and hashing an object costs more than attaching it: an object
+ * file seen before (same device, inode, size, mtime and ctime: what git's
+ * index trusts too) maps straight to its cache key. ctime cannot be set
+ * back by a writer, so a changed file is read again.
+ */
+#define IDENTITY_CACHE_MAX 1024
+
+static Hashmap *identities;     /* identity -> cache key */
+
+static bool file_identity(const ProgramSpec *p, NlAttachType type, char *buf, size_t size) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        if (p->kind == PROGRAM_PATH) {
+                if (!p->path || p->path[0] != '/')
+                        return false;
+                fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_PATH);
+                if (fd < 0)
+                        return false;
+        }
+        if (fstat(p->kind == PROGRAM_PATH ? fd : p->fd, &st) < 0 || !S_ISREG(st.st_mode) || !p->program)
+                return false;
+        snprintf(buf, size, "%lu:%lu:%lld:%lld.%09ld:%lld.%09ld:%s:%.128s", (unsigned long) st.st_dev,
+                 (unsigned long) st.st_ino, (long long) st.st_size, (long long) st.st_mtim.tv_sec,
+                 st.st_mtim.tv_nsec, (long long) st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+                 nl_attach_type_to_string(type), p->program);
+        return true;
+}
+
+static void identity_remember(const char *identity, const char *key) {
+        char *k;
+
+        if (!identities || hashmap_size(identities) >= IDENTITY_CACHE_MAX) {
+                hashmap_free(identities, free);
+                identities = hashmap_new();
+                if (!identities)
+                        return;
+        }
+        k = strdup(key);
+        if (k && hashmap_put(identities, identity, k) < 0)
+                free(k);
+}
+
 int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
                          const char *name, NlProgram **ret, NlError *e) {
+        char identity[512];
+        bool have_identity = false;
         LoadArgs a = {};
         Prepared *pr;
         int r, fd;
 
+        if (p->kind == PROGRAM_FD || p->kind == PROGRAM_PATH) {
+                have_identity = file_identity(p, type, identity, sizeof(identity));
+                const char *key = have_identity && identities ? hashmap_get(identities, identity) : NULL;
+                NlProgram *cached = key ? nl_prog_cache_lookup(m->cache, key) : NULL;
+                if (cached) {
+                        *ret = cached;
+                        return 0;
+                }
+        }
+
         r = prepare_args(m, p, type, ino, name, &a, e);
         if (r < 0)
                 goto out;
+        if (have_identity)
+                identity_remember(identity, a.key);
 
         if (!a.per_link) {
                 NlProgram *cached = nl_prog_cache_lookup(m->cache, a.key);
@@ -311,6 +370,9 @@ void manager_forget_prepared(Manager *m, const char *key) {
 
 void manager_load_free_all(Manager *m) {
         HashmapIter it = {};
+
+        hashmap_free(identities, free);
+        identities = NULL;
         const char *key;
         LoadJob *j;
 

@@ -50,6 +50,7 @@ static void netns_free(void *p) {
         Netns *n = p;
 
         if (n) {
+                free(n->links);
                 free(n->path);
                 free(n);
         }
@@ -97,12 +98,9 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         return 0;
 }
 
-static void by_netns_clear(void);
-
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        by_netns_clear();
         manager_load_free_all(m);
         hashmap_free(m->jobs, NULL);
         hashmap_free(m->prepared, NULL);
@@ -149,39 +147,61 @@ static Netns *netns_get(Manager *m, uint64_t ino) {
         return hashmap_get(m->netns, k);
 }
 
-static int netns_ref_link(Manager *m, uint64_t ino, const char *path) {
-        Netns *n = netns_get(m, ino);
+static int netns_ref_link(Manager *m, Link *l, const char *path) {
+        Netns *n = netns_get(m, l->ino);
         char k[32];
 
+        netns_key(k, l->ino);
         if (!n) {
                 n = calloc(1, sizeof(*n));
                 if (!n)
                         return -ENOMEM;
-                n->ino = ino;
-                netns_key(k, ino);
+                n->ino = l->ino;
                 if (hashmap_put(m->netns, k, n) < 0) {
                         free(n);
                         return -ENOMEM;
                 }
         }
-        if (path && (!n->path || strcmp(n->path, path) != 0)) {
+        if (n->n_links == n->allocated) {
+                size_t a = n->allocated ? n->allocated * 2 : 4;
+                Link **v = reallocarray(n->links, a, sizeof(Link *));
+                if (!v) {
+                        if (n->n_links == 0) {
+                                hashmap_remove(m->netns, k);
+                                netns_free(n);
+                        }
+                        return -ENOMEM;
+                }
+                n->links = v;
+                n->allocated = a;
+        }
+        if (path && *path && (!n->path || strcmp(n->path, path) != 0)) {
                 char *p = strdup(path);
                 if (p) {
                         free(n->path);
                         n->path = p;
                 }
         }
-        n->n_links++;
+        n->links[n->n_links++] = l;
+        n->gen++;
         return 0;
 }
 
-static void netns_unref_link(Manager *m, uint64_t ino) {
-        Netns *n = netns_get(m, ino);
+static void netns_unref_link(Manager *m, Link *l) {
+        Netns *n = netns_get(m, l->ino);
         char k[32];
 
-        if (!n || --n->n_links > 0)
+        if (!n)
                 return;
-        netns_key(k, ino);
+        for (size_t i = 0; i < n->n_links; i++)
+                if (n->links[i] == l) {
+                        n->links[i] = n->links[--n->n_links];
+                        break;
+                }
+        n->gen++;
+        if (n->n_links > 0)
+                return;
+        netns_key(k, l->ino);
         hashmap_remove(m->netns, k);
         netns_free(n);
 }
@@ -207,17 +227,12 @@ static Link *link_new(uint64_t ino, NlAttachType type, const char *name, const c
 }
 
 /* Takes l into the table. */
-/* Bumped whenever the set of links or a link's ids change: the grouping
- * of links by netns in manager_link_order() is rebuilt then. */
-static uint64_t links_generation;
-
 static int link_add(Manager *m, Link *l, const char *netns_path) {
-        links_generation++;
         int r = hashmap_put(m->links, l->key, l);
 
         if (r < 0)
                 return r;
-        r = netns_ref_link(m, l->ino, netns_path);
+        r = netns_ref_link(m, l, netns_path);
         if (r < 0) {
                 hashmap_remove(m->links, l->key);
                 return r;
@@ -227,9 +242,8 @@ static int link_add(Manager *m, Link *l, const char *netns_path) {
 
 /* Removes l from the table and frees it. */
 static void link_drop(Manager *m, Link *l) {
-        links_generation++;
         hashmap_remove(m->links, l->key);
-        netns_unref_link(m, l->ino);
+        netns_unref_link(m, l);
         link_free(l);
 }
 
@@ -238,9 +252,23 @@ static void emit(Manager *m, LinkEvent ev, const Link *l) {
                 m->on_event(m, ev, l);
 }
 
-static int refresh_info(Link *l) {
-        links_generation++;
-        return nl_link_get_info(l->fd, true, &l->info);
+/* Re-reads the link's ids; the program's name and tag come from the
+ * program we loaded, which saves opening it by id. A changed program
+ * changes what BPF_PROG_QUERY reports, so the netns's run order too. */
+static int refresh_info(Manager *m, Link *l) {
+        Netns *n = netns_get(m, l->ino);
+        int r;
+
+        if (n)
+                n->gen++;
+        if (!l->prog)
+                return nl_link_get_info(l->fd, true, &l->info);
+        r = nl_link_get_info(l->fd, false, &l->info);
+        if (r < 0)
+                return r;
+        snprintf(l->info.prog_name, sizeof(l->info.prog_name), "%s", nl_program_name(l->prog));
+        snprintf(l->info.prog_tag, sizeof(l->info.prog_tag), "%s", nl_program_tag(l->prog));
+        return 0;
 }
 
 /* References. */
@@ -389,7 +417,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlBa
         }
         l->fd = TAKE_FD(link_fd);
         l->prog = TAKE_PTR(prog);
-        r = refresh_info(l);
+        r = refresh_info(m, l);
         if (r < 0) {
                 /* Cannot happen for a link we just made; keep it served anyway. */
                 l->info.link_id = 0;
@@ -486,7 +514,7 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
         l->source = strdup(nl_program_source(l->prog));
         if (!l->source)
                 l->source = strdup("");
-        (void) refresh_info(l);
+        (void) refresh_info(m, l);
         log_change(cas ? "Replaced program of" : "Updated", l);
         emit(m, LINK_UPDATED, l);
         *ret = l;
@@ -707,21 +735,25 @@ static int compare_links(const void *a, const void *b) {
 int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlError *e) {
         _cleanup_free_ Link **list = NULL;
         HashmapIter it = {};
-        uint64_t ino = 0;
         size_t n = 0;
         Link *l;
         int r;
 
-        if (netns && *netns) {
-                r = resolve_ino(netns, &ino, NULL, 0, e);
-                if (r < 0)
-                        return r;
-        }
         list = calloc(hashmap_size(m->links) + 1, sizeof(Link *));
         if (!list)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        while (hashmap_iterate(m->links, &it, (void **) &l, NULL))
-                if (ino == 0 || l->ino == ino)
+        if (netns && *netns) {
+                uint64_t ino;
+                Netns *ns;
+
+                r = resolve_ino(netns, &ino, NULL, 0, e);
+                if (r < 0)
+                        return r;
+                ns = netns_get(m, ino);
+                for (size_t i = 0; ns && i < ns->n_links; i++)
+                        list[n++] = ns->links[i];
+        } else
+                while (hashmap_iterate(m->links, &it, (void **) &l, NULL))
                         list[n++] = l;
         qsort(list, n, sizeof(Link *), compare_links);
         *ret = TAKE_PTR(list);
@@ -729,99 +761,47 @@ int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlEr
         return 0;
 }
 
-/* Every link sorted by (netns, type, link id): ListLinks asks for the order
- * of each link, and a walk over all links for each was quadratic (2.3 s for
- * 10,000 links). Rebuilt when links_generation moved. */
-static struct {
-        const Manager *m;
-        uint64_t generation;
-        Link **v;
-        size_t n;
-} by_netns;
-
-static int compare_by_netns(const void *a, const void *b) {
-        const Link *x = *(Link *const *) a, *y = *(Link *const *) b;
-
-        if (x->ino != y->ino)
-                return x->ino < y->ino ? -1 : 1;
-        if (x->type != y->type)
-                return x->type < y->type ? -1 : 1;
-        if (x->info.link_id != y->info.link_id)
-                return x->info.link_id < y->info.link_id ? -1 : 1;
-        return 0;
-}
-
-static void by_netns_clear(void) {
-        free(by_netns.v);
-        by_netns = (typeof(by_netns)) {};
-}
-
-static int by_netns_update(Manager *m) {
-        HashmapIter it = {};
-        Link *o, **v;
-        size_t n = 0;
-
-        if (by_netns.m == m && by_netns.generation == links_generation && by_netns.v)
-                return 0;
-        v = calloc(hashmap_size(m->links) + 1, sizeof(Link *));
-        if (!v)
-                return -ENOMEM;
-        while (hashmap_iterate(m->links, &it, (void **) &o, NULL))
-                v[n++] = o;
-        qsort(v, n, sizeof(Link *), compare_by_netns);
-        by_netns_clear();
-        by_netns.m = m;
-        by_netns.generation = links_generation;
-        by_netns.v = v;
-        by_netns.n = n;
-        return 0;
-}
-
 uint32_t manager_link_order(Manager *m, const Link *l) {
-        uint32_t ids[NL_SK_LOOKUP_MAX * 2], count = ELEMENTSOF(ids), same_prog_before = 0, rank = 0;
-        size_t lo = 0, hi;
+        uint32_t ids[NL_SK_LOOKUP_MAX * 2], count = ELEMENTSOF(ids), same_prog_before = 0, rank = 0, order;
         Netns *ns;
+        Link *w = (Link *) l;   /* the cache fields only */
 
         if (l->type != NL_ATTACH_SK_LOOKUP)
                 return 0;
+        ns = netns_get(m, l->ino);
+        if (!ns)
+                return 0;
+        if (l->order_gen == ns->gen)
+                return l->order;
 
         /* Our links in this netns that share l's program and came first:
          * the kernel runs links in attach order, and link ids grow. */
-        if (by_netns_update(m) < 0)
-                return 0;
-        hi = by_netns.n;
-        while (lo < hi) {       /* the first link of l's netns and type */
-                size_t mid = lo + (hi - lo) / 2;
-                const Link *o = by_netns.v[mid];
-                if (o->ino < l->ino || (o->ino == l->ino && o->type < l->type))
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        for (size_t i = lo; i < by_netns.n; i++) {
-                const Link *o = by_netns.v[i];
-                if (o->ino != l->ino || o->type != l->type || o->info.link_id >= l->info.link_id)
-                        break;
-                if (o == l)
+        for (size_t i = 0; i < ns->n_links; i++) {
+                const Link *o = ns->links[i];
+                if (o == l || o->type != l->type || o->info.link_id >= l->info.link_id)
                         continue;
                 rank++;
                 if (o->info.prog_id == l->info.prog_id)
                         same_prog_before++;
         }
 
-        ns = netns_get(m, l->ino);
-        if (ns && ns->path) {
+        order = rank;
+        if (ns->path) {
                 NlNetns nns;
                 if (nl_netns_open(ns->path, &nns, NULL) >= 0) {
                         int r = nns.ino == l->ino ? nl_netns_query_progs(nns.fd, l->type, ids, &count) : -ESTALE;
                         nl_netns_close(&nns);
                         if (r >= 0)
                                 for (uint32_t i = 0; i < count; i++)
-                                        if (ids[i] == l->info.prog_id && same_prog_before-- == 0)
-                                                return i;
+                                        if (ids[i] == l->info.prog_id && same_prog_before-- == 0) {
+                                                order = i;
+                                                break;
+                                        }
                 }
         }
-        return rank;
+        w->order = order;
+        w->order_gen = ns->gen;
+        return order;
 }
 
 /* Netns death. */
@@ -834,33 +814,28 @@ static void drop_defunct(Manager *m, Link *l) {
 
 int manager_check_defunct(Manager *m) {
         HashmapIter it = {};
-        Hashmap *dead;
-        Link *l;
+        Netns *ns;
         int dropped = 0;
 
-        /* Every link of a netns goes when the netns does, so one look per
-         * netns would do; links are few enough that one get_info each is
-         * cheaper than the bookkeeping (about 1 us). */
-        dead = hashmap_new();
-        if (!dead)
-                return -ENOMEM;
-        while (hashmap_iterate(m->links, &it, (void **) &l, NULL)) {
-                char k[32];
+        /* All links of a netns go when the netns does: one look per netns. */
+        while (hashmap_iterate(m->netns, &it, (void **) &ns, NULL)) {
+                _cleanup_free_ Link **dead = NULL;
                 NlLinkInfo info;
+                size_t n;
 
-                netns_key(k, l->ino);
-                if (hashmap_get(dead, k)) {
-                        drop_defunct(m, l);
-                        dropped++;
+                if (ns->n_links == 0 || nl_link_get_info(ns->links[0]->fd, false, &info) < 0 ||
+                    info.netns_ino != 0)
                         continue;
-                }
-                if (nl_link_get_info(l->fd, false, &info) < 0 || info.netns_ino != 0)
-                        continue;
-                (void) hashmap_put(dead, k, (void *) 1);
-                drop_defunct(m, l);
-                dropped++;
+                /* Dropping the last link frees ns: work on a copy. */
+                n = ns->n_links;
+                dead = malloc(n * sizeof(Link *));
+                if (!dead)
+                        return -ENOMEM;
+                memcpy(dead, ns->links, n * sizeof(Link *));
+                for (size_t i = 0; i < n; i++)
+                        drop_defunct(m, dead[i]);
+                dropped += (int) n;
         }
-        hashmap_free(dead, NULL);
         return dropped;
 }
 

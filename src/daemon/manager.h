@@ -32,14 +32,19 @@ typedef struct Link {
         char *source;               /* builtin:steer, sha256:…, or "" if unknown */
         NlProgram *prog;            /* NULL for links found at start */
         bool defunct;
+        uint32_t order;             /* run order, valid while order_gen == its Netns.gen */
+        uint64_t order_gen;
 } Link;
 
 /* Per-netns bookkeeping: the file to reopen it by (for BPF_PROG_QUERY),
- * and how many of our links it holds. */
+ * and our links in it (a few dozen at most: the kernel allows 64 sk_lookup
+ * and 1 flow_dissector). gen moves whenever the run order may have. */
 typedef struct Netns {
         uint64_t ino;
         char *path;
-        unsigned n_links;
+        Link **links;
+        size_t n_links, allocated;
+        uint64_t gen;
 } Netns;
 
 typedef enum LinkEvent {

@@ -184,6 +184,8 @@ static int run(int argc, char *argv[]) {
 
         r = sd_event_loop(event);
         bus_manager_drop_parked();
+        bus_manager_flush_signals();
+        bus_sender_cache_free();
         (void) sd_notify(false, "STOPPING=1");
         sd_event_source_unref(timer);
         if (r < 0)

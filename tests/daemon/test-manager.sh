@@ -144,16 +144,18 @@ check "DetachMany of the 64" mgr DetachMany "[$elems]"
 check_eq "none of the 64 is left" 1 "$("$CTL" --json=short list "$B" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 
 # --- All or nothing ----------------------------------------------------------
-LINKS_BEFORE=$(bpftool link show | grep -c netns)
+# Only links in this test's netns: other tests may run at the same time.
+count_links_b() { bpftool link show | grep -c "netns_ino $(stat -L -c %i "/run/netns/$B") "; }
+LINKS_BEFORE=$(count_links_b)
 check_fails "AttachMany failing at element 2 names it" "Element 2" \
         mgr AttachMany "[('$B', 'sk_lookup', 'm0', {'builtin': <'steer'>}), ('$B', 'sk_lookup', 'm1', {'object_path': <'$OBJ'>, 'program': <'sk_pass'>}), ('$B', 'sk_lookup', 'm2', {'builtin': <'nope'>})]"
 check_fails "... and leaves element 0 unattached" org.netnslink1.Error.NoSuchLink "$CTL" show "$B" sk_lookup m0
 check_fails "... and element 1 too" org.netnslink1.Error.NoSuchLink "$CTL" show "$B" sk_lookup m1
-check_eq "... and the kernel holds no new link" "$LINKS_BEFORE" "$(bpftool link show | grep -c netns)"
+check_eq "... and the kernel holds no new link" "$LINKS_BEFORE" "$(count_links_b)"
 check_eq "... and no pin or batch folder remains" "" "$(find "$PIN_ROOT" -name 'm[012]' -o -name '*pending*' -o -name '*commit*')"
 check_fails "AttachMany naming one link twice" org.netnslink1.Error.LinkExists \
         mgr AttachMany "[('$B', 'sk_lookup', 'd', {'builtin': <'steer'>}), ('$B', 'sk_lookup', 'd', {'builtin': <'steer'>})]"
-check_eq "... leaves nothing" "$LINKS_BEFORE" "$(bpftool link show | grep -c netns)"
+check_eq "... leaves nothing" "$LINKS_BEFORE" "$(count_links_b)"
 check_fails "DetachMany with a missing element 1" "Element 1" \
         mgr DetachMany "[('$A', 'sk_lookup', 's1'), ('$A', 'sk_lookup', 'missing')]"
 check "... leaves element 0 attached" "$CTL" show "$A" sk_lookup s1
