@@ -127,7 +127,7 @@ static int method_attach_or_update(sd_bus_message *msg, void *userdata, sd_bus_e
         NlError e = {};
         ProgramSpec p;
         LinkRef ref;
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = bus_check_mutate_access(msg, error);
@@ -164,7 +164,7 @@ static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *err
         ProgramSpec p;
         LinkRef ref;
         uint32_t expected;
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = bus_check_mutate_access(msg, error);
@@ -212,7 +212,7 @@ static int method_get_link(sd_bus_message *msg, void *userdata, sd_bus_error *er
         Manager *m = userdata;
         NlError e = {};
         LinkRef ref;
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = read_ref(msg, &ref);

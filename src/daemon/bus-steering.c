@@ -55,7 +55,7 @@ static void open_cache_put(const Link *l, NlSteer *s) {
 static int steer_target_open(Manager *m, const char *netns, const char *name, SteerTarget *ret, NlError *e) {
         const NlBuiltin *b;
         char dir[4096], buf[80];
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = manager_find(m, netns, NL_ATTACH_SK_LOOKUP, name, &l, e);

@@ -186,7 +186,7 @@ int bus_append_link(sd_bus_message *reply, Manager *mgr, const Link *l) {
                                   "prog_tag", "s", l->info.prog_tag,
                                   "pin_path", "s", pin,
                                   "defunct", "b", (int) l->defunct,
-                                  "order", "u", l->defunct ? 0 : manager_link_order(mgr, l),
+                                  "order", "u", l->defunct || l->detached ? l->order : manager_link_order(mgr, l),
                                   "source", "s", l->source);
         if (r < 0)
                 return r;

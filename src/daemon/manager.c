@@ -303,7 +303,7 @@ static int resolve_ino(const char *netns, uint64_t *ret, char *path, size_t path
 int manager_find(Manager *m, const char *netns, NlAttachType type, const char *name, Link **ret, NlError *e) {
         char key[128], buf[80];
         uint64_t ino;
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = nl_link_name_check(name, e);
@@ -359,7 +359,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlBa
         NlAttachType type;
         NlNetns ns = { .fd = -EBADF };
         char key[128];
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = parse_ref(ref, &type, e);
@@ -442,7 +442,7 @@ static void log_change(const char *what, const Link *l) {
 
 int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e) {
         char path[4096];
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = attach_one(m, ref, p, NULL, &l, path, sizeof(path), e);
@@ -468,7 +468,7 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
                         const ProgramSpec *p, Link **ret, NlError *e) {
         _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
         bool was_steer, now_steer;
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = manager_get(m, ref, &l, e);
@@ -540,12 +540,13 @@ static void finish_detach(Manager *m, Link *l, LinkEvent ev) {
         if (steer)
                 manager_remove_steer_dir(m, l->ino, l->name);
         log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
+        l->detached = true;
         emit(m, ev, l);
         link_drop(m, l);
 }
 
 int manager_detach(Manager *m, const LinkRef *ref, NlError *e) {
-        Link *l;
+        Link *l = NULL;
         int r;
 
         r = manager_get(m, ref, &l, e);
@@ -736,7 +737,7 @@ int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlEr
         _cleanup_free_ Link **list = NULL;
         HashmapIter it = {};
         size_t n = 0;
-        Link *l;
+        Link *l = NULL;
         int r;
 
         list = calloc(hashmap_size(m->links) + 1, sizeof(Link *));
@@ -881,7 +882,7 @@ static int load_one(NlPinEntry *pe, void *userdata) {
         Manager *m = c->m;
         char k[32], netns[64], path[4096];
         const char *name;
-        Link *l;
+        Link *l = NULL;
 
         if (pe->state == NL_PIN_BAD) {
                 log_warning("Ignoring %s: not a %s netns link of netns %" PRIu64 " (%s)", pe->path,

@@ -32,6 +32,7 @@ typedef struct Link {
         char *source;               /* builtin:steer, sha256:…, or "" if unknown */
         NlProgram *prog;            /* NULL for links found at start */
         bool defunct;
+        bool detached;              /* being dropped: its last signal is on the way */
         uint32_t order;             /* run order, valid while order_gen == its Netns.gen */
         uint64_t order_gen;
 } Link;
