@@ -131,7 +131,7 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         }
         if (n > 16)
                 return nl_error_set(e, NL_ERR_TOO_MANY_LINKS, -E2BIG, "Too many");
-        links = calloc(n ? n : 1, sizeof(*links));
+        links = calloc(n ? n : 1, sizeof(Link *));
         if (!links)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         for (size_t i = 0; i < n; i++)
@@ -160,7 +160,7 @@ int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlEr
                 if (r < 0)
                         return r;
         }
-        links = calloc(2, sizeof(*links));
+        links = calloc(2, sizeof(Link *));
         if (!links)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         links[0] = make_link(netns ? netns : "", NL_ATTACH_SK_LOOKUP, FUZZ_STEER_LINK);

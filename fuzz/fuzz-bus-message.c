@@ -170,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         /* The message bytes go in one sendmsg: keep them within what a
          * socket buffer takes at once. */
-        if (!ready || in.n > 64 * 1024)
+        if (!ready || in.n > (size_t) 64 * 1024)
                 return 0;
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) < 0)

@@ -2,7 +2,7 @@
 # Installs, by Debian 12 package name, everything netnslink needs to build,
 # test and run. Idempotent; safe to re-run.
 set -eu
-PKGS="build-essential cmake pkg-config clang llvm bpftool libbpf-dev
+PKGS="build-essential cmake pkg-config clang clang-tidy llvm bpftool libbpf-dev
 libsystemd-dev libmnl-dev libcap-dev linux-libc-dev iproute2 dbus
 dbus-daemon libglib2.0-bin systemd python3 python3-dbus man-db bash-completion util-linux
 procps"

@@ -55,7 +55,7 @@ static double now_us(void) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -410,7 +410,7 @@ static int verb_load(int argc, char **argv) {
                 if (kids[k] == 0)
                         _exit(load_client(k, netns, n_netns, obj_fd));
         }
-        running = arg_clients;
+        running = (int) arg_clients;
         while (running > 0) {
                 double t = now_us();
                 int status;
@@ -516,14 +516,14 @@ static int direct_detach(unsigned n, double *ret) {
 
 static int verb_bench(int argc, char **argv) {
         Row rows[_R_MAX] = {
-                [R_DIRECT_ATTACH] = { "direct libbpf: open netns + link_create + pin + close" },
-                [R_DIRECT_DETACH] = { "direct libbpf: obj_get + link_detach + close + unlink" },
-                [R_PING] = { "Peer.Ping round trip to the daemon" },
-                [R_ATTACH] = { "Attach over the bus (object_path)" },
-                [R_ATTACH_FD] = { "Attach over the bus (object_fd)" },
-                [R_DETACH] = { "Detach over the bus" },
-                [R_ATTACH_MANY] = { "AttachMany of all in one call, per link" },
-                [R_DETACH_MANY] = { "DetachMany of all in one call, per link" },
+                [R_DIRECT_ATTACH] = { .name = "direct libbpf: open netns + link_create + pin + close" },
+                [R_DIRECT_DETACH] = { .name = "direct libbpf: obj_get + link_detach + close + unlink" },
+                [R_PING] = { .name = "Peer.Ping round trip to the daemon" },
+                [R_ATTACH] = { .name = "Attach over the bus (object_path)" },
+                [R_ATTACH_FD] = { .name = "Attach over the bus (object_fd)" },
+                [R_DETACH] = { .name = "Detach over the bus" },
+                [R_ATTACH_MANY] = { .name = "AttachMany of all in one call, per link" },
+                [R_DETACH_MANY] = { .name = "DetachMany of all in one call, per link" },
         };
         struct bpf_object *obj;
         struct bpf_program *prog;
@@ -701,7 +701,7 @@ int main(int argc, char **argv) {
                 switch (c) {
                 case ARG_CLIENTS: arg_clients = strtoul(optarg, NULL, 10); break;
                 case ARG_OPS: arg_ops = strtoul(optarg, NULL, 10); break;
-                case ARG_DAEMON_PID: arg_daemon_pid = strtol(optarg, NULL, 10); break;
+                case ARG_DAEMON_PID: arg_daemon_pid = (pid_t) strtol(optarg, NULL, 10); break;
                 case ARG_MAX_RSS: arg_max_rss_growth_kib = strtol(optarg, NULL, 10); break;
                 case ARG_P99: arg_max_p99_ms = strtod(optarg, NULL); break;
                 case ARG_ROUNDS: arg_rounds = strtoul(optarg, NULL, 10); break;

@@ -82,7 +82,7 @@ static int hex4(Parser *ps, unsigned *ret) {
         unsigned v = 0;
 
         for (int i = 0; i < 4; i++) {
-                char c = ps->p < ps->end ? *ps->p : 0;
+                int c = ps->p < ps->end ? (unsigned char) *ps->p : 0;
                 int d = c >= '0' && c <= '9' ? c - '0' :
                         c >= 'a' && c <= 'f' ? c - 'a' + 10 :
                         c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;

@@ -416,7 +416,7 @@ static int queue_signal(sd_bus *bus, sd_bus_message *sig) {
         }
         if (n_queued == allocated_queued) {
                 size_t a = allocated_queued ? allocated_queued * 2 : 64;
-                sd_bus_message **v = reallocarray(queued, a, sizeof(*v));
+                sd_bus_message **v = reallocarray(queued, a, sizeof(sd_bus_message *));
                 if (!v)
                         return -ENOMEM;
                 queued = v;
