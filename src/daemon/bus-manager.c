@@ -119,11 +119,26 @@ static int check_program_access(sd_bus_message *msg, const ProgramSpec *p, sd_bu
                                 "object_path is for root callers only; pass the object as object_fd");
 }
 
+/* Attach, Update and Replace: a link and a program, and for Replace the
+ * program id the link must run. */
+typedef enum ProgramCall {
+        CALL_ATTACH,
+        CALL_UPDATE,
+        CALL_REPLACE,
+} ProgramCall;
+
 static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
-static int method_attach_or_update(sd_bus_message *msg, void *userdata, sd_bus_error *error, bool update) {
+static int method_program_call(sd_bus_message *msg, void *userdata, sd_bus_error *error, ProgramCall call) {
+        static const sd_bus_message_handler_t again[] = {
+                [CALL_ATTACH] = method_attach,
+                [CALL_UPDATE] = method_update,
+                [CALL_REPLACE] = method_replace,
+        };
         Manager *m = userdata;
+        uint32_t expected = 0;
         NlError e = {};
         ProgramSpec p;
         LinkRef ref;
@@ -134,6 +149,8 @@ static int method_attach_or_update(sd_bus_message *msg, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         r = read_ref(msg, &ref);
+        if (r >= 0 && call == CALL_REPLACE)
+                r = sd_bus_message_read(msg, "u", &expected);
         if (r < 0)
                 return r;
         r = bus_read_program(msg, &p, &e);
@@ -142,52 +159,34 @@ static int method_attach_or_update(sd_bus_message *msg, void *userdata, sd_bus_e
         r = check_program_access(msg, &p, error);
         if (r < 0)
                 return r;
-        r = update ? manager_update(m, &ref, &p, &l, &e) : manager_attach(m, &ref, &p, &l, &e);
+        switch (call) {
+        case CALL_ATTACH:
+                r = manager_attach(m, &ref, &p, &l, &e);
+                break;
+        case CALL_UPDATE:
+                r = manager_update(m, &ref, &p, &l, &e);
+                break;
+        case CALL_REPLACE:
+                r = manager_replace(m, &ref, expected, &p, &l, &e);
+                break;
+        }
         if (r == -EINPROGRESS)
-                return park(msg, m, update ? method_update : method_attach, error);
+                return park(msg, m, again[call], error);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return reply_link(msg, m, l);
 }
 
 static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return method_attach_or_update(msg, userdata, error, false);
+        return method_program_call(msg, userdata, error, CALL_ATTACH);
 }
 
 static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return method_attach_or_update(msg, userdata, error, true);
+        return method_program_call(msg, userdata, error, CALL_UPDATE);
 }
 
 static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        NlError e = {};
-        ProgramSpec p;
-        LinkRef ref;
-        uint32_t expected;
-        Link *l = NULL;
-        int r;
-
-        r = bus_check_mutate_access(msg, error);
-        if (r < 0)
-                return r;
-        r = read_ref(msg, &ref);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(msg, "u", &expected);
-        if (r < 0)
-                return r;
-        r = bus_read_program(msg, &p, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        r = check_program_access(msg, &p, error);
-        if (r < 0)
-                return r;
-        r = manager_replace(m, &ref, expected, &p, &l, &e);
-        if (r == -EINPROGRESS)
-                return park(msg, m, method_replace, error);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        return reply_link(msg, m, l);
+        return method_program_call(msg, userdata, error, CALL_REPLACE);
 }
 
 static int method_detach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
