@@ -32,6 +32,10 @@ int ctl_call(sd_bus *bus, const char *iface, const char *method, const char *wha
              sd_bus_message **reply);
 int ctl_new_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message **ret);
 
+/* Prints the a{sv} of reply as a record of cols (arg_output); what names
+ * the reply in "Failed to parse <what>: ...". */
+int ctl_print_record_reply(sd_bus_message *reply, const Column *cols, size_t n_cols, const char *what);
+
 /* Steering verbs (verbs-steer.c). */
 extern const Verb steer_verbs[];
 extern const size_t n_steer_verbs;

@@ -100,16 +100,7 @@ static int append_program(sd_bus_message *m, const char *arg) {
 }
 
 static int print_link_reply(sd_bus_message *reply) {
-        Dict d;
-        int r = dict_read(reply, &d);
-
-        if (r < 0) {
-                fprintf(stderr, "Failed to parse reply: %s\n", strerror(-r));
-                return r;
-        }
-        output_record(&arg_output, link_record, ELEMENTSOF(link_record), &d);
-        dict_done(&d);
-        return 0;
+        return ctl_print_record_reply(reply, link_record, ELEMENTSOF(link_record), "reply");
 }
 
 static int verb_list(sd_bus *bus, int argc, char *argv[]) {

@@ -72,7 +72,9 @@ static int steer_call(sd_bus *bus, const char *method, const char *what, sd_bus_
         return ctl_call(bus, NL_BUS_STEERING_IFACE, method, what, req, reply);
 }
 
-static int verb_bind(sd_bus *bus, int argc, char *argv[]) {
+/* AddBinding or RemoveBinding of NETNS LINK PROTO PREFIX PORT, with label
+ * (AddBinding) or without (NULL). */
+static int binding_call(sd_bus *bus, const char *method, const char *what, char *argv[], const char *label) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL, *reply = NULL;
         uint16_t port;
         int r;
@@ -80,28 +82,22 @@ static int verb_bind(sd_bus *bus, int argc, char *argv[]) {
         r = parse_port(argv[5], &port);
         if (r < 0)
                 return r;
-        r = steer_call_new(bus, "AddBinding", argv[1], argv[2], &req);
+        r = steer_call_new(bus, method, argv[1], argv[2], &req);
         if (r >= 0)
-                r = sd_bus_message_append(req, "ssqs", argv[3], argv[4], port, argv[6]);
+                r = sd_bus_message_append(req, "ssq", argv[3], argv[4], port);
+        if (r >= 0 && label)
+                r = sd_bus_message_append(req, "s", label);
         if (r < 0)
                 return r;
-        return steer_call(bus, "AddBinding", "bind", req, &reply);
+        return steer_call(bus, method, what, req, &reply);
+}
+
+static int verb_bind(sd_bus *bus, int argc, char *argv[]) {
+        return binding_call(bus, "AddBinding", "bind", argv, argv[6]);
 }
 
 static int verb_unbind(sd_bus *bus, int argc, char *argv[]) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL, *reply = NULL;
-        uint16_t port;
-        int r;
-
-        r = parse_port(argv[5], &port);
-        if (r < 0)
-                return r;
-        r = steer_call_new(bus, "RemoveBinding", argv[1], argv[2], &req);
-        if (r >= 0)
-                r = sd_bus_message_append(req, "ssq", argv[3], argv[4], port);
-        if (r < 0)
-                return r;
-        return steer_call(bus, "RemoveBinding", "unbind", req, &reply);
+        return binding_call(bus, "RemoveBinding", "unbind", argv, NULL);
 }
 
 /* Calls a List method and reads its aa{sv}. */
@@ -251,7 +247,6 @@ static int verb_load_bindings(sd_bus *bus, int argc, char *argv[]) {
         JsonValue doc = {};
         char err[256];
         size_t size = 0;
-        Dict d;
         int r;
 
         r = read_file(path, &text, &size);
@@ -281,14 +276,7 @@ static int verb_load_bindings(sd_bus *bus, int argc, char *argv[]) {
         r = steer_call(bus, "SetBindings", "load bindings", req, &reply);
         if (r < 0)
                 return r;
-        r = dict_read(reply, &d);
-        if (r < 0) {
-                fprintf(stderr, "Failed to parse the reply of SetBindings: %s\n", strerror(-r));
-                return r;
-        }
-        output_record(&arg_output, changes_record, ELEMENTSOF(changes_record), &d);
-        dict_done(&d);
-        return 0;
+        return ctl_print_record_reply(reply, changes_record, ELEMENTSOF(changes_record), "the reply of SetBindings");
 }
 
 static int register_fd(sd_bus *bus, const char *netns, const char *link, const char *label, int fd) {

@@ -95,6 +95,17 @@ static int read_target(sd_bus_message *msg, Manager *m, SteerTarget *t, sd_bus_e
         return 0;
 }
 
+/* The same for a call that changes the link's steering: the caller must be
+ * allowed to. */
+static int read_mutate_target(sd_bus_message *msg, Manager *m, SteerTarget *t, sd_bus_error *error) {
+        int r;
+
+        r = bus_check_mutate_access(msg, error);
+        if (r < 0)
+                return r;
+        return read_target(msg, m, t, error);
+}
+
 static const char *binding_to_string(const NlSteerBinding *b, char *buf, size_t size) {
         char prefix[INET6_ADDRSTRLEN + 8];
 
@@ -116,10 +127,7 @@ static int method_add_binding(sd_bus_message *msg, void *userdata, sd_bus_error 
         uint16_t port;
         int r;
 
-        r = bus_check_mutate_access(msg, error);
-        if (r < 0)
-                return r;
-        r = read_target(msg, userdata, &t, error);
+        r = read_mutate_target(msg, userdata, &t, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "ssqs", &protocol, &prefix, &port, &label);
@@ -145,10 +153,7 @@ static int method_remove_binding(sd_bus_message *msg, void *userdata, sd_bus_err
         uint16_t port;
         int r;
 
-        r = bus_check_mutate_access(msg, error);
-        if (r < 0)
-                return r;
-        r = read_target(msg, userdata, &t, error);
+        r = read_mutate_target(msg, userdata, &t, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "ssq", &protocol, &prefix, &port);
@@ -163,7 +168,27 @@ static int method_remove_binding(sd_bus_message *msg, void *userdata, sd_bus_err
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int append_binding(sd_bus_message *reply, const NlSteerBinding *b) {
+/* Replies to msg with the aa{sv} of the n records of size size at items,
+ * each appended by append. */
+static int reply_dict_array(sd_bus_message *msg, const void *items, size_t n, size_t size,
+                            int (*append)(sd_bus_message *reply, const void *item)) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = append(reply, (const char *) items + i * size);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int append_binding(sd_bus_message *reply, const void *item) {
+        const NlSteerBinding *b = item;
         char prefix[INET6_ADDRSTRLEN + 8];
 
         return sd_bus_message_append(reply, "a{sv}", 6,
@@ -176,7 +201,6 @@ static int append_binding(sd_bus_message *reply, const NlSteerBinding *b) {
 }
 
 static int method_list_bindings(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(steer_target_done) SteerTarget t = {};
         _cleanup_free_ NlSteerBinding *b = NULL;
         NlError e = {};
@@ -189,16 +213,7 @@ static int method_list_bindings(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = nl_steer_list_bindings(t.steer, &b, &n, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = append_binding(reply, &b[i]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return reply_dict_array(msg, b, n, sizeof(*b), append_binding);
 }
 
 static int method_set_bindings(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -209,10 +224,7 @@ static int method_set_bindings(sd_bus_message *msg, void *userdata, sd_bus_error
         NlError e = {};
         int r;
 
-        r = bus_check_mutate_access(msg, error);
-        if (r < 0)
-                return r;
-        r = read_target(msg, userdata, &t, error);
+        r = read_mutate_target(msg, userdata, &t, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(msg, 'a', "(ssqs)");
@@ -264,10 +276,7 @@ static int method_register_socket(sd_bus_message *msg, void *userdata, sd_bus_er
         NlError e = {};
         int fd, r;
 
-        r = bus_check_mutate_access(msg, error);
-        if (r < 0)
-                return r;
-        r = read_target(msg, userdata, &t, error);
+        r = read_mutate_target(msg, userdata, &t, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "sh", &label, &fd);
@@ -286,10 +295,7 @@ static int method_unregister_socket(sd_bus_message *msg, void *userdata, sd_bus_
         NlError e = {};
         int r;
 
-        r = bus_check_mutate_access(msg, error);
-        if (r < 0)
-                return r;
-        r = read_target(msg, userdata, &t, error);
+        r = read_mutate_target(msg, userdata, &t, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(msg, "s", &label);
@@ -302,7 +308,8 @@ static int method_unregister_socket(sd_bus_message *msg, void *userdata, sd_bus_
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int append_destination(sd_bus_message *reply, const NlSteerDestination *d) {
+static int append_destination(sd_bus_message *reply, const void *item) {
+        const NlSteerDestination *d = item;
         return sd_bus_message_append(reply, "a{sv}", 9,
                                      "label", "s", d->label,
                                      "protocol", "s", nl_steer_protocol_to_string(d->protocol),
@@ -316,7 +323,6 @@ static int append_destination(sd_bus_message *reply, const NlSteerDestination *d
 }
 
 static int method_list_destinations(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(steer_target_done) SteerTarget t = {};
         _cleanup_free_ NlSteerDestination *d = NULL;
         NlError e = {};
@@ -329,16 +335,7 @@ static int method_list_destinations(sd_bus_message *msg, void *userdata, sd_bus_
         r = nl_steer_list_destinations(t.steer, &d, &n, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = append_destination(reply, &d[i]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return reply_dict_array(msg, d, n, sizeof(*d), append_destination);
 }
 
 const sd_bus_vtable steering_vtable[] = {

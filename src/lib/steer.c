@@ -744,6 +744,22 @@ static int binding_describe_fail(NlError *e, int r, const NlSteerBinding *b, con
                             nl_steer_prefix_to_string(b, pfx, sizeof(pfx)), b->port);
 }
 
+/* Checks b, reads the configuration and gives b's prefix key in the
+ * current generation: how adding and removing a binding start. */
+static int binding_key(NlSteer *s, const NlSteerBinding *b, bool want_label, struct steer_config *c,
+                       struct steer_prefix_key *k, NlError *e) {
+        int r;
+
+        r = binding_check(b, want_label, e);
+        if (r < 0)
+                return r;
+        r = cfg_get(s, c);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read steer configuration: %m");
+        prefix_key(b, (uint8_t) c->gen, k);
+        return 0;
+}
+
 int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         struct steer_prefix p = {};
         struct steer_prefix_key k;
@@ -752,13 +768,9 @@ int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         PortAt at = { AT_NONE, 0, 0 };
         int r, dest;
 
-        r = binding_check(b, true, e);
+        r = binding_key(s, b, true, &c, &k, e);
         if (r < 0)
                 return r;
-        r = cfg_get(s, &c);
-        if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read steer configuration: %m");
-        prefix_key(b, (uint8_t) c.gen, &k);
         exists = bpf_map_lookup_elem(s->prefixes, &k, &p) == 0;
         if (exists)
                 at = prefix_find_port(s, &p, b->port);
@@ -802,13 +814,9 @@ int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         PortAt at;
         int r;
 
-        r = binding_check(b, false, e);
+        r = binding_key(s, b, false, &c, &k, e);
         if (r < 0)
                 return r;
-        r = cfg_get(s, &c);
-        if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read steer configuration: %m");
-        prefix_key(b, (uint8_t) c.gen, &k);
         if (bpf_map_lookup_elem(s->prefixes, &k, &p) < 0 ||
             (at = prefix_find_port(s, &p, b->port)).at == AT_NONE)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENOENT, "No binding %s %s port %u",
