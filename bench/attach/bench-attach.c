@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/bench-util.h"
 #include "bench_attach_prog.skel.h"
 #include "builtins.h"
 #include "link-ops.h"
@@ -49,23 +50,6 @@ static unsigned arg_rounds = 3;
 
 static char (*names)[TEST_NETNS_NAME_MAX];
 static uint64_t *inos;
-
-static double now_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n) {
-        qsort(v, n, sizeof(*v), cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* Every single operation's time, over all rounds, for the p99. */
 typedef struct Series {
@@ -89,11 +73,11 @@ static double series_median(Series *s) {
         double v[64];
 
         memcpy(v, s->round_mean, s->n_rounds * sizeof(double));
-        return median(v, s->n_rounds);
+        return bench_median(v, s->n_rounds);
 }
 
 static double series_p99(Series *s) {
-        qsort(s->ops, s->n_ops, sizeof(double), cmp_double);
+        qsort(s->ops, s->n_ops, sizeof(double), bench_cmp_double);
         return s->ops[(size_t) ((s->n_ops - 1) * 0.99)];
 }
 
@@ -101,7 +85,7 @@ static double series_p99(Series *s) {
 
 static int lib_attach(NlPinStore *store, int prog_fd, double *t) {
         for (unsigned i = 0; i < arg_netns; i++) {
-                double t0 = now_us();
+                double t0 = bench_now_us();
                 NlNetns ns;
                 NlError e;
                 int fd, r;
@@ -119,14 +103,14 @@ static int lib_attach(NlPinStore *store, int prog_fd, double *t) {
                 nl_netns_close(&ns);
                 if (r < 0)
                         return CHECK_OK(r, &e), r;
-                t[i] = now_us() - t0;
+                t[i] = bench_now_us() - t0;
         }
         return 0;
 }
 
 static int lib_detach(NlPinStore *store, double *t) {
         for (unsigned i = 0; i < arg_netns; i++) {
-                double t0 = now_us();
+                double t0 = bench_now_us();
                 NlError e;
                 int fd, r;
 
@@ -140,18 +124,33 @@ static int lib_detach(NlPinStore *store, double *t) {
                 r = nl_pin_store_unpin(store, inos[i], NL_ATTACH_SK_LOOKUP, LINK_NAME);
                 if (r < 0)
                         return CHECK_OK(r, NULL), r;
-                t[i] = now_us() - t0;
+                t[i] = bench_now_us() - t0;
         }
         return 0;
 }
 
-static void plain_path(const char *root, uint64_t ino, char *buf, size_t size) {
-        snprintf(buf, size, "%s/%" PRIu64 "-sk_lookup-" LINK_NAME, root, ino);
+/* The pin of the link in netns ino: flat (<root>/<ino>-sk_lookup-<name>) for
+ * the plain loop, tree the library's <root>/<ino>/sk_lookup/<name>, whose
+ * folders make makes on the way. */
+static void raw_pin_path(const char *root, bool tree, bool make, uint64_t ino, char *buf, size_t size) {
+        if (!tree) {
+                snprintf(buf, size, "%s/%" PRIu64 "-sk_lookup-" LINK_NAME, root, ino);
+                return;
+        }
+        snprintf(buf, size, "%s/%" PRIu64, root, ino);
+        if (make)
+                (void) mkdir(buf, 0700);
+        strcat(buf, "/sk_lookup");
+        if (make)
+                (void) mkdir(buf, 0700);
+        strcat(buf, "/" LINK_NAME);
 }
 
-static int plain_attach(const char *root, int prog_fd, double *t) {
+/* The plain libbpf loops: flat, or (tree) pinning in the library's layout,
+ * which separates what the folders cost from what the library adds. */
+static int raw_attach(const char *root, bool tree, int prog_fd, double *t) {
         for (unsigned i = 0; i < arg_netns; i++) {
-                double t0 = now_us();
+                double t0 = bench_now_us();
                 char nspath[128], pin[512];
                 struct stat st;
                 int nsfd, fd, r;
@@ -165,24 +164,24 @@ static int plain_attach(const char *root, int prog_fd, double *t) {
                         close(nsfd);
                         return CHECK(false, "bpf_link_create: %d", fd), fd;
                 }
-                plain_path(root, st.st_ino, pin, sizeof(pin));
+                raw_pin_path(root, tree, true, st.st_ino, pin, sizeof(pin));
                 r = bpf_obj_pin(fd, pin);
                 close(fd);
                 close(nsfd);
                 if (r < 0)
                         return CHECK(false, "bpf_obj_pin %s: %d", pin, r), r;
-                t[i] = now_us() - t0;
+                t[i] = bench_now_us() - t0;
         }
         return 0;
 }
 
-static int plain_detach(const char *root, double *t) {
+static int raw_detach(const char *root, bool tree, double *t) {
         for (unsigned i = 0; i < arg_netns; i++) {
-                double t0 = now_us();
+                double t0 = bench_now_us();
                 char pin[512];
                 int fd, r;
 
-                plain_path(root, inos[i], pin, sizeof(pin));
+                raw_pin_path(root, tree, false, inos[i], pin, sizeof(pin));
                 fd = bpf_obj_get(pin);
                 if (fd < 0)
                         return CHECK(false, "bpf_obj_get %s: %d", pin, fd), fd;
@@ -192,65 +191,13 @@ static int plain_detach(const char *root, double *t) {
                         return CHECK(false, "bpf_link_detach: %d", r), r;
                 if (unlink(pin) < 0)
                         return CHECK(false, "unlink %s: %m", pin), -errno;
-                t[i] = now_us() - t0;
-        }
-        return 0;
-}
-
-/* The plain loop again, but pinning in the library's layout: separates
- * what the folders cost from what the library adds. */
-static int tree_attach(const char *root, int prog_fd, double *t) {
-        for (unsigned i = 0; i < arg_netns; i++) {
-                double t0 = now_us();
-                char nspath[128], pin[512];
-                struct stat st;
-                int nsfd, fd, r;
-
-                snprintf(nspath, sizeof(nspath), "/run/netns/%s", names[i]);
-                nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
-                if (nsfd < 0 || fstat(nsfd, &st) < 0)
-                        return CHECK(false, "open %s: %m", nspath), -errno;
-                fd = bpf_link_create(prog_fd, nsfd, BPF_SK_LOOKUP, NULL);
-                if (fd < 0) {
-                        close(nsfd);
-                        return CHECK(false, "bpf_link_create: %d", fd), fd;
+                if (tree) {
+                        *strrchr(pin, '/') = 0;
+                        (void) rmdir(pin);
+                        *strrchr(pin, '/') = 0;
+                        (void) rmdir(pin);
                 }
-                snprintf(pin, sizeof(pin), "%s/%" PRIu64, root, (uint64_t) st.st_ino);
-                (void) mkdir(pin, 0700);
-                strcat(pin, "/sk_lookup");
-                (void) mkdir(pin, 0700);
-                strcat(pin, "/" LINK_NAME);
-                r = bpf_obj_pin(fd, pin);
-                close(fd);
-                close(nsfd);
-                if (r < 0)
-                        return CHECK(false, "bpf_obj_pin %s: %d", pin, r), r;
-                t[i] = now_us() - t0;
-        }
-        return 0;
-}
-
-static int tree_detach(const char *root, double *t) {
-        for (unsigned i = 0; i < arg_netns; i++) {
-                double t0 = now_us();
-                char pin[512];
-                int fd, r;
-
-                snprintf(pin, sizeof(pin), "%s/%" PRIu64 "/sk_lookup/" LINK_NAME, root, inos[i]);
-                fd = bpf_obj_get(pin);
-                if (fd < 0)
-                        return CHECK(false, "bpf_obj_get %s: %d", pin, fd), fd;
-                r = bpf_link_detach(fd);
-                close(fd);
-                if (r < 0)
-                        return CHECK(false, "bpf_link_detach: %d", r), r;
-                if (unlink(pin) < 0)
-                        return CHECK(false, "unlink %s: %m", pin), -errno;
-                *strrchr(pin, '/') = 0;
-                (void) rmdir(pin);
-                *strrchr(pin, '/') = 0;
-                (void) rmdir(pin);
-                t[i] = now_us() - t0;
+                t[i] = bench_now_us() - t0;
         }
         return 0;
 }
@@ -281,37 +228,37 @@ static void bench_prog_load(void) {
         elf = bench_attach_prog__elf_bytes(&elf_size);
 
         /* Plain libbpf: open and load (the verifier runs every time). */
-        t0 = now_us();
+        t0 = bench_now_us();
         {
                 struct bpf_object *obj = bpf_object__open_mem(elf, elf_size, NULL);
                 CHECK(obj && bpf_object__load(obj) == 0, "libbpf loads the object");
                 bpf_object__close(obj);
         }
-        libbpf_first = now_us() - t0;
+        libbpf_first = bench_now_us() - t0;
 
-        t0 = now_us();
+        t0 = bench_now_us();
         CHECK_OK(nl_prog_load_elf_mem(c, elf, elf_size, "bench_pass", NL_ATTACH_SK_LOOKUP, &p, &e), &e);
-        first = now_us() - t0;
+        first = bench_now_us() - t0;
         nl_program_unref(p);
 
-        t0 = now_us();
+        t0 = bench_now_us();
         for (int i = 0; i < CACHED_RUNS; i++) {
                 CHECK_OK(nl_prog_load_elf_mem(c, elf, elf_size, "bench_pass", NL_ATTACH_SK_LOOKUP, &p, &e), &e);
                 nl_program_unref(p);
         }
-        cached = (now_us() - t0) / CACHED_RUNS;
+        cached = (bench_now_us() - t0) / CACHED_RUNS;
         CHECK_INT_EQ(nl_prog_cache_loads(c), 1);
 
-        t0 = now_us();
+        t0 = bench_now_us();
         CHECK_OK(nl_builtin_load(c, "flow", NL_ATTACH_FLOW_DISSECTOR, NULL, &p, &e), &e);
-        builtin_first = now_us() - t0;
+        builtin_first = bench_now_us() - t0;
         nl_program_unref(p);
-        t0 = now_us();
+        t0 = bench_now_us();
         for (int i = 0; i < CACHED_RUNS; i++) {
                 CHECK_OK(nl_builtin_load(c, "flow", NL_ATTACH_FLOW_DISSECTOR, NULL, &p, &e), &e);
                 nl_program_unref(p);
         }
-        builtin_cached = (now_us() - t0) / CACHED_RUNS;
+        builtin_cached = (bench_now_us() - t0) / CACHED_RUNS;
         nl_prog_cache_free(c);
 
         printf("\nprogram load (us)          first    cached\n");
@@ -322,6 +269,37 @@ static void bench_prog_load(void) {
 
 /* ---- main ---- */
 
+/* One of the loops side by side: the library's (store) or a plain one. */
+typedef struct Loop {
+        const char *name;       /* in the checks */
+        const char *row;        /* in the table */
+        NlPinStore *store;
+        const char *root;
+        bool tree;
+        Series attach, detach;
+} Loop;
+
+/* A round of one loop: every netns attached, then detached, each checked
+ * outside the timing. */
+static int loop_round(Loop *l, int prog_fd, double *t) {
+        char what[64];
+        int r;
+
+        r = l->store ? lib_attach(l->store, prog_fd, t) : raw_attach(l->root, l->tree, prog_fd, t);
+        if (r < 0)
+                return r;
+        series_add_round(&l->attach, t, arg_netns);
+        snprintf(what, sizeof(what), "%s attach", l->name);
+        check_attached(what, 1);
+        r = l->store ? lib_detach(l->store, t) : raw_detach(l->root, l->tree, t);
+        if (r < 0)
+                return r;
+        series_add_round(&l->detach, t, arg_netns);
+        snprintf(what, sizeof(what), "%s detach", l->name);
+        check_attached(what, 0);
+        return 0;
+}
+
 static void run(void) {
         NlPinStore *store = NULL;
         NlProgCache *cache = nl_prog_cache_new();
@@ -329,27 +307,30 @@ static void run(void) {
         char lib_root[512], plain_root[512], tree_root[512];
         const void *elf;
         size_t elf_size;
-        Series la = {}, ld = {}, pa = {}, pd = {}, ta = {}, td = {};
+        /* In the order of the first round. */
+        Loop loops[] = {
+                { .name = "library", .row = "core library" },
+                { .name = "plain", .row = "plain libbpf", .root = plain_root },
+                { .name = "plain (layout)", .row = "plain, lib's layout", .root = tree_root, .tree = true },
+        };
         double *t = calloc(arg_netns, sizeof(double)), t0;
         NlError e;
 
         names = calloc(arg_netns, sizeof(*names));
         inos = calloc(arg_netns, sizeof(*inos));
-        la.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
-        ld.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
-        pa.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
-        pd.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
-        ta.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
-        td.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
+        for (size_t i = 0; i < ELEMENTSOF(loops); i++) {
+                loops[i].attach.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
+                loops[i].detach.ops = calloc((size_t) arg_netns * arg_rounds, sizeof(double));
+        }
 
-        t0 = now_us();
+        t0 = bench_now_us();
         for (unsigned i = 0; i < arg_netns; i++) {
                 if (!CHECK_OK(test_netns_add(names[i]), NULL))
                         return;
                 inos[i] = test_netns_ino(names[i]);
         }
         printf("bench-attach: %u netns (made in %.0f ms), %u rounds rotating which loop goes first\n",
-               arg_netns, (now_us() - t0) / 1000, arg_rounds);
+               arg_netns, (bench_now_us() - t0) / 1000, arg_rounds);
 
         snprintf(lib_root, sizeof(lib_root), "%s/lib", test_bpffs());
         snprintf(plain_root, sizeof(plain_root), "%s/plain", test_bpffs());
@@ -361,54 +342,23 @@ static void run(void) {
         CHECK_OK(nl_prog_load_elf_mem(cache, elf, elf_size, "bench_pass", NL_ATTACH_SK_LOOKUP, &prog, &e), &e);
         if (!store || !prog)
                 return;
+        loops[0].store = store;
 
-        for (unsigned round = 0; round < arg_rounds; round++) {
-                for (int k = 0; k < 3; k++) {
-                        /* Rotate the order: lib, plain, tree; plain, tree, lib; ... */
-                        int which = (int) ((k + round) % 3);
-
-                        if (which == 0) {
-                                if (lib_attach(store, nl_program_fd(prog), t) < 0)
-                                        return;
-                                series_add_round(&la, t, arg_netns);
-                                check_attached("library attach", 1);
-                                if (lib_detach(store, t) < 0)
-                                        return;
-                                series_add_round(&ld, t, arg_netns);
-                                check_attached("library detach", 0);
-                        } else if (which == 2) {
-                                if (tree_attach(tree_root, nl_program_fd(prog), t) < 0)
-                                        return;
-                                series_add_round(&ta, t, arg_netns);
-                                check_attached("plain (layout) attach", 1);
-                                if (tree_detach(tree_root, t) < 0)
-                                        return;
-                                series_add_round(&td, t, arg_netns);
-                                check_attached("plain (layout) detach", 0);
-                        } else {
-                                if (plain_attach(plain_root, nl_program_fd(prog), t) < 0)
-                                        return;
-                                series_add_round(&pa, t, arg_netns);
-                                check_attached("plain attach", 1);
-                                if (plain_detach(plain_root, t) < 0)
-                                        return;
-                                series_add_round(&pd, t, arg_netns);
-                                check_attached("plain detach", 0);
-                        }
-                }
-        }
+        /* Rotate the order: lib, plain, tree; plain, tree, lib; ... */
+        for (unsigned round = 0; round < arg_rounds; round++)
+                for (size_t k = 0; k < ELEMENTSOF(loops); k++)
+                        if (loop_round(&loops[(k + round) % ELEMENTSOF(loops)], nl_program_fd(prog), t) < 0)
+                                return;
         CHECK(!test_exists("%s/%" PRIu64, lib_root, inos[0]), "the library pruned its folders");
 
         printf("\nper netns (us)        attach+pin          detach+unpin\n");
         printf("                      median   p99        median   p99\n");
-        printf("core library        %8.1f %7.1f      %8.1f %7.1f\n",
-               series_median(&la), series_p99(&la), series_median(&ld), series_p99(&ld));
-        printf("plain libbpf        %8.1f %7.1f      %8.1f %7.1f\n",
-               series_median(&pa), series_p99(&pa), series_median(&pd), series_p99(&pd));
-        printf("plain, lib's layout %8.1f %7.1f      %8.1f %7.1f\n",
-               series_median(&ta), series_p99(&ta), series_median(&td), series_p99(&td));
+        for (size_t i = 0; i < ELEMENTSOF(loops); i++)
+                printf("%-20s%8.1f %7.1f      %8.1f %7.1f\n", loops[i].row, series_median(&loops[i].attach),
+                       series_p99(&loops[i].attach), series_median(&loops[i].detach), series_p99(&loops[i].detach));
         printf("library / plain     %8.2fx             %8.2fx\n",
-               series_median(&la) / series_median(&pa), series_median(&ld) / series_median(&pd));
+               series_median(&loops[0].attach) / series_median(&loops[1].attach),
+               series_median(&loops[0].detach) / series_median(&loops[1].detach));
 
         bench_prog_load();
         printf("\n");
@@ -416,12 +366,10 @@ static void run(void) {
         nl_program_unref(prog);
         nl_prog_cache_free(cache);
         nl_pin_store_free(store);
-        free(la.ops);
-        free(ld.ops);
-        free(pa.ops);
-        free(pd.ops);
-        free(ta.ops);
-        free(td.ops);
+        for (size_t i = 0; i < ELEMENTSOF(loops); i++) {
+                free(loops[i].attach.ops);
+                free(loops[i].detach.ops);
+        }
         free(t);
         free(names);
         free(inos);

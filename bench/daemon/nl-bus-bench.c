@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/bench-util.h"
+
 #define DEST "org.netnslink1"
 #define PATH "/org/netnslink1"
 #define IFACE "org.netnslink1.Manager"
@@ -50,23 +52,6 @@ static pid_t arg_daemon_pid;
 static long arg_max_rss_growth_kib = -1;
 static double arg_max_p99_ms = 50;
 static const char *arg_pin_dir;
-
-static double now_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *) a, y = *(const double *) b;
-        return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n) {
-        qsort(v, n, sizeof(*v), cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static char **read_lines(const char *file, unsigned *ret_n) {
         char **v = NULL, *line = NULL;
@@ -402,7 +387,7 @@ static int verb_load(int argc, char **argv) {
         printf("daemon before: %d fds, RSS %ld KiB\n", fd0, rss0);
         fflush(stdout);
 
-        t0 = now_us();
+        t0 = bench_now_us();
         for (unsigned k = 0; k < arg_clients; k++) {
                 kids[k] = fork();
                 if (kids[k] < 0)
@@ -412,14 +397,14 @@ static int verb_load(int argc, char **argv) {
         }
         running = (int) arg_clients;
         while (running > 0) {
-                double t = now_us();
+                double t = bench_now_us();
                 int status;
                 pid_t p;
 
                 if (do_get(bus, netns[0], "load-probe") < 0)
                         failed = 1;
                 if (n_lat < cap_lat)
-                        lat[n_lat++] = (now_us() - t) / 1000;
+                        lat[n_lat++] = (bench_now_us() - t) / 1000;
                 usleep(2000);
                 while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
                         running--;
@@ -427,13 +412,13 @@ static int verb_load(int argc, char **argv) {
                                 failed = 1;
                 }
         }
-        elapsed = now_us() - t0;
+        elapsed = bench_now_us() - t0;
         if (do_detach(bus, netns[0], "load-probe") < 0)
                 failed = 1;
 
         fd1 = count_fds(arg_daemon_pid);
         rss1 = proc_status_kib(arg_daemon_pid, "VmRSS");
-        qsort(lat, n_lat, sizeof(double), cmp_double);
+        qsort(lat, n_lat, sizeof(double), bench_cmp_double);
         double p50 = lat[n_lat / 2], p99 = lat[(size_t) ((n_lat - 1) * 0.99)], max = lat[n_lat - 1];
         printf("operations: %u clients x %u = %u in %.2f s (%.0f ops/s)\n", arg_clients, arg_ops,
                arg_clients * arg_ops, elapsed / 1e6, arg_clients * arg_ops / (elapsed / 1e6));
@@ -470,7 +455,7 @@ typedef struct Row {
 enum { R_DIRECT_ATTACH, R_DIRECT_DETACH, R_PING, R_ATTACH, R_ATTACH_FD, R_DETACH, R_ATTACH_MANY, R_DETACH_MANY, _R_MAX };
 
 static int direct_attach(char **netns, unsigned n, int prog_fd, double *ret) {
-        double t0 = now_us();
+        double t0 = bench_now_us();
 
         for (unsigned i = 0; i < n; i++) {
                 char path[4096];
@@ -491,12 +476,12 @@ static int direct_attach(char **netns, unsigned n, int prog_fd, double *ret) {
                 }
                 close(link);
         }
-        *ret = (now_us() - t0) / n;
+        *ret = (bench_now_us() - t0) / n;
         return 0;
 }
 
 static int direct_detach(unsigned n, double *ret) {
-        double t0 = now_us();
+        double t0 = bench_now_us();
 
         for (unsigned i = 0; i < n; i++) {
                 char path[4096];
@@ -510,7 +495,7 @@ static int direct_detach(unsigned n, double *ret) {
                 close(link);
                 unlink(path);
         }
-        *ret = (now_us() - t0) / n;
+        *ret = (bench_now_us() - t0) / n;
         return 0;
 }
 
@@ -558,41 +543,41 @@ static int verb_bench(int argc, char **argv) {
                     direct_detach(n, &rows[R_DIRECT_DETACH].round[round]) < 0)
                         return 1;
 
-                t0 = now_us();
+                t0 = bench_now_us();
                 for (unsigned i = 0; i < n; i++)
                         if (do_ping(bus) < 0)
                                 return 1;
-                rows[R_PING].round[round] = (now_us() - t0) / n;
+                rows[R_PING].round[round] = (bench_now_us() - t0) / n;
 
                 for (int fd_round = 0; fd_round < 2; fd_round++) {
-                        t0 = now_us();
+                        t0 = bench_now_us();
                         for (unsigned i = 0; i < n; i++)
                                 if (do_attach(bus, "Attach", netns[i], "b0", fd_round ? &by_fd : &by_path, false) < 0)
                                         return 1;
-                        rows[fd_round ? R_ATTACH_FD : R_ATTACH].round[round] = (now_us() - t0) / n;
-                        t0 = now_us();
+                        rows[fd_round ? R_ATTACH_FD : R_ATTACH].round[round] = (bench_now_us() - t0) / n;
+                        t0 = bench_now_us();
                         for (unsigned i = 0; i < n; i++)
                                 if (do_detach(bus, netns[i], "b0") < 0)
                                         return 1;
                         if (fd_round == 0)
-                                rows[R_DETACH].round[round] = (now_us() - t0) / n;
+                                rows[R_DETACH].round[round] = (bench_now_us() - t0) / n;
                 }
 
                 /* object_path: a message carries at most 253 fds (SCM_MAX_FD),
                  * so an object_fd per element cannot batch 300. */
-                t0 = now_us();
+                t0 = bench_now_us();
                 if (do_attach_many(bus, netns, n, 1, &by_path) < 0)
                         return 1;
-                rows[R_ATTACH_MANY].round[round] = (now_us() - t0) / n;
-                t0 = now_us();
+                rows[R_ATTACH_MANY].round[round] = (bench_now_us() - t0) / n;
+                t0 = bench_now_us();
                 if (do_detach_many(bus, netns, n, 1) < 0)
                         return 1;
-                rows[R_DETACH_MANY].round[round] = (now_us() - t0) / n;
+                rows[R_DETACH_MANY].round[round] = (bench_now_us() - t0) / n;
         }
 
         printf("%u netns, %u rounds, median of the rounds' means, us per op:\n", n, arg_rounds);
         for (int i = 0; i < _R_MAX; i++) {
-                med[i] = median(rows[i].round, arg_rounds);
+                med[i] = bench_median(rows[i].round, arg_rounds);
                 printf("  %-56s %9.1f\n", rows[i].name, med[i]);
         }
         double floor_a = med[R_DIRECT_ATTACH] + med[R_PING], floor_d = med[R_DIRECT_DETACH] + med[R_PING];
@@ -621,7 +606,7 @@ static int verb_fill(int argc, char **argv) {
         unsigned n, chunk;
         char **netns = argc == 3 ? read_lines(argv[1], &n) : NULL;
         Prog by_path = { .fd = -1, .path = argv[2], .program = PROG1 };
-        double t0 = now_us();
+        double t0 = bench_now_us();
         sd_bus *bus;
 
         if (!netns)
@@ -632,7 +617,7 @@ static int verb_fill(int argc, char **argv) {
                 if (do_attach_many(bus, netns + i, n - i < chunk ? n - i : chunk, arg_per, &by_path) < 0)
                         return 1;
         printf("attached %u links (%u netns x %u) through AttachMany in %.2f s\n", n * arg_per, n, arg_per,
-               (now_us() - t0) / 1e6);
+               (bench_now_us() - t0) / 1e6);
         sd_bus_flush_close_unref(bus);
         lines_free(netns, n);
         return 0;
@@ -647,7 +632,7 @@ static int verb_restart(int argc, char **argv) {
         if (argc < 2)
                 return fprintf(stderr, "restart -- DAEMON ARGS...\n"), 2;
         bus = bus_open();
-        t0 = now_us();
+        t0 = bench_now_us();
         pid = fork();
         if (pid < 0)
                 return perror("fork"), 1;
@@ -662,16 +647,16 @@ static int verb_restart(int argc, char **argv) {
                         break;
                 if (waitpid(pid, NULL, WNOHANG) == pid)
                         return fprintf(stderr, "the daemon died\n"), 1;
-                if (now_us() - t0 > 60e6)
+                if (bench_now_us() - t0 > 60e6)
                         return fprintf(stderr, "no answer within 60 s\n"), 1;
                 usleep(500);
         }
-        t_name = now_us() - t0;
+        t_name = bench_now_us() - t0;
         printf("pid %d\n", pid);
         printf("restart to a full ListLinks answer: %.1f ms, %d links (target < 1000 ms)\n", t_name / 1000, n);
-        t0 = now_us();
+        t0 = bench_now_us();
         n = do_list(bus, false);
-        printf("a second ListLinks of %d links: %.1f ms\n", n, (now_us() - t0) / 1000);
+        printf("a second ListLinks of %d links: %.1f ms\n", n, (bench_now_us() - t0) / 1000);
         printf("daemon RSS %ld KiB (target < 32768 KiB), %d fds\n", proc_status_kib(pid, "VmRSS"), count_fds(pid));
         sd_bus_flush_close_unref(bus);
         return 0;

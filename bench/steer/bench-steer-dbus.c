@@ -13,23 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
-#include <time.h>
+
+#include "../common/bench-util.h"
 
 #define IFACE "org.netnslink1.Steering"
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint32_t rnd(void) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        return (uint32_t) rng_state;
-}
-
-static double now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 typedef struct Binding {
         const char *protocol;
@@ -43,14 +30,14 @@ typedef struct Binding {
 static void make_bindings(Binding *b, size_t n, unsigned salt) {
         for (size_t i = 0; i < n; i++) {
                 uint32_t k = (uint32_t) i * 2654435761U + salt;   /* a bijection on 32 bits */
-                b[i].protocol = rnd() & 1 ? "tcp" : "udp";
+                b[i].protocol = bench_rnd() & 1 ? "tcp" : "udp";
                 if (i & 1)
                         snprintf(b[i].prefix, sizeof(b[i].prefix), "fd00:%x:%x::/48", k >> 16, k & 0xffff);
                 else
                         snprintf(b[i].prefix, sizeof(b[i].prefix), "%u.%u.%u.0/24", 1 + (k >> 24) % 223,
                                  (k >> 16) & 0xff, (k >> 8) & 0xff);
-                b[i].port = (uint16_t) rnd();
-                snprintf(b[i].label, sizeof(b[i].label), "label%u", rnd() % 16);
+                b[i].port = (uint16_t) bench_rnd();
+                snprintf(b[i].label, sizeof(b[i].label), "label%u", bench_rnd() % 16);
         }
 }
 
@@ -79,9 +66,9 @@ static int set_bindings(sd_bus *bus, const char *netns, const char *link, const 
         if (r < 0)
                 return r;
         /* Timed from the send: building the message is the client's cost. */
-        t0 = now();
+        t0 = bench_now_s();
         r = sd_bus_call(bus, m, 600ULL * 1000 * 1000, &e, &reply);
-        *ret_s = now() - t0;
+        *ret_s = bench_now_s() - t0;
         sd_bus_message_unref(m);
         if (r < 0) {
                 fail("SetBindings", &e, r);
@@ -130,18 +117,18 @@ int main(int argc, char *argv[]) {
         if (!b)
                 return EXIT_FAILURE;
 
-        t0 = now();
+        t0 = bench_now_s();
         for (int i = 0; i < 1000; i++) {
                 r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", "org.freedesktop.DBus.Peer", "Ping",
                                        &e, NULL, "");
                 if (r < 0)
                         return fail("Ping", &e, r);
         }
-        ping = (now() - t0) / 1000;
+        ping = (bench_now_s() - t0) / 1000;
         printf("Peer.Ping (bus round trip floor)     %8.1f us per call\n", ping * 1e6);
 
         make_bindings(b, n_add, 0);
-        t0 = now();
+        t0 = bench_now_s();
         for (size_t i = 0; i < n_add; i++) {
                 r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", IFACE, "AddBinding", &e, NULL,
                                        "ssssqs", argv[1], argv[2], b[i].protocol, b[i].prefix, b[i].port,
@@ -149,7 +136,7 @@ int main(int argc, char *argv[]) {
                 if (r < 0)
                         return fail("AddBinding", &e, r);
         }
-        s = now() - t0;
+        s = bench_now_s() - t0;
         printf("AddBinding x %zu                  %8.3f s  (%.1f us per call, %.1fx Ping)\n", n_add, s,
                s / (double) n_add * 1e6, s / (double) n_add / ping);
 
@@ -161,7 +148,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         printf("SetBindings of %zu (same set)     %8.3f s  (+%u -%u)\n", n_set, s, added, removed);
 
-        t0 = now();
+        t0 = bench_now_s();
         {
                 sd_bus_message *reply = NULL;
                 r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", IFACE, "ListBindings", &e, &reply,
@@ -170,7 +157,7 @@ int main(int argc, char *argv[]) {
                         return fail("ListBindings", &e, r);
                 sd_bus_message_unref(reply);
         }
-        printf("ListBindings of %zu               %8.3f s\n", n_set, now() - t0);
+        printf("ListBindings of %zu               %8.3f s\n", n_set, bench_now_s() - t0);
 
         make_bindings(b, n_set, 0x1b873593);
         if (set_bindings(bus, argv[1], argv[2], b, n_set, &s, &added, &removed) < 0)

@@ -10,9 +10,9 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "../common/bench-util.h"
 #include "builtins.h"
 #include "steer.h"
 #include "steer_floor.skel.h"
@@ -24,34 +24,19 @@ static char tmp[64] = "/tmp/bench-steer.XXXXXX";
 static uint64_t netns_ino;
 static NlProgCache *cache;
 
-/* xorshift: the same bindings every run. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint32_t rnd(void) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        return (uint32_t) rng_state;
-}
-
-static double now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 /* Random protocol, family, length (IPv4 /8../32, IPv6 /16../128), address,
  * port (0..65535, so port 0 now and then) and one of NLABELS labels. */
 static void random_binding(NlSteerBinding *b) {
         memset(b, 0, sizeof(*b));
-        b->protocol = rnd() & 1 ? IPPROTO_TCP : IPPROTO_UDP;
-        b->family = rnd() & 1 ? AF_INET : AF_INET6;
-        b->prefixlen = b->family == AF_INET ? 8 + rnd() % 25 : 16 + rnd() % 113;
+        b->protocol = bench_rnd() & 1 ? IPPROTO_TCP : IPPROTO_UDP;
+        b->family = bench_rnd() & 1 ? AF_INET : AF_INET6;
+        b->prefixlen = b->family == AF_INET ? 8 + bench_rnd() % 25 : 16 + bench_rnd() % 113;
         for (unsigned i = 0; i < (b->family == AF_INET ? 4U : 16U); i++)
-                b->addr[i] = (uint8_t) rnd();
+                b->addr[i] = (uint8_t) bench_rnd();
         for (unsigned bit = b->prefixlen; bit < (b->family == AF_INET ? 32U : 128U); bit++)
                 b->addr[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
-        b->port = (uint16_t) rnd();
-        snprintf(b->label, sizeof(b->label), "label%u", rnd() % NLABELS);
+        b->port = (uint16_t) bench_rnd();
+        snprintf(b->label, sizeof(b->label), "label%u", bench_rnd() % NLABELS);
 }
 
 static int setup(void) {
@@ -114,12 +99,12 @@ static void query_for(const NlSteerBinding *b, struct bpf_sk_lookup *ctx) {
 
         memcpy(addr, b->addr, 16);
         for (unsigned bit = b->prefixlen; bit < (b->family == AF_INET ? 32U : 128U); bit++)
-                if (rnd() & 1)
+                if (bench_rnd() & 1)
                         addr[bit / 8] |= (uint8_t) (0x80 >> (bit % 8));
         memset(ctx, 0, sizeof(*ctx));
         ctx->family = b->family;
         ctx->protocol = b->protocol;
-        ctx->local_port = b->port ? b->port : 1 + rnd() % 65535;
+        ctx->local_port = b->port ? b->port : 1 + bench_rnd() % 65535;
         ctx->remote_port = htons(40000);
         if (b->family == AF_INET)
                 memcpy(&ctx->local_ip4, addr, 4);
@@ -170,7 +155,7 @@ static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
         for (int i = 0; i < NQUERIES; i++) {
                 NlSteerBinding r;
 
-                query_for(&b[rnd() % n], &hit[i]);
+                query_for(&b[bench_rnd() % n], &hit[i]);
                 random_binding(&r);
                 query_for(&r, &miss[i]);
         }
@@ -188,12 +173,29 @@ static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
         return 0;
 }
 
+/* Replaces the over bindings there are with n new random ones, timed. */
+static int bench_set_bindings(NlSteer *s, NlSteerBinding *b, int n, int over, const char *others) {
+        unsigned added, removed;
+        NlError e = {};
+        double t0;
+
+        for (int i = 0; i < n; i++)
+                random_binding(&b[i]);
+        t0 = bench_now_s();
+        if (nl_steer_set_bindings(s, b, (size_t) n, &added, &removed, &e) < 0) {
+                fprintf(stderr, "bench-steer: SetBindings: %s\n", e.message);
+                return -1;
+        }
+        printf("SetBindings of %d over %d%s: %.3f s (added %u, removed %u)\n", n, over, others, bench_now_s() - t0,
+               added, removed);
+        return 0;
+}
+
 static int bench_control(void) {
         enum { NADD = 10000, NSET = 100000 };
         NlSteerBinding *b = calloc(NSET, sizeof(*b));
         NlProgram *prog = NULL;
         NlSteer *s = NULL;
-        unsigned added, removed;
         NlError e = {};
         double t0;
 
@@ -201,32 +203,16 @@ static int bench_control(void) {
                 return -1;
         for (size_t i = 0; i < NADD; i++)
                 random_binding(&b[i]);
-        t0 = now();
+        t0 = bench_now_s();
         for (size_t i = 0; i < NADD; i++)
                 if (nl_steer_add_binding(s, &b[i], &e) < 0) {
                         fprintf(stderr, "bench-steer: AddBinding: %s\n", e.message);
                         return -1;
                 }
-        printf("AddBinding x %d: %.3f s (%.1f us each)\n", NADD, now() - t0, (now() - t0) / NADD * 1e6);
+        printf("AddBinding x %d: %.3f s (%.1f us each)\n", NADD, bench_now_s() - t0, (bench_now_s() - t0) / NADD * 1e6);
 
-        for (size_t i = 0; i < NSET; i++)
-                random_binding(&b[i]);
-        t0 = now();
-        if (nl_steer_set_bindings(s, b, NSET, &added, &removed, &e) < 0) {
-                fprintf(stderr, "bench-steer: SetBindings: %s\n", e.message);
+        if (bench_set_bindings(s, b, NSET, NADD, "") < 0 || bench_set_bindings(s, b, NSET, NSET, " others") < 0)
                 return -1;
-        }
-        printf("SetBindings of %d over %d: %.3f s (added %u, removed %u)\n", NSET, NADD, now() - t0, added, removed);
-
-        for (size_t i = 0; i < NSET; i++)
-                random_binding(&b[i]);
-        t0 = now();
-        if (nl_steer_set_bindings(s, b, NSET, &added, &removed, &e) < 0) {
-                fprintf(stderr, "bench-steer: SetBindings: %s\n", e.message);
-                return -1;
-        }
-        printf("SetBindings of %d over %d others: %.3f s (added %u, removed %u)\n", NSET, NSET, now() - t0, added,
-               removed);
         nl_steer_close(s);
         nl_program_unref(prog);
         free(b);
