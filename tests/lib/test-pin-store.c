@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -271,6 +272,25 @@ static int scan_cb(NlPinEntry *entry, void *userdata) {
         return s->stop_with;
 }
 
+/* Pins fd at <root>/<the rest>, making the folders on the way (those there
+ * already stay as they are). */
+__attribute__((format(printf, 3, 4)))
+static void pin_at(int fd, const char *root, const char *fmt, ...) {
+        char path[700];
+        size_t n = (size_t) snprintf(path, sizeof(path), "%s/", root);
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(path + n, sizeof(path) - n, fmt, ap);
+        va_end(ap);
+        for (char *p = strchr(path + n, '/'); p; p = strchr(p + 1, '/')) {
+                *p = 0;
+                (void) mkdir(path, 0700);
+                *p = '/';
+        }
+        CHECK_INT_EQ(bpf_obj_pin(fd, path), 0);
+}
+
 static const char *const state_names[] = { "OK", "DEFUNCT", "BAD" };
 
 static void test_scan(void) {
@@ -322,25 +342,17 @@ static void test_scan(void) {
 
         /* BAD: a name the store would never make. */
         l = make_link(a, NL_ATTACH_SK_LOOKUP);
-        snprintf(path, sizeof(path), "%s/%" PRIu64 "/sk_lookup/bad+name", root, ia);
-        CHECK_INT_EQ(bpf_obj_pin(l, path), 0);
+        pin_at(l, root, "%" PRIu64 "/sk_lookup/bad+name", ia);
         safe_close(l);
         /* BAD: a program, not a link. */
-        snprintf(path, sizeof(path), "%s/%" PRIu64 "/sk_lookup/a-prog", root, ia);
-        CHECK_INT_EQ(bpf_obj_pin(nl_program_fd(sk), path), 0);
+        pin_at(nl_program_fd(sk), root, "%" PRIu64 "/sk_lookup/a-prog", ia);
         /* BAD: a flow_dissector link in the sk_lookup folder. */
         l = make_link(c, NL_ATTACH_FLOW_DISSECTOR);
-        snprintf(path, sizeof(path), "%s/%" PRIu64, root, ic);
-        mkdir(path, 0700);
-        strcat(path, "/sk_lookup");
-        mkdir(path, 0700);
-        strcat(path, "/wrongtype");
-        CHECK_INT_EQ(bpf_obj_pin(l, path), 0);
+        pin_at(l, root, "%" PRIu64 "/sk_lookup/wrongtype", ic);
         safe_close(l);
         /* BAD: a link of netns a in netns c's folder. */
         l = make_link(a, NL_ATTACH_SK_LOOKUP);
-        snprintf(path, sizeof(path), "%s/%" PRIu64 "/sk_lookup/elsewhere", root, ic);
-        CHECK_INT_EQ(bpf_obj_pin(l, path), 0);
+        pin_at(l, root, "%" PRIu64 "/sk_lookup/elsewhere", ic);
         safe_close(l);
         /* BAD: a folder where a pin should be. */
         snprintf(path, sizeof(path), "%s/%" PRIu64 "/sk_lookup/a-folder", root, ia);
@@ -351,24 +363,10 @@ static void test_scan(void) {
         static const char *const ignored[] = {
                 "notanumber", "0", "0123", "-1", "12x", "attach-pending-00000000000000aa",
         };
-        for (size_t i = 0; i < ELEMENTSOF(ignored); i++) {
-                snprintf(path, sizeof(path), "%s/%s", root, ignored[i]);
-                mkdir(path, 0700);
-                strcat(path, "/sk_lookup");
-                mkdir(path, 0700);
-                strcat(path, "/x");
-                CHECK_INT_EQ(bpf_obj_pin(l, path), 0);
-        }
-        snprintf(path, sizeof(path), "%s/%" PRIu64 "/" NL_STEER_DIR, root, ia);
-        mkdir(path, 0700);
-        strcat(path, "/ok1");
-        mkdir(path, 0700);
-        strcat(path, "/a_map_pin");
-        CHECK_INT_EQ(bpf_obj_pin(l, path), 0);
-        snprintf(path, sizeof(path), "%s/%" PRIu64 "/xdp", root, ia);
-        mkdir(path, 0700);
-        strcat(path, "/x");
-        CHECK_INT_EQ(bpf_obj_pin(l, path), 0);
+        for (size_t i = 0; i < ELEMENTSOF(ignored); i++)
+                pin_at(l, root, "%s/sk_lookup/x", ignored[i]);
+        pin_at(l, root, "%" PRIu64 "/" NL_STEER_DIR "/ok1/a_map_pin", ia);
+        pin_at(l, root, "%" PRIu64 "/xdp/x", ia);
         safe_close(l);
 
         test_case("scan: netns deleted under a pinned link");

@@ -117,32 +117,29 @@ def serve(argv):
                 pass
 
 
+def _ask_tcp(s, addr, port):
+    s.connect((addr, port))
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(64)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode().strip() or "closed"
+
+
+def _ask_udp(s, addr, port):
+    s.sendto(b"ping", (addr, port))
+    data, _ = s.recvfrom(64)
+    return data.decode()
+
+
 def probe_one(proto, addr, port, timeout=1.0):
-    fam = family_of(addr)
-    if proto == "tcp":
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.settimeout(timeout)
-        try:
-            s.connect((addr, int(port)))
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = s.recv(64)
-                if not chunk:
-                    break
-                data += chunk
-            return data.decode().strip() or "closed"
-        except ConnectionRefusedError:
-            return "refused"
-        except socket.timeout:
-            return "timeout"
-        finally:
-            s.close()
-    s = socket.socket(fam, socket.SOCK_DGRAM)
+    tcp = proto == "tcp"
+    s = socket.socket(family_of(addr), socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
-        s.sendto(b"ping", (addr, int(port)))
-        data, _ = s.recvfrom(64)
-        return data.decode()
+        return (_ask_tcp if tcp else _ask_udp)(s, addr, int(port))
     except ConnectionRefusedError:
         return "refused"
     except socket.timeout:
