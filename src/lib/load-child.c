@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -26,6 +27,9 @@ static void child_main(int sock, nl_load_fn fn, void *arg) {
         int fd;
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Verifying a big program is CPU work nobody waits on but its own
+         * caller: the daemon's loop comes first. */
+        (void) setpriority(PRIO_PROCESS, 0, 10);
         fd = fn(arg, &e);
         if (fd >= 0) {
                 struct cmsghdr *c;

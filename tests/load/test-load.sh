@@ -12,19 +12,21 @@ OBJ="$TEST_BPF/bench_daemon_prog.bpf.o"
 start_bus && mount_pins && start_daemon || exit 1
 for i in $(seq 6); do make_netns "load$i"; done > "$T/netns"
 
-# Under ASan the quarantine holds freed memory (RSS grows by design) and
-# everything runs several times slower: time and RSS limits are for real
-# builds; errors and the fd count are checked in both.
-LIMITS=(--max-rss-growth-kib=4096 --max-p99-ms=50)
+# Latency is a benchmark figure (bench/daemon/run.sh load judges p99 < 50
+# ms on a quiet machine): here it is printed, not judged, since ctest may
+# share the machine. Under ASan the quarantine holds freed memory (RSS grows
+# by design), so the RSS bound applies to real builds; errors and the fd
+# count are checked in both.
+LIMITS=(--max-rss-growth-kib=4096 --max-p99-ms=100000)
 if grep -q "^NETNSLINK_SANITIZE:BOOL=ON" "$NL_BUILD/CMakeCache.txt" 2>/dev/null; then
-        log "sanitizer build: GetLink p99 and RSS growth are printed, not judged"
+        log "sanitizer build: RSS growth is printed, not judged"
         LIMITS=(--max-p99-ms=100000)
 fi
 "$CLIENT" load --clients=8 --ops="${NL_LOAD_OPS:-300}" --daemon-pid="$DAEMON_PID" \
         "${LIMITS[@]}" "$T/netns" "$OBJ" > "$T/load.out" 2>&1
 rc=$?
 sed 's/^/# /' "$T/load.out"
-check_eq "8 clients x ${NL_LOAD_OPS:-300} operations without an error; no fd growth; GetLink p99 < 50 ms and RSS +4 MiB at most (real builds)" 0 "$rc"
+check_eq "8 clients x ${NL_LOAD_OPS:-300} operations without an error; no fd growth; RSS +4 MiB at most (real builds)" 0 "$rc"
 check "every client finished without errors" test "$(grep -c ', 0 errors' "$T/load.out")" -eq 8
 check "the daemon is still up" daemon_alive
 check_invariants "afterwards pins, listing and kernel agree, nothing left behind"
