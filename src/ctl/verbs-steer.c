@@ -118,36 +118,41 @@ static int steer_list(sd_bus *bus, const char *method, const char *what, const c
         return r;
 }
 
-static int verb_bindings(sd_bus *bus, int argc, char *argv[]) {
+/* The verbs that list: method's rows for NETNS LINK as a table of cols,
+ * edited by fix first if there is one. */
+static int steer_list_table(sd_bus *bus, char *argv[], const char *method, const char *what, const Column *cols,
+                            size_t n_cols, const char *noun, void (*fix)(Dict *rows, size_t n)) {
         Dict *rows = NULL;
         size_t n;
         int r;
 
-        r = steer_list(bus, "ListBindings", "list bindings", argv[1], argv[2], &rows, &n);
+        r = steer_list(bus, method, what, argv[1], argv[2], &rows, &n);
         if (r < 0)
                 return r;
-        output_table(&arg_output, binding_columns, ELEMENTSOF(binding_columns), rows, n, "bindings");
+        if (fix)
+                fix(rows, n);
+        output_table(&arg_output, cols, n_cols, rows, n, noun);
         dict_array_free(rows, n);
         return 0;
 }
 
-static int verb_destinations(sd_bus *bus, int argc, char *argv[]) {
-        Dict *rows = NULL;
-        size_t n;
-        int r;
+static int verb_bindings(sd_bus *bus, int argc, char *argv[]) {
+        return steer_list_table(bus, argv, "ListBindings", "list bindings", binding_columns,
+                                ELEMENTSOF(binding_columns), "bindings", NULL);
+}
 
-        r = steer_list(bus, "ListDestinations", "list destinations", argv[1], argv[2], &rows, &n);
-        if (r < 0)
-                return r;
-        /* A destination without a socket shows "-", not a cookie of 0. */
+/* A destination without a socket shows "-", not a cookie of 0. */
+static void dash_no_socket(Dict *rows, size_t n) {
         for (size_t i = 0; i < n; i++)
                 for (size_t j = 0; j < rows[i].n; j++)
                         if (strcmp(rows[i].entries[j].key, "socket_cookie") == 0 &&
                             strcmp(rows[i].entries[j].text, "0") == 0)
                                 rows[i].entries[j].text[0] = '-';
-        output_table(&arg_output, destination_columns, ELEMENTSOF(destination_columns), rows, n, "destinations");
-        dict_array_free(rows, n);
-        return 0;
+}
+
+static int verb_destinations(sd_bus *bus, int argc, char *argv[]) {
+        return steer_list_table(bus, argv, "ListDestinations", "list destinations", destination_columns,
+                                ELEMENTSOF(destination_columns), "destinations", dash_no_socket);
 }
 
 static int read_file(const char *path, char **ret, size_t *ret_size) {
