@@ -157,7 +157,7 @@ int nl_pin_netns_dir(const NlPinStore *s, uint64_t ino, char *buf, size_t size) 
 }
 
 static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
-        char dir[4096];
+        char dir[4096], *slash;
         int r;
 
         r = pin_path_in(base, ino, type, NULL, dir, sizeof(dir));
@@ -167,7 +167,18 @@ static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
                 return 0;
         if (errno != ENOENT)
                 return negative_errno();
-        return mkdir_p(dir, 0700);
+        /* Usually only the netns folder is missing: make it and retry,
+         * before walking the whole path down from /. */
+        slash = strrchr(dir, '/');
+        *slash = 0;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+                *slash = '/';
+                return errno == ENOENT ? mkdir_p(dir, 0700) : negative_errno();
+        }
+        *slash = '/';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
 }
 
 static int pin_at(const char *base, uint64_t ino, NlAttachType type, const char *name,
