@@ -4,7 +4,8 @@
 # gets AccessDenied on every mutating method, through the shipped bus policy
 # and again with the policy opened up (then the daemon's own check of the
 # sender's credentials answers); CAP_NET_ADMIN suffices with the open
-# policy; reading is open to all; object_path is for root only; object fds
+# policy; RegisterSocket, given a good socket fd, is refused just the same;
+# reading is open to all; object_path is for root only; object fds
 # that are no regular file or are huge are refused. And the daemon runs with
 # only the capabilities it needs, and says which.
 source "$NL_SOURCE/tests/harness/harness.sh"
@@ -64,6 +65,51 @@ refused() {
         check_eq "$what: the refused calls changed nothing" "$before" "$(state)"
 }
 
+# register_as WHO LABEL: RegisterSocket(A, ro, LABEL, fd) as WHO, with a TCP
+# socket listening in netns A, so that only the caller's rights can refuse
+# it (dbus-python: gdbus cannot pass fds). Prints the error name and message.
+register_as() {
+        local -n who=$1
+        ip netns exec "$A" "${who[@]}" /usr/bin/python3 -c '
+import dbus, os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("0.0.0.0", 0))
+s.listen(4)
+bus = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
+st = dbus.Interface(bus.get_object("org.netnslink1", "/org/netnslink1"), "org.netnslink1.Steering")
+try:
+    st.RegisterSocket(sys.argv[1], "ro", sys.argv[2], dbus.types.UnixFd(s.fileno()))
+except dbus.DBusException as e:
+    sys.exit(f"{e.get_dbus_name()}: {e.get_dbus_message()}")
+# Registered: show the cookie ListDestinations gives while the socket is open.
+for d in st.ListDestinations(sys.argv[1], "ro"):
+    if d["label"] == sys.argv[2]:
+        print("cookie", int(d["socket_cookie"]))' "$A" "$2"
+}
+
+# sockets_of LABEL: the cookies registered under LABEL on link ro ("" if none).
+sockets_of() {
+        "$CTL" --json=short destinations "$A" ro | /usr/bin/python3 -c '
+import json, sys
+print(" ".join(str(d["socket_cookie"]) for d in json.load(sys.stdin)
+               if d["label"] == sys.argv[1] and d["socket_cookie"]))' "$1"
+}
+
+# refused_register WHAT WANT: RegisterSocket with a good socket fd, as
+# nobody, is AccessDenied (its message containing WANT) and registers nothing.
+refused_register() {
+        local what=$1 want=$2 out
+        if out=$(register_as NOBODY web 2>&1); then
+                fail "$what: org.netnslink1.Steering.RegisterSocket (with a socket fd) as nobody is refused" \
+                        "it succeeded: $out"
+        elif [[ "$out" == *org.freedesktop.DBus.Error.AccessDenied* && "$out" == *"$want"* ]]; then
+                pass "$what: org.netnslink1.Steering.RegisterSocket (with a socket fd) as nobody is AccessDenied"
+        else
+                fail "$what: org.netnslink1.Steering.RegisterSocket as nobody is AccessDenied ($want)" "output: $out"
+        fi
+        check_eq "$what: ... and no socket was registered" "" "$(sockets_of web)"
+}
+
 # readable WHAT: the read methods answer nobody.
 readable() {
         local what=$1 out
@@ -97,6 +143,7 @@ log "daemon: CapEff $(capsh --decode="$(daemon_status CapEff)" | cut -d= -f2)"
 
 # --- The shipped policy ------------------------------------------------------
 refused "shipped policy" "" 
+refused_register "shipped policy" ""
 readable "shipped policy"
 check_fails "shipped policy: CAP_NET_ADMIN without root is refused by the bus policy" \
         org.freedesktop.DBus.Error.AccessDenied call_as NETADMIN org.netnslink1.Manager.Detach "$A" sk_lookup ro
@@ -104,7 +151,12 @@ check_fails "shipped policy: CAP_NET_ADMIN without root is refused by the bus po
 # --- The policy opened up: the daemon's own check answers --------------------
 restart_bus "$OPEN_POLICY" || exit 1
 refused "open policy" "needs root or CAP_NET_ADMIN"
+refused_register "open policy" "needs root or CAP_NET_ADMIN"
 readable "open policy"
+# The same call with CAP_NET_ADMIN goes through: the fd passing works, and
+# what refused nobody was the right alone.
+netadmin_registers() { register_as NETADMIN web | grep -Eq '^cookie [1-9]'; }
+check "open policy: nobody with CAP_NET_ADMIN may RegisterSocket" netadmin_registers
 
 check "open policy: nobody with CAP_NET_ADMIN may Attach" call_as NETADMIN org.netnslink1.Manager.Attach "$A" sk_lookup na "$STEER"
 check "... Update" call_as NETADMIN org.netnslink1.Manager.Update "$A" sk_lookup na "{'builtin': <'steer'>}"

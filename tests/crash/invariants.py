@@ -8,7 +8,8 @@
 Checks, printing one line per problem and exiting 1 if there is any:
   - no batch folder (attach-/detach- pending or commit) remains;
   - every pin <root>/<ino>/<type>/<name> names a live link of that netns and
-    type;
+    type (after waiting, within --wait, for the daemon's once-a-second sweep
+    to drop the links of netns that are gone);
   - ListLinks("") lists exactly the pinned links, with the kernel's link and
     program ids;
   - every netns link the kernel holds in one of our netns (the inodes of
@@ -18,9 +19,20 @@ Checks, printing one line per problem and exiting 1 if there is any:
   - a <ino>/steer/<name> map folder exists exactly for links running
     builtin:steer;
   - with --expect: a JSON object {"<ino>/<type>/<name>": [allowed...]},
-    each allowed state "absent" or a program name; every listed link must
-    be in the file (anything else is a leak) and in one of its states.
-Prints a last line "links checked N".
+    each allowed state "absent", a program name, "*" (anything), or for a
+    link running builtin:steer {"prog": "steer_lookup", "bindings":
+    [[protocol, prefix, port, label]...], "sockets": {label: cookie}}: then
+    ListBindings must give exactly those bindings, and ListDestinations a
+    socket (TCP, IPv4) with exactly that cookie for each label named, and
+    none for any other label. Every listed link must be in the file
+    (anything else is a leak) and in one of its states. A binding or socket
+    that every allowed state has and the daemon does not is lost; one that
+    no allowed state has is leaked. Whatever is expected, every destination
+    of a steer link counts as many bindings as ListBindings lists for it.
+  - with --observed FILE: writes what was seen, {"<ino>/<type>/<name>":
+    {"prog": name, and for steer links "bindings" and "sockets" as above}}.
+Prints "bindings checked N", "sockets checked N" (of steer links) and a
+last line "links checked N".
 """
 import argparse
 import json
@@ -84,13 +96,109 @@ def read_pins(root, problems):
     return pins
 
 
-def list_links():
-    bus = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
+def list_links(bus):
     mgr = dbus.Interface(bus.get_object("org.netnslink1", "/org/netnslink1"),
                          "org.netnslink1.Manager")
     links = mgr.ListLinks("", timeout=60)
-    bus.close()
     return {f"{int(l['netns_ino'])}/{l['attach_type']}/{l['name']}": l for l in links}
+
+
+def netns_paths(netns_dir):
+    """inode -> a path in netns_dir naming that netns now."""
+    paths = {}
+    if os.path.isdir(netns_dir):
+        for n in sorted(os.listdir(netns_dir)):
+            try:
+                paths.setdefault(os.stat(os.path.join(netns_dir, n)).st_ino, os.path.join(netns_dir, n))
+            except OSError:
+                pass
+    return paths
+
+
+def steer_state(bus, path, name, problems, key):
+    """(bindings, sockets, stray) of a steer link: a set of (protocol,
+    prefix, port, label), {label: cookie} of the TCP/IPv4 destinations with
+    a socket, and the other destinations with a socket; None if unknown."""
+    steering = dbus.Interface(bus.get_object("org.netnslink1", "/org/netnslink1"),
+                              "org.netnslink1.Steering")
+    try:
+        bl = steering.ListBindings(path, name, timeout=60)
+        dl = steering.ListDestinations(path, name, timeout=60)
+    except dbus.DBusException as ex:
+        problems.append(f"{key}: ListBindings/ListDestinations failed: {ex.get_dbus_name()}: "
+                        f"{ex.get_dbus_message()}")
+        return None
+    bindings = {(str(b["protocol"]), str(b["prefix"]), int(b["port"]), str(b["label"])) for b in bl}
+    # Each destination counts the bindings that point at it; a count that
+    # is not the number listed is a change half made (and a destination
+    # whose count falls to 0 is freed under the bindings still using it).
+    count = {}
+    for b in bl:
+        d = (str(b["label"]), str(b["protocol"]), str(b["family"]))
+        count[d] = count.get(d, 0) + 1
+    for d in dl:
+        label, proto, fam = str(d["label"]), str(d["protocol"]), str(d["family"])
+        n = count.pop((label, proto, fam), 0)
+        if int(d["bindings"]) != n:
+            problems.append(f"half-made: {key}: destination {label} {proto}/{fam} counts "
+                            f"{int(d['bindings'])} binding(s), ListBindings lists {n}")
+    for (label, proto, fam), n in sorted(count.items()):
+        problems.append(f"half-made: {key}: {n} binding(s) point at destination '{label}' {proto}/{fam}, "
+                        f"which ListDestinations does not list")
+    sockets, stray = {}, []
+    for d in dl:
+        cookie = int(d["socket_cookie"])
+        if not cookie:
+            continue
+        if (str(d["protocol"]), str(d["family"])) == ("tcp", "ipv4") and str(d["label"]) not in sockets:
+            sockets[str(d["label"])] = cookie
+        else:
+            stray.append(f"{d['label']} {d['protocol']}/{d['family']} cookie {cookie}")
+    return bindings, sockets, stray
+
+
+def fmt_binding(b):
+    return f"{b[0]} {b[1]} port {b[2]} -> {b[3]}"
+
+
+def check_steer(key, alts, actual, problems):
+    """actual (bindings, sockets, stray) against the allowed steer states
+    alts, each {"bindings": [...], "sockets": {...}}."""
+    bindings, sockets, stray = actual
+    for d in stray:
+        problems.append(f"leaked: {key}: a socket of destination {d}, which was never registered")
+    want = [({tuple(b) for b in a["bindings"]}, {l: int(c) for l, c in a["sockets"].items()}) for a in alts]
+    if any(b == bindings and s == sockets for b, s in want):
+        return
+    n0 = len(problems)
+    must = set.intersection(*(b for b, _ in want))
+    may = set.union(*(b for b, _ in want))
+    may_keys = {b[:3] for b in may}
+    have_keys = {b[:3]: b[3] for b in bindings}
+    for b in sorted(must - bindings):
+        if b[:3] in have_keys:
+            problems.append(f"wrong: {key}: binding {fmt_binding(b)} is bound to label {have_keys[b[:3]]}")
+        else:
+            problems.append(f"lost: {key}: binding {fmt_binding(b)}")
+    for b in sorted(bindings - may):
+        if b[:3] not in may_keys:
+            problems.append(f"leaked: {key}: binding {fmt_binding(b)}, which was never added")
+        elif b[:3] not in {m[:3] for m in must}:
+            problems.append(f"wrong: {key}: binding {fmt_binding(b)} has a label it never had")
+    must_s = set.intersection(*({(l, c) for l, c in s.items()} for _, s in want))
+    may_s = set.union(*({(l, c) for l, c in s.items()} for _, s in want))
+    for l, c in sorted(must_s):
+        if sockets.get(l) is None:
+            problems.append(f"lost: {key}: socket of label {l} (cookie {c}), still open, is not registered")
+        elif sockets[l] != c:
+            problems.append(f"wrong: {key}: label {l} has socket cookie {sockets[l]}, expected {c}")
+    for l, c in sorted(sockets.items()):
+        if (l, c) not in may_s and l not in {m[0] for m in must_s}:
+            problems.append(f"leaked: {key}: label {l} has socket cookie {c}, never registered there "
+                            f"or closed since")
+    if len(problems) == n0:
+        problems.append(f"wrong: {key}: bindings {sorted(bindings)} and sockets {sockets} match none "
+                        f"of the {len(want)} possible states")
 
 
 def unpinned_kernel_links(inos, pinned_ids):
@@ -103,15 +211,30 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("root")
     ap.add_argument("--expect")
+    ap.add_argument("--observed")
     ap.add_argument("--netns-dir", default="/run/netns")
     ap.add_argument("--wait", type=float, default=5.0,
                     help="seconds to wait for the kernel to release unpinned links")
     a = ap.parse_args()
     problems = []
 
-    pins = read_pins(a.root, problems)
+    # A link whose netns is gone (deleted while the daemon ran, or just
+    # before it started) is dropped by the daemon's sweep, once a second;
+    # the kernel may also take a moment to destroy a deleted netns. Wait
+    # for that (within --wait) before judging.
+    named = set(netns_paths(a.netns_dir))
+    deadline = time.monotonic() + a.wait
+    while True:
+        problems = []
+        pins = read_pins(a.root, problems)
+        going = [k for k, p in pins.items()
+                 if p.get("netns_ino") == 0 or (named and p.get("netns_ino") not in named)]
+        if not going or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    bus = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
     try:
-        listed = list_links()
+        listed = list_links(bus)
     except dbus.DBusException as ex:
         print(f"ListLinks failed: {ex.get_dbus_name()}: {ex}")
         return 1
@@ -151,19 +274,53 @@ def main():
                 os.path.join(a.root, str(int(l["netns_ino"])), "steer", str(l["name"]))):
             problems.append(f"steer link {k} has no map folder")
 
+    # The bindings and sockets of every steer link, asked by a path that
+    # names its netns now (a link of a netns gone is a problem above).
+    paths = netns_paths(a.netns_dir)
+    steer = {}
+    for k, l in sorted(listed.items()):
+        ino = int(l["netns_ino"])
+        if l["prog_name"] == STEER_PROG and ino in paths:
+            st = steer_state(bus, paths[ino], str(l["name"]), problems, k)
+            if st:
+                steer[k] = st
+    bus.close()
+
     if a.expect:
         with open(a.expect) as f:
             expect = json.load(f)
         for k, allowed in sorted(expect.items()):
+            if "*" in allowed:
+                continue
             now = str(listed[k]["prog_name"]) if k in listed else "absent"
-            if now not in allowed:
+            progs = [x if isinstance(x, str) else x["prog"] for x in allowed]
+            if now not in progs:
                 kind = "lost" if now == "absent" else "wrong"
-                problems.append(f"{kind}: {k} is {now}, expected one of {allowed}")
+                problems.append(f"{kind}: {k} is {now}, expected one of {sorted(set(progs))}")
+                continue
+            alts = [x for x in allowed if isinstance(x, dict) and x["prog"] == now]
+            if now == STEER_PROG and alts and "steer_lookup" not in allowed:
+                if k in steer:
+                    check_steer(k, alts, steer[k], problems)
+                elif not any(p.startswith(f"{k}:") for p in problems):
+                    problems.append(f"{k}: a steer link whose bindings could not be read")
         for k in sorted(set(listed) - set(expect)):
             problems.append(f"leaked: {k} is listed but was never attached")
 
+    if a.observed:
+        seen = {}
+        for k, l in listed.items():
+            seen[k] = {"prog": str(l["prog_name"])}
+            if k in steer:
+                seen[k]["bindings"] = sorted([list(b) for b in steer[k][0]])
+                seen[k]["sockets"] = steer[k][1]
+        with open(a.observed, "w") as f:
+            json.dump(seen, f)
+
     for p in problems:
         print(p)
+    print(f"bindings checked {sum(len(s[0]) for s in steer.values())}")
+    print(f"sockets checked {sum(len(s[1]) for s in steer.values())}")
     print(f"links checked {len(listed)}")
     return 1 if problems else 0
 
