@@ -10,6 +10,7 @@
 #include "log.h"
 #include "manager.h"
 #include "netns-ref.h"
+#include "steer.h"
 
 /*
  * The order of system calls, so that a SIGKILL between any two is repaired
@@ -978,6 +979,25 @@ static void remove_orphan_steer_dirs(Manager *m) {
         closedir(d);
 }
 
+/* A crash in the middle of a Steering change can leave a link's maps half
+ * written: mend them before anyone looks. */
+static void repair_steer_maps(Manager *m) {
+        HashmapIter it = {};
+        Link *l;
+
+        while (hashmap_iterate(m->links, &it, (void **) &l, NULL)) {
+                char dir[4096];
+                NlSteer *s = NULL;
+                NlError e = {};
+
+                if (!link_is_steer(l) || manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir)) < 0)
+                        continue;
+                if (nl_steer_open(dir, &s, &e) < 0 || nl_steer_repair(s, &e) < 0)
+                        log_warning("Steer maps of link '%s' in netns %s: %s", l->name, l->netns, e.message);
+                nl_steer_close(s);
+        }
+}
+
 int manager_load_pins(Manager *m) {
         struct load_ctx c = { .m = m };
         int r;
@@ -996,6 +1016,7 @@ int manager_load_pins(Manager *m) {
         if (r < 0)
                 return r;
         remove_orphan_steer_dirs(m);
+        repair_steer_maps(m);
         log_info("Found %d pinned link(s) in %s, %d of them in vanished netns", c.served + c.defunct,
                  nl_pin_store_root(m->store), c.defunct);
         return c.served;

@@ -64,6 +64,11 @@ NlSteer *nl_steer_close(NlSteer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NlSteer *, nl_steer_close);
 
 /* Returns 1 if added or relabelled, 0 if the same binding was there. */
+/* Mends what a crash in the middle of a change left in a link's maps:
+ * entries of an unfinished SetBindings, region bits, destination counts.
+ * The daemon runs it on every steer link it finds at start. */
+int nl_steer_repair(NlSteer *s, NlError *e);
+
 int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e);
 /* b's label is ignored. No such binding: -ENOENT, NL_ERR_INVALID_ARGS. */
 int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e);
