@@ -77,6 +77,30 @@ for ((len = 0; len < SIZE; len += 64)); do
 done
 check_eq "each of $n truncations ($SIZE bytes, every 64) is InvalidProgram" 0 "$bad"
 
+# A file that changes under the daemon: a writer keeps rewriting the object
+# in place, whole or cut in half, while it is attached again and again.
+# Every attach either loads the whole, good object or is InvalidProgram.
+GOOD_TAG=$(ctl_get prog_tag show "$A" sk_lookup probe)
+cp "$OBJ" "$T/changing.o"
+( while :; do cat "$OBJ" > "$T/changing.o"; head -c 3000 "$OBJ" > "$T/changing.o"; done ) 2>/dev/null &
+WRITER=$!
+bad=0 ok=0 refused=0
+for i in $(seq 40); do
+        if out=$("$CTL" --json=short attach "$A" sk_lookup chg "$T/changing.o:sk_pass" 2>&1); then
+                tag=$(json_get prog_tag <<< "$out")
+                [ "$tag" = "$GOOD_TAG" ] && ok=$((ok + 1)) || { bad=$((bad + 1)); log "attached tag $tag"; }
+                "$CTL" detach "$A" sk_lookup chg
+        elif [[ "$out" == *org.netnslink1.Error.InvalidProgram* ]]; then
+                refused=$((refused + 1))
+        else
+                bad=$((bad + 1))
+                log "unexpected: $out"
+        fi
+done
+kill $WRITER; wait $WRITER 2>/dev/null
+log "an object rewritten during 40 attaches: $ok loaded whole, $refused refused as InvalidProgram"
+check_eq "an object changing under the daemon is loaded whole or refused, never anything else" 0 "$bad"
+
 check "the daemon is still up" daemon_alive
 # A loader child's socket or a request's fds may still be on their way out.
 for _ in $(seq 20); do [ "$(daemon_fds)" = "$FDS_BEFORE" ] && break; sleep 0.1; done
