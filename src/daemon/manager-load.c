@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-event.h>
 
 #include "builtins.h"
@@ -239,13 +240,16 @@ static int start_job(Manager *m, LoadArgs *a, uint64_t ino, const char *name, Nl
  * Reading and hashing an object costs more than attaching it: an object
  * file seen before (same device, inode, size, mtime and ctime: what git's
  * index trusts too) maps straight to its cache key. ctime cannot be set
- * back by a writer, so a changed file is read again.
+ * back by a writer, so a changed file is read again. Like git, a file
+ * changed in the last seconds is not trusted: timestamps are coarser than
+ * writes, so two versions could share one.
  */
+#define IDENTITY_SETTLED_SEC 2
 #define IDENTITY_CACHE_MAX 1024
 
 static Hashmap *identities;     /* identity -> cache key */
 
-static bool file_identity(const ProgramSpec *p, NlAttachType type, char *buf, size_t size) {
+static bool file_identity(const ProgramSpec *p, NlAttachType type, char *buf, size_t size, bool *settled) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
 
@@ -258,6 +262,8 @@ static bool file_identity(const ProgramSpec *p, NlAttachType type, char *buf, si
         }
         if (fstat(p->kind == PROGRAM_PATH ? fd : p->fd, &st) < 0 || !S_ISREG(st.st_mode) || !p->program)
                 return false;
+        *settled = time(NULL) - st.st_ctim.tv_sec > IDENTITY_SETTLED_SEC &&
+                   time(NULL) - st.st_mtim.tv_sec > IDENTITY_SETTLED_SEC;
         snprintf(buf, size, "%lu:%lu:%lld:%lld.%09ld:%lld.%09ld:%s:%.128s", (unsigned long) st.st_dev,
                  (unsigned long) st.st_ino, (long long) st.st_size, (long long) st.st_mtim.tv_sec,
                  st.st_mtim.tv_nsec, (long long) st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
@@ -282,13 +288,13 @@ static void identity_remember(const char *identity, const char *key) {
 int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
                          const char *name, NlProgram **ret, NlError *e) {
         char identity[512];
-        bool have_identity = false;
+        bool have_identity = false, settled = false;
         LoadArgs a = {};
         Prepared *pr;
         int r, fd;
 
         if (p->kind == PROGRAM_FD || p->kind == PROGRAM_PATH) {
-                have_identity = file_identity(p, type, identity, sizeof(identity));
+                have_identity = file_identity(p, type, identity, sizeof(identity), &settled);
                 const char *key = have_identity && identities ? hashmap_get(identities, identity) : NULL;
                 NlProgram *cached = key ? nl_prog_cache_lookup(m->cache, key) : NULL;
                 if (cached) {
@@ -300,7 +306,7 @@ int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, ui
         r = prepare_args(m, p, type, ino, name, &a, e);
         if (r < 0)
                 goto out;
-        if (have_identity)
+        if (have_identity && settled)
                 identity_remember(identity, a.key);
 
         if (!a.per_link) {
