@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include "hashmap.h"
 #include "pin-store.h"
 
 #ifndef BPF_FS_MAGIC
@@ -156,6 +157,41 @@ int nl_pin_netns_dir(const NlPinStore *s, uint64_t ino, char *buf, size_t size) 
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * The <ino>/<type> folders known to exist. Pinning is a handful of
+ * syscalls and a mkdir that fails with EEXIST costs as much as the pin: the
+ * daemon is the only writer of its tree, so what it made and has not
+ * removed is still there. If someone else removed a folder, the pin fails
+ * with ENOENT and the folder is made again.
+ */
+static Hashmap *known_dirs;
+
+static bool dir_known(const char *dir) {
+        return known_dirs && hashmap_get(known_dirs, dir);
+}
+
+static void dir_remember(const char *dir) {
+        if (!known_dirs && !(known_dirs = hashmap_new()))
+                return;
+        (void) hashmap_put(known_dirs, dir, (void *) 1);
+}
+
+static void dir_forget(const char *dir) {
+        if (known_dirs)
+                (void) hashmap_remove(known_dirs, dir);
+}
+
+/* Forgets every folder at or below path (a tree that was removed). */
+static void dir_forget_under(const char *path) {
+        HashmapIter it = {};
+        const char *key;
+        size_t n = strlen(path);
+
+        while (known_dirs && hashmap_iterate(known_dirs, &it, NULL, &key))
+                if (strncmp(key, path, n) == 0 && (key[n] == 0 || key[n] == '/'))
+                        hashmap_remove(known_dirs, key);
+}
+
 static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
         char dir[4096], *slash;
         int r;
@@ -163,8 +199,10 @@ static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
         r = pin_path_in(base, ino, type, NULL, dir, sizeof(dir));
         if (r < 0)
                 return r;
-        if (mkdir(dir, 0700) >= 0 || errno == EEXIST)
+        if (dir_known(dir))
                 return 0;
+        if (mkdir(dir, 0700) >= 0 || errno == EEXIST)
+                goto done;
         if (errno != ENOENT)
                 return negative_errno();
         /* Usually only the netns folder is missing: make it and retry,
@@ -173,12 +211,29 @@ static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
         *slash = 0;
         if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
                 *slash = '/';
-                return errno == ENOENT ? mkdir_p(dir, 0700) : negative_errno();
+                if (errno != ENOENT)
+                        return negative_errno();
+                r = mkdir_p(dir, 0700);
+                if (r < 0)
+                        return r;
+                goto done;
         }
         *slash = '/';
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
+done:
+        dir_remember(dir);
         return 0;
+}
+
+/* A folder we believed in is gone: forget it and make it again. */
+static int remake_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
+        char dir[4096];
+
+        if (pin_path_in(base, ino, type, NULL, dir, sizeof(dir)) < 0)
+                return -ENAMETOOLONG;
+        dir_forget(dir);
+        return make_parent_dirs(base, ino, type);
 }
 
 static int pin_at(const char *base, uint64_t ino, NlAttachType type, const char *name,
@@ -193,6 +248,8 @@ static int pin_at(const char *base, uint64_t ino, NlAttachType type, const char 
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create folders for %s: %m", path);
         r = bpf_obj_pin(link_fd, path);
+        if (r == -ENOENT && remake_parent_dirs(base, ino, type) >= 0)
+                r = bpf_obj_pin(link_fd, path);
         if (r == -EEXIST)
                 return nl_error_set(e, NL_ERR_LINK_EXISTS, r, "A link named '%s' already exists (%s)", name, path);
         if (r < 0)
@@ -223,6 +280,7 @@ static void prune_dirs(const char *base, uint64_t ino, NlAttachType type) {
                 return;
         if (rmdir(dir) < 0)
                 return;
+        dir_forget(dir);
         *strrchr(dir, '/') = 0;
         (void) rmdir(dir);
 }
@@ -274,6 +332,7 @@ static int rm_rf_at(int dfd, const char *name) {
 }
 
 int nl_pin_rm_rf(const char *path) {
+        dir_forget_under(path);
         return rm_rf_at(AT_FDCWD, path);
 }
 
@@ -439,8 +498,11 @@ static int move_pin(const char *from_base, const char *to_base, uint64_t ino, Nl
         r = make_parent_dirs(to_base, ino, type);
         if (r < 0)
                 return r;
-        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0)
-                return negative_errno();
+        r = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0 ? negative_errno() : 0;
+        if (r == -ENOENT && access(from, F_OK) >= 0 && remake_parent_dirs(to_base, ino, type) >= 0)
+                r = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0 ? negative_errno() : 0;
+        if (r < 0)
+                return r;
         prune_dirs(from_base, ino, type);
         return 0;
 }
