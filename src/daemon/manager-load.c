@@ -81,9 +81,7 @@ bool manager_steer_load_pending(Manager *m, uint64_t ino, const char *name) {
 /* Fills a: reads the object (fd or path) and computes the key. */
 static int prepare_args(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino, const char *name,
                         LoadArgs *a, NlError *e) {
-        _cleanup_close_ int fd = -EBADF;
         const NlBuiltin *b;
-        char buf[256];
         int r;
 
         a->type = type;
@@ -103,13 +101,7 @@ static int prepare_args(Manager *m, const ProgramSpec *p, NlAttachType type, uin
                         snprintf(a->key, sizeof(a->key), "builtin:%s", b->name);
                 return 0;
         case PROGRAM_PATH:
-                if (!p->path || p->path[0] != '/')
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "The object path must be absolute");
-                fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-                if (fd < 0)
-                        return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(), "Cannot open object %s: %m",
-                                            nl_printable(p->path, buf, sizeof(buf)));
-                r = nl_prog_elf_read_fd(fd, &a->data, &a->size, e);
+                r = nl_prog_elf_read_path(p->path, &a->data, &a->size, e);
                 break;
         case PROGRAM_FD:
                 r = nl_prog_elf_read_fd(p->fd, &a->data, &a->size, e);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "builtins.h"
+#include "pin-store.h"
 #include "flow.skel.h"
 #include "steer.skel.h"
 
@@ -69,30 +70,13 @@ static int set_map_pins(struct bpf_object *obj, const char *map_dir) {
         return 0;
 }
 
-static int mkdir_parents(const char *dir) {
-        char buf[4096];
-
-        if (snprintf(buf, sizeof(buf), "%s", dir) >= (int) sizeof(buf))
-                return -ENAMETOOLONG;
-        for (char *p = buf + 1; *p; p++)
-                if (*p == '/') {
-                        *p = 0;
-                        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                                return negative_errno();
-                        *p = '/';
-                }
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
-}
-
 static int load_steer(NlProgCache *c, const char *map_dir, NlProgram **ret, NlError *e) {
         struct steer *skel;
         int r;
 
         if (!map_dir)
                 return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "builtin steer needs a map folder");
-        r = mkdir_parents(map_dir);
+        r = nl_mkdir_p(map_dir, 0700);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create map folder %s: %m", map_dir);
 

@@ -57,7 +57,7 @@ static int path_is_bpffs(const char *path) {
         return sfs.f_type == BPF_FS_MAGIC;
 }
 
-static int mkdir_p(const char *path, mode_t mode) {
+int nl_mkdir_p(const char *path, mode_t mode) {
         char buf[4096];
         size_t n = strlen(path);
 
@@ -108,7 +108,7 @@ int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e) {
                                     "The pin root %s is not on a BPF file system (%s is not bpffs). "
                                     "Mount one first, e.g.: mount -t bpf bpf /sys/fs/bpf", root, probe);
 
-        r = mkdir_p(root, 0700);
+        r = nl_mkdir_p(root, 0700);
         if (r == -EPERM && strchr(root, '.'))
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, r,
                                     "Cannot create pin root %s: bpffs refuses names with a dot", root);
@@ -213,7 +213,7 @@ static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
                 *slash = '/';
                 if (errno != ENOENT)
                         return negative_errno();
-                r = mkdir_p(dir, 0700);
+                r = nl_mkdir_p(dir, 0700);
                 if (r < 0)
                         return r;
                 goto done;

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "link-ops.h"
@@ -43,6 +44,9 @@ int nl_pin_store_pin(NlPinStore *s, uint64_t ino, NlAttachType type, const char 
 int nl_pin_store_get(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name);
 /* Removes the pin and any folder it leaves empty. -ENOENT if none. */
 int nl_pin_store_unpin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name);
+
+/* mkdir -p: every missing folder of path, each with mode. */
+int nl_mkdir_p(const char *path, mode_t mode);
 
 /* Removes a whole folder tree of bpffs pins (steer maps, a batch). */
 int nl_pin_rm_rf(const char *path);

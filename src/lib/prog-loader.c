@@ -426,8 +426,7 @@ int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachT
         return nl_prog_load_elf_mem(c, data, size, prog_name, type, ret, e);
 }
 
-int nl_prog_load_elf_path(NlProgCache *c, const char *path, const char *prog_name,
-                          NlAttachType type, NlProgram **ret, NlError *e) {
+int nl_prog_elf_read_path(const char *path, void **ret_data, size_t *ret_size, NlError *e) {
         _cleanup_close_ int fd = -EBADF;
         char buf[256];
 
@@ -437,5 +436,17 @@ int nl_prog_load_elf_path(NlProgCache *c, const char *path, const char *prog_nam
         if (fd < 0)
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(), "Cannot open object %s: %m",
                                     nl_printable(path, buf, sizeof(buf)));
-        return nl_prog_load_elf_fd(c, fd, prog_name, type, ret, e);
+        return nl_prog_elf_read_fd(fd, ret_data, ret_size, e);
+}
+
+int nl_prog_load_elf_path(NlProgCache *c, const char *path, const char *prog_name,
+                          NlAttachType type, NlProgram **ret, NlError *e) {
+        _cleanup_free_ void *data = NULL;
+        size_t size;
+        int r;
+
+        r = nl_prog_elf_read_path(path, &data, &size, e);
+        if (r < 0)
+                return r;
+        return nl_prog_load_elf_mem(c, data, size, prog_name, type, ret, e);
 }

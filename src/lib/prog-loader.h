@@ -38,6 +38,8 @@ int nl_prog_elf_load_fd(const void *data, size_t size, const char *prog_name, Nl
 /* Reads a whole object from fd: a regular file of at most NL_ELF_MAX_SIZE
  * that does not change while it is read. */
 int nl_prog_elf_read_fd(int fd, void **ret_data, size_t *ret_size, NlError *e);
+/* The same for an absolute path. */
+int nl_prog_elf_read_path(const char *path, void **ret_data, size_t *ret_size, NlError *e);
 
 /* Reads the object from fd (a regular file, at most NL_ELF_MAX_SIZE). */
 int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachType type,
