@@ -353,7 +353,8 @@ static bool spec_is_per_link(const ProgramSpec *p) {
 
 /* Makes the link and pins it (in a batch's staging folder if b is given).
  * On success *ret is a new Link not yet in the table. */
-static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlBatch *b,
+/* preloaded: the program, if the caller loaded it already (AttachMany). */
+static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlProgram *preloaded, NlBatch *b,
                       Link **ret, char *netns_path, size_t path_size, NlError *e) {
         _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
         _cleanup_close_ int link_fd = -EBADF;
@@ -383,7 +384,11 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlBa
          * those of a load made for this very request are the fresh ones). */
         if (spec_is_per_link(p) && !manager_steer_load_pending(m, ns.ino, ref->name))
                 manager_remove_steer_dir(m, ns.ino, ref->name);
-        r = manager_load_program(m, p, type, ns.ino, ref->name, &prog, e);
+        if (preloaded) {
+                prog = nl_program_ref(preloaded);
+                r = 0;
+        } else
+                r = manager_load_program(m, p, type, ns.ino, ref->name, &prog, e);
         if (r == -EINPROGRESS) {
                 nl_netns_close(&ns);
                 return r;
@@ -446,7 +451,7 @@ int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **
         Link *l = NULL;
         int r;
 
-        r = attach_one(m, ref, p, NULL, &l, path, sizeof(path), e);
+        r = attach_one(m, ref, p, NULL, NULL, &l, path, sizeof(path), e);
         if (r < 0)
                 return r;
         r = link_add(m, l, path);
@@ -574,6 +579,7 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
                         Link ***ret, size_t *ret_index, NlError *e) {
         bool async = m->async;
         _cleanup_free_ Link **made = NULL;
+        _cleanup_free_ NlProgram **loaded = NULL;
         _cleanup_free_ char (*paths)[4096] = NULL;
         NlBatch *b = NULL;
         size_t i = 0;
@@ -581,7 +587,8 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
 
         made = calloc(n ? n : 1, sizeof(Link *));
         paths = calloc(n ? n : 1, sizeof(*paths));
-        if (!made || !paths)
+        loaded = calloc(n ? n : 1, sizeof(NlProgram *));
+        if (!made || !paths || !loaded)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
 
         /* Load every shared program first, without changing anything: a
@@ -590,20 +597,19 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
          * and program each, loaded below as their turn comes. */
         for (i = 0; i < n; i++) {
                 NlAttachType type;
-                NlProgram *prog = NULL;
 
                 if (spec_is_per_link(&progs[i]))
                         continue;
                 r = parse_ref(&refs[i], &type, e);
                 if (r >= 0)
-                        r = manager_load_program(m, &progs[i], type, 0, refs[i].name, &prog, e);
-                nl_program_unref(prog);
+                        r = manager_load_program(m, &progs[i], type, 0, refs[i].name, &loaded[i], e);
                 if (r == -EINPROGRESS)
-                        return r;
+                        goto out;
                 if (r < 0) {
                         if (ret_index)
                                 *ret_index = i;
-                        return batch_error(e, i, &refs[i], r);
+                        r = batch_error(e, i, &refs[i], r);
+                        goto out;
                 }
         }
         async = m->async;
@@ -614,7 +620,7 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
                 goto out;
 
         for (i = 0; i < n; i++) {
-                r = attach_one(m, &refs[i], &progs[i], b, &made[i], paths[i], sizeof(paths[i]), e);
+                r = attach_one(m, &refs[i], &progs[i], loaded[i], b, &made[i], paths[i], sizeof(paths[i]), e);
                 /* Two elements naming one link: the second one's staging
                  * pin exists already, so it fails as LinkExists. */
                 if (r < 0)
@@ -663,6 +669,8 @@ fail:
                         made[k] = NULL;
                 }
 out:
+        for (size_t k = 0; loaded && k < n; k++)
+                nl_program_unref(loaded[k]);
         m->async = async;
         return r;
 }
