@@ -48,7 +48,7 @@
 #define TIMEOUT_US (120ULL * 1000 * 1000)
 
 static unsigned arg_clients = 8, arg_ops = 300, arg_rounds = 3, arg_per = 4;
-static pid_t arg_daemon_pid;
+static pid_t arg_daemon_pid, arg_bus_pid;
 static long arg_max_rss_growth_kib = -1;
 static double arg_max_p99_ms = 50;
 static const char *arg_pin_dir;
@@ -450,7 +450,44 @@ static int verb_load(int argc, char **argv) {
 typedef struct Row {
         const char *name;
         double round[16];
+        double daemon_cpu[16], bus_cpu[16];     /* us per op, -1 if unknown */
 } Row;
+
+/* CPU time a process spent, in ns (/proc/PID/schedstat, first field), or
+ * -1: which share of a call is the daemon's own work, which the bus's. */
+static double cpu_ns(pid_t pid) {
+        char path[64];
+        double v = -1;
+        FILE *f;
+
+        if (pid <= 0)
+                return -1;
+        snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        if (fscanf(f, "%lf", &v) != 1)
+                v = -1;
+        fclose(f);
+        return v;
+}
+
+typedef struct Span {
+        double wall, daemon, bus;
+} Span;
+
+static Span span_start(void) {
+        return (Span) { bench_now_us(), cpu_ns(arg_daemon_pid), cpu_ns(arg_bus_pid) };
+}
+
+/* Ends a span of n operations into row r's round. */
+static void span_end(const Span *s, unsigned n, Row *r, unsigned round) {
+        double d = cpu_ns(arg_daemon_pid), b = cpu_ns(arg_bus_pid);
+
+        r->round[round] = (bench_now_us() - s->wall) / n;
+        r->daemon_cpu[round] = d >= 0 && s->daemon >= 0 ? (d - s->daemon) / 1000 / n : -1;
+        r->bus_cpu[round] = b >= 0 && s->bus >= 0 ? (b - s->bus) / 1000 / n : -1;
+}
 
 enum { R_DIRECT_ATTACH, R_DIRECT_DETACH, R_PING, R_ATTACH, R_ATTACH_FD, R_DETACH, R_ATTACH_MANY, R_DETACH_MANY, _R_MAX };
 
@@ -537,48 +574,57 @@ static int verb_bench(int argc, char **argv) {
                 return 1;
 
         for (unsigned round = 0; round < arg_rounds; round++) {
-                double t0;
+                Span sp;
 
+                for (int i = 0; i < _R_MAX; i++)
+                        rows[i].daemon_cpu[round] = rows[i].bus_cpu[round] = -1;
                 if (direct_attach(netns, n, bpf_program__fd(prog), &rows[R_DIRECT_ATTACH].round[round]) < 0 ||
                     direct_detach(n, &rows[R_DIRECT_DETACH].round[round]) < 0)
                         return 1;
 
-                t0 = bench_now_us();
+                sp = span_start();
                 for (unsigned i = 0; i < n; i++)
                         if (do_ping(bus) < 0)
                                 return 1;
-                rows[R_PING].round[round] = (bench_now_us() - t0) / n;
+                span_end(&sp, n, &rows[R_PING], round);
 
                 for (int fd_round = 0; fd_round < 2; fd_round++) {
-                        t0 = bench_now_us();
+                        Row discard = {};
+
+                        sp = span_start();
                         for (unsigned i = 0; i < n; i++)
                                 if (do_attach(bus, "Attach", netns[i], "b0", fd_round ? &by_fd : &by_path, false) < 0)
                                         return 1;
-                        rows[fd_round ? R_ATTACH_FD : R_ATTACH].round[round] = (bench_now_us() - t0) / n;
-                        t0 = bench_now_us();
+                        span_end(&sp, n, &rows[fd_round ? R_ATTACH_FD : R_ATTACH], round);
+                        sp = span_start();
                         for (unsigned i = 0; i < n; i++)
                                 if (do_detach(bus, netns[i], "b0") < 0)
                                         return 1;
-                        if (fd_round == 0)
-                                rows[R_DETACH].round[round] = (bench_now_us() - t0) / n;
+                        span_end(&sp, n, fd_round == 0 ? &rows[R_DETACH] : &discard, round);
                 }
 
                 /* object_path: a message carries at most 253 fds (SCM_MAX_FD),
                  * so an object_fd per element cannot batch 300. */
-                t0 = bench_now_us();
+                sp = span_start();
                 if (do_attach_many(bus, netns, n, 1, &by_path) < 0)
                         return 1;
-                rows[R_ATTACH_MANY].round[round] = (bench_now_us() - t0) / n;
-                t0 = bench_now_us();
+                span_end(&sp, n, &rows[R_ATTACH_MANY], round);
+                sp = span_start();
                 if (do_detach_many(bus, netns, n, 1) < 0)
                         return 1;
-                rows[R_DETACH_MANY].round[round] = (bench_now_us() - t0) / n;
+                span_end(&sp, n, &rows[R_DETACH_MANY], round);
         }
 
-        printf("%u netns, %u rounds, median of the rounds' means, us per op:\n", n, arg_rounds);
+        printf("%u netns, %u rounds, median of the rounds' means, us per op%s:\n", n, arg_rounds,
+               arg_daemon_pid ? " (wall; CPU of netnslinkd, of dbus-daemon)" : "");
         for (int i = 0; i < _R_MAX; i++) {
                 med[i] = bench_median(rows[i].round, arg_rounds);
-                printf("  %-56s %9.1f\n", rows[i].name, med[i]);
+                printf("  %-56s %9.1f", rows[i].name, med[i]);
+                if (rows[i].daemon_cpu[0] >= 0)
+                        printf("  %7.1f", bench_median(rows[i].daemon_cpu, arg_rounds));
+                if (rows[i].bus_cpu[0] >= 0)
+                        printf("  %7.1f", bench_median(rows[i].bus_cpu, arg_rounds));
+                printf("\n");
         }
         double floor_a = med[R_DIRECT_ATTACH] + med[R_PING], floor_d = med[R_DIRECT_DETACH] + med[R_PING];
         printf("ratios (target):\n");
@@ -663,11 +709,12 @@ static int verb_restart(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_CLIENTS = 0x100, ARG_OPS, ARG_DAEMON_PID, ARG_MAX_RSS, ARG_ROUNDS, ARG_PER, ARG_PIN_DIR, ARG_P99 };
+        enum { ARG_CLIENTS = 0x100, ARG_OPS, ARG_DAEMON_PID, ARG_BUS_PID, ARG_MAX_RSS, ARG_ROUNDS, ARG_PER, ARG_PIN_DIR, ARG_P99 };
         static const struct option options[] = {
                 { "clients", required_argument, NULL, ARG_CLIENTS },
                 { "ops", required_argument, NULL, ARG_OPS },
                 { "daemon-pid", required_argument, NULL, ARG_DAEMON_PID },
+                { "bus-pid", required_argument, NULL, ARG_BUS_PID },
                 { "max-rss-growth-kib", required_argument, NULL, ARG_MAX_RSS },
                 { "max-p99-ms", required_argument, NULL, ARG_P99 },
                 { "rounds", required_argument, NULL, ARG_ROUNDS },
@@ -687,6 +734,7 @@ int main(int argc, char **argv) {
                 case ARG_CLIENTS: arg_clients = strtoul(optarg, NULL, 10); break;
                 case ARG_OPS: arg_ops = strtoul(optarg, NULL, 10); break;
                 case ARG_DAEMON_PID: arg_daemon_pid = (pid_t) strtol(optarg, NULL, 10); break;
+                case ARG_BUS_PID: arg_bus_pid = (pid_t) strtol(optarg, NULL, 10); break;
                 case ARG_MAX_RSS: arg_max_rss_growth_kib = strtol(optarg, NULL, 10); break;
                 case ARG_P99: arg_max_p99_ms = strtod(optarg, NULL); break;
                 case ARG_ROUNDS: arg_rounds = strtoul(optarg, NULL, 10); break;

@@ -40,7 +40,8 @@ part_attach() {
         echo "== attach: $n netns, one program =="
         "$CLIENT" mknetns bench "$n" > "$T/netns-attach" || return 1
         mkdir -p "$PINS/direct"
-        "$CLIENT" bench --rounds=3 --pin-dir="$PINS/direct" "$T/netns-attach" "$OBJ"
+        "$CLIENT" bench --rounds=${ROUNDS:-3} --daemon-pid="$DAEMON_PID" --bus-pid="$BUS_PID" \
+                --pin-dir="$PINS/direct" "$T/netns-attach" "$OBJ"
 }
 
 part_restart() {

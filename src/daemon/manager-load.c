@@ -242,17 +242,14 @@ static int start_job(Manager *m, LoadArgs *a, uint64_t ino, const char *name, Nl
 static Hashmap *identities;     /* identity -> cache key */
 
 static bool file_identity(const ProgramSpec *p, NlAttachType type, char *buf, size_t size, bool *settled) {
-        _cleanup_close_ int fd = -EBADF;
         struct stat st;
+        int r;
 
-        if (p->kind == PROGRAM_PATH) {
-                if (!p->path || p->path[0] != '/')
-                        return false;
-                fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_PATH);
-                if (fd < 0)
-                        return false;
-        }
-        if (fstat(p->kind == PROGRAM_PATH ? fd : p->fd, &st) < 0 || !S_ISREG(st.st_mode) || !p->program)
+        if (p->kind == PROGRAM_PATH)
+                r = p->path && p->path[0] == '/' ? stat(p->path, &st) : -1;
+        else
+                r = fstat(p->fd, &st);
+        if (r < 0 || !S_ISREG(st.st_mode) || !p->program)
                 return false;
         *settled = time(NULL) - st.st_ctim.tv_sec > IDENTITY_SETTLED_SEC &&
                    time(NULL) - st.st_mtim.tv_sec > IDENTITY_SETTLED_SEC;

@@ -88,10 +88,12 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         m->netns = hashmap_new();
         m->jobs = hashmap_new();
         m->prepared = hashmap_new();
+        m->emptied = hashmap_new();
+        nl_pin_store_keep_dirs(m->store, true);
         /* The daemon's loop: program loads are watched on it. */
         if (sd_event_default(&m->event) >= 0)
                 m->async = true;
-        if (!m->cache || !m->links || !m->netns || !m->jobs || !m->prepared) {
+        if (!m->cache || !m->links || !m->netns || !m->jobs || !m->prepared || !m->emptied) {
                 manager_free(m);
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
@@ -105,6 +107,7 @@ Manager *manager_free(Manager *m) {
         manager_load_free_all(m);
         hashmap_free(m->jobs, NULL);
         hashmap_free(m->prepared, NULL);
+        hashmap_free(m->emptied, NULL);
         sd_event_unref(m->event);
         /* Closing our fds leaves the pinned links running: that is the point. */
         hashmap_free(m->links, link_free_void);
@@ -126,17 +129,67 @@ void manager_remove_steer_dir(Manager *m, uint64_t ino, const char *name) {
         if (manager_steer_dir(m, ino, name, dir, sizeof(dir)) < 0)
                 return;
         (void) nl_pin_rm_rf(dir);
-        /* and the steer/ and <ino>/ folders if now empty */
+        /* and the steer/ folder if now empty; the netns folder is pruned
+         * with the others (manager_prune) */
         *strrchr(dir, '/') = 0;
-        if (rmdir(dir) >= 0) {
-                *strrchr(dir, '/') = 0;
-                (void) rmdir(dir);
-        }
+        (void) rmdir(dir);
+        manager_mark_emptied(m, ino);
 }
 
 static bool link_is_steer(const Link *l) {
         const NlBuiltin *b = nl_builtin_from_prog_name(l->info.prog_name);
         return b && b->per_link;
+}
+
+/*
+ * Pin folders of a netns with no links left are removed a few seconds
+ * later, not at once: a Detach followed by an Attach in the same netns, as
+ * orchestrators do, would otherwise pay two rmdir and two mkdir, more than
+ * the attach itself.
+ */
+#define PRUNE_DELAY_USEC (5 * 1000 * 1000ULL)
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+void manager_mark_emptied(Manager *m, uint64_t ino) {
+        char k[32];
+
+        netns_key(k, ino);
+        /* Kept as a pointer-sized value: when it was emptied. */
+        (void) hashmap_remove(m->emptied, k);
+        (void) hashmap_put(m->emptied, k, (void *) (uintptr_t) now_usec());
+}
+
+int manager_prune(Manager *m, bool all) {
+        _cleanup_free_ uint64_t *due = NULL;
+        uint64_t now = now_usec();
+        HashmapIter it = {};
+        size_t n = 0;
+        const char *k;
+        void *v;
+        int pruned = 0;
+
+        due = calloc(hashmap_size(m->emptied) + 1, sizeof(uint64_t));
+        if (!due)
+                return -ENOMEM;
+        while (hashmap_iterate(m->emptied, &it, &v, &k))
+                if (all || now - (uint64_t) (uintptr_t) v >= PRUNE_DELAY_USEC)
+                        due[n++] = strtoull(k, NULL, 10);
+        for (size_t i = 0; i < n; i++) {
+                char key[32];
+
+                netns_key(key, due[i]);
+                hashmap_remove(m->emptied, key);
+                /* A netns with links again keeps its folders. */
+                if (!hashmap_get(m->netns, key) && nl_pin_store_prune(m->store, due[i]) > 0)
+                        pruned++;
+        }
+        return pruned;
 }
 
 /* Bookkeeping of netns. */
@@ -205,6 +258,7 @@ static void netns_unref_link(Manager *m, Link *l) {
         netns_key(k, l->ino);
         hashmap_remove(m->netns, k);
         netns_free(n);
+        manager_mark_emptied(m, l->ino);
 }
 
 static Link *link_new(uint64_t ino, NlAttachType type, const char *name, const char *netns,
@@ -214,6 +268,7 @@ static Link *link_new(uint64_t ino, NlAttachType type, const char *name, const c
         if (!l)
                 return NULL;
         l->fd = -EBADF;
+        l->order = UINT32_MAX;
         l->ino = ino;
         l->type = type;
         snprintf(l->name, sizeof(l->name), "%s", name);
@@ -227,7 +282,8 @@ static Link *link_new(uint64_t ino, NlAttachType type, const char *name, const c
         return l;
 }
 
-/* Takes l into the table. */
+/* Takes l into the table. A run order learnt when l was made (not
+ * UINT32_MAX) holds until the netns's links change again. */
 static int link_add(Manager *m, Link *l, const char *netns_path) {
         int r = hashmap_put(m->links, l->key, l);
 
@@ -238,6 +294,8 @@ static int link_add(Manager *m, Link *l, const char *netns_path) {
                 hashmap_remove(m->links, l->key);
                 return r;
         }
+        if (l->order != UINT32_MAX)
+                l->order_gen = netns_get(m, l->ino)->gen;
         return 0;
 }
 
@@ -274,8 +332,9 @@ static int refresh_info(Manager *m, Link *l) {
 
 /* References. */
 
-static int resolve_ino(const char *netns, uint64_t *ret, char *path, size_t path_size, NlError *e) {
-        NlNetns ns;
+/* The inode of a netns reference, to look up links by. */
+static int resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e) {
+        uint64_t ino;
         int r;
 
         /* ino:N names a netns we hold links in, also one with no name left. */
@@ -287,17 +346,18 @@ static int resolve_ino(const char *netns, uint64_t *ret, char *path, size_t path
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
                                             "Invalid netns reference '%.64s': ino:N takes a decimal inode", netns);
                 *ret = v;
-                if (path)
-                        path[0] = 0;
                 return 0;
         }
-        r = nl_netns_open(netns, &ns, e);
+        /* A netns we hold links in is known by its inode: one stat finds
+         * it. Anything else is opened and checked, for the named error. */
+        if (nl_netns_stat_ino(netns, &ino) >= 0 && netns_get(m, ino)) {
+                *ret = ino;
+                return 0;
+        }
+        r = nl_netns_ino(netns, &ino, e);
         if (r < 0)
                 return r;
-        *ret = ns.ino;
-        if (path)
-                snprintf(path, path_size, "%s", ns.path);
-        nl_netns_close(&ns);
+        *ret = ino;
         return 0;
 }
 
@@ -310,7 +370,7 @@ int manager_find(Manager *m, const char *netns, NlAttachType type, const char *n
         r = nl_link_name_check(name, e);
         if (r < 0)
                 return r;
-        r = resolve_ino(netns, &ino, NULL, 0, e);
+        r = resolve_ino(m, netns, &ino, e);
         if (r < 0)
                 return r;
         link_key(key, sizeof(key), ino, type, name);
@@ -360,6 +420,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         _cleanup_close_ int link_fd = -EBADF;
         NlAttachType type;
         NlNetns ns = { .fd = -EBADF };
+        uint32_t order = UINT32_MAX;
         char key[128];
         Link *l = NULL;
         int r;
@@ -398,11 +459,18 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         nl_crash_point("attach-after-load");
 
         link_fd = nl_link_create(nl_program_fd(prog), ns.fd, type, e);
-        nl_netns_close(&ns);
         if (link_fd < 0) {
                 r = link_fd;
                 goto fail;
         }
+        /* A new link runs last: its place is the count of programs now,
+         * asked while the netns fd is still open. */
+        if (type == NL_ATTACH_SK_LOOKUP) {
+                uint32_t ids[NL_SK_LOOKUP_MAX * 2], count = ELEMENTSOF(ids);
+                if (nl_netns_query_progs(ns.fd, type, ids, &count) >= 0 && count > 0)
+                        order = count - 1;
+        }
+        nl_netns_close(&ns);
         nl_crash_point("attach-after-create");
 
         if (b)
@@ -423,6 +491,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         }
         l->fd = TAKE_FD(link_fd);
         l->prog = TAKE_PTR(prog);
+        l->order = order;
         r = refresh_info(m, l);
         if (r < 0) {
                 /* Cannot happen for a link we just made; keep it served anyway. */
@@ -539,10 +608,11 @@ int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, c
 /* Detach. */
 
 /* The link's pin is gone already; finish it and drop it. */
-static void finish_detach(Manager *m, Link *l, LinkEvent ev) {
+static void finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached) {
         bool steer = link_is_steer(l);
 
-        (void) nl_link_detach(l->fd, NULL);
+        if (!detached)
+                (void) nl_link_detach(l->fd, NULL);
         if (steer)
                 manager_remove_steer_dir(m, l->ino, l->name);
         log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
@@ -562,7 +632,7 @@ int manager_detach(Manager *m, const LinkRef *ref, NlError *e) {
         if (r < 0 && r != -ENOENT)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot remove the pin of link '%s': %m", l->name);
         nl_crash_point("detach-after-unpin");
-        finish_detach(m, l, LINK_DETACHED);
+        finish_detach(m, l, LINK_DETACHED, false);
         return 0;
 }
 
@@ -703,7 +773,7 @@ int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_i
         if (r < 0)
                 return r;
         for (i = 0; i < n; i++) {
-                r = nl_batch_stage_move(b, links[i]->ino, links[i]->type, links[i]->name, e);
+                r = nl_batch_stage_move_fd(b, links[i]->ino, links[i]->type, links[i]->name, links[i]->fd, e);
                 if (r < 0) {
                         nl_batch_abort(b);
                         goto fail;
@@ -719,7 +789,7 @@ int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_i
         nl_batch_free(b);
 
         for (i = 0; i < n; i++)
-                finish_detach(m, links[i], LINK_DETACHED);
+                finish_detach(m, links[i], LINK_DETACHED, true);      /* by the commit */
         return 0;
 
 fail:
@@ -756,7 +826,7 @@ int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlEr
                 uint64_t ino;
                 Netns *ns;
 
-                r = resolve_ino(netns, &ino, NULL, 0, e);
+                r = resolve_ino(m, netns, &ino, e);
                 if (r < 0)
                         return r;
                 ns = netns_get(m, ino);
@@ -817,9 +887,18 @@ uint32_t manager_link_order(Manager *m, const Link *l) {
 /* Netns death. */
 
 static void drop_defunct(Manager *m, Link *l) {
+        uint64_t ino = l->ino;
+        char k[32];
+
         l->defunct = true;
         (void) nl_pin_store_unpin(m->store, l->ino, l->type, l->name);
-        finish_detach(m, l, LINK_DEFUNCT);
+        finish_detach(m, l, LINK_DEFUNCT, false);
+        /* A dead netns gets no new links: its folders go at once. */
+        netns_key(k, ino);
+        if (!hashmap_get(m->netns, k)) {
+                hashmap_remove(m->emptied, k);
+                (void) nl_pin_store_prune(m->store, ino);
+        }
 }
 
 int manager_check_defunct(Manager *m) {
@@ -941,9 +1020,9 @@ static int load_one(NlPinEntry *pe, void *userdata) {
         return 0;
 }
 
-/* Steer map folders whose link is gone or no longer runs steer: left by a
+/* Steer map folders whose link is gone or no longer runs steer, left by a
  * crash between the steps of Attach, Update or Detach. */
-static void remove_orphan_steer_dirs(Manager *m) {
+static void tidy_pin_folders(Manager *m) {
         const char *root = nl_pin_store_root(m->store);
         struct dirent *de;
         DIR *d;
@@ -962,6 +1041,8 @@ static void remove_orphan_steer_dirs(Manager *m) {
                 ino = strtoull(de->d_name, &end, 10);
                 if (errno || *end || end == de->d_name || ino == 0)
                         continue;
+                /* Empty folders a crash or a stop left behind go too. */
+                manager_mark_emptied(m, ino);
                 snprintf(dir, sizeof(dir), "%s/%s/" NL_STEER_DIR, root, de->d_name);
                 sd = opendir(dir);
                 if (!sd)
@@ -981,10 +1062,9 @@ static void remove_orphan_steer_dirs(Manager *m) {
                 }
                 closedir(sd);
                 (void) rmdir(dir);
-                snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
-                (void) rmdir(dir);
         }
         closedir(d);
+        (void) manager_prune(m, true);
 }
 
 /* A crash in the middle of a Steering change can leave a link's maps half
@@ -1023,7 +1103,7 @@ int manager_load_pins(Manager *m) {
         hashmap_free(c.names, free);
         if (r < 0)
                 return r;
-        remove_orphan_steer_dirs(m);
+        tidy_pin_folders(m);
         repair_steer_maps(m);
         log_info("Found %d pinned link(s) in %s, %d of them in vanished netns", c.served + c.defunct,
                  nl_pin_store_root(m->store), c.defunct);

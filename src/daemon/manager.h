@@ -77,6 +77,8 @@ struct Manager {
         Hashmap *prepared;  /* key -> Prepared: a finished load not yet taken */
         char pending_key[512];
         program_loaded_fn on_loaded;
+
+        Hashmap *emptied;   /* "ino" -> when its last link went (see manager_prune) */
 };
 
 typedef enum ProgramKind {
@@ -126,6 +128,12 @@ int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlEr
 /* The link's position in its netns' run order (0-based), from
  * BPF_PROG_QUERY; falls back to the order of link ids among our links. */
 uint32_t manager_link_order(Manager *m, const Link *l);
+
+/* Pin folders of netns without links: noted when emptied, removed by
+ * manager_prune a few seconds later (all of them if all is set). Returns
+ * how many netns folders went. */
+void manager_mark_emptied(Manager *m, uint64_t ino);
+int manager_prune(Manager *m, bool all);
 
 /* Looks at every netns once; drops links whose netns is gone. Returns how
  * many were dropped. */

@@ -93,6 +93,7 @@ static int on_defunct_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         (void) manager_check_defunct(m);
+        (void) manager_prune(m, false);
         return sd_event_source_set_time_relative(s, DEFUNCT_CHECK_USEC);
 }
 
@@ -183,6 +184,7 @@ static int run(int argc, char *argv[]) {
         log_info("Ready: %s on the system bus, pin root %s", NL_BUS_NAME, arg_pin_root);
 
         r = sd_event_loop(event);
+        (void) manager_prune(m, true);
         bus_manager_drop_parked();
         bus_manager_flush_signals();
         bus_sender_cache_free();

@@ -80,24 +80,59 @@ int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e) {
         return 0;
 }
 
-int nl_netns_fd_check(int fd, uint64_t *ret_ino) {
-        struct statfs sfs;
+/* The device of nsfs, the kernel's one mount of namespace files, or 0 if
+ * unknown. Comparing st_dev with it replaces a statfs per netns open. */
+static dev_t nsfs_dev(void) {
+        static dev_t dev;
+        static bool known;
         struct stat st;
+
+        if (!known) {
+                if (stat("/proc/self/ns/net", &st) >= 0)
+                        dev = st.st_dev;
+                known = true;
+        }
+        return dev;
+}
+
+int nl_netns_fd_check(int fd, uint64_t *ret_ino) {
+        struct stat st;
+        dev_t dev = nsfs_dev();
         int t;
 
-        if (fstatfs(fd, &sfs) < 0)
+        if (fstat(fd, &st) < 0)
                 return negative_errno();
-        if (sfs.f_type != NSFS_MAGIC)
+        /* Not nsfs: no ioctl, it could mean something to a device. */
+        if (dev == 0) {
+                struct statfs sfs;
+                if (fstatfs(fd, &sfs) < 0)
+                        return negative_errno();
+                if (sfs.f_type != NSFS_MAGIC)
+                        return -ENOTTY;
+        } else if (st.st_dev != dev || !S_ISREG(st.st_mode))
                 return -ENOTTY;
         t = ioctl(fd, NS_GET_NSTYPE);
         if (t < 0)
                 return negative_errno();
         if (t != CLONE_NEWNET)
                 return -EPROTOTYPE;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
         if (ret_ino)
                 *ret_ino = st.st_ino;
+        return 0;
+}
+
+int nl_netns_stat_ino(const char *ref, uint64_t *ret) {
+        char path[4096];
+        struct stat st;
+        dev_t dev = nsfs_dev();
+
+        if (dev == 0 || nl_netns_ref_to_path(ref, path, sizeof(path), NULL) < 0)
+                return -EINVAL;
+        if (stat(path, &st) < 0)
+                return negative_errno();
+        if (st.st_dev != dev || !S_ISREG(st.st_mode))
+                return -ENOTTY;
+        *ret = st.st_ino;
         return 0;
 }
 

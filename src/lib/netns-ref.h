@@ -30,5 +30,11 @@ void nl_netns_close(NlNetns *ns);
 /* Only the inode: opens, checks and closes again. */
 int nl_netns_ino(const char *ref, uint64_t *ret, NlError *e);
 
+/* The inode of the namespace file a reference names, from one stat and
+ * without opening it: cheap, but it does not say which kind of namespace
+ * it is. Only for looking up a netns already known by its inode (nsfs
+ * inodes are unique); anything else goes through nl_netns_open for its
+ * checks and named errors. -ENOTTY if not nsfs. */
+int nl_netns_stat_ino(const char *ref, uint64_t *ret);
 /* The inode of an already open netns fd, checking it is one. */
 int nl_netns_fd_check(int fd, uint64_t *ret_ino);

@@ -12,7 +12,7 @@
 #include <sys/vfs.h>
 
 #include "hashmap.h"
-#include "pin-store.h"
+#include "pin-store-private.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -20,24 +20,7 @@
 
 struct NlPinStore {
         char *root;
-};
-
-struct NlBatch {
-        NlPinStore *store;
-        NlBatchOp op;
-        char dir[4096];
-        bool committed;
-        size_t n, allocated;
-        struct {
-                uint64_t ino;
-                NlAttachType type;
-                char name[NL_LINK_NAME_MAX + 1];
-        } *items;
-};
-
-static const char *const batch_op_names[] = {
-        [NL_BATCH_ATTACH] = "attach",
-        [NL_BATCH_DETACH] = "detach",
+        bool keep_dirs;
 };
 
 void nl_crash_point(const char *point) {
@@ -58,23 +41,26 @@ static int path_is_bpffs(const char *path) {
 }
 
 int nl_mkdir_p(const char *path, mode_t mode) {
-        char buf[4096];
+        char buf[4096], *slash;
         size_t n = strlen(path);
 
         if (n >= sizeof(buf))
                 return -ENAMETOOLONG;
+        /* Usually only the last folder is missing: try it first. */
+        if (mkdir(path, mode) >= 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return negative_errno();
         memcpy(buf, path, n + 1);
-        for (char *p = buf + 1; ; p++) {
-                if (*p == '/' || *p == 0) {
-                        char c = *p;
-                        *p = 0;
-                        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                                return negative_errno();
-                        *p = c;
-                        if (c == 0)
-                                break;
-                }
-        }
+        slash = strrchr(buf, '/');
+        if (!slash || slash == buf)
+                return -ENOENT;
+        *slash = 0;
+        int r = nl_mkdir_p(buf, mode);
+        if (r < 0)
+                return r;
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return negative_errno();
         return 0;
 }
 
@@ -136,7 +122,7 @@ const char *nl_pin_store_root(const NlPinStore *s) {
         return s->root;
 }
 
-static int pin_path_in(const char *base, uint64_t ino, NlAttachType type, const char *name,
+int pin_path_in(const char *base, uint64_t ino, NlAttachType type, const char *name,
                        char *buf, size_t size) {
         int n;
 
@@ -192,7 +178,7 @@ static void dir_forget_under(const char *path) {
                         hashmap_remove(known_dirs, key);
 }
 
-static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
+int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
         char dir[4096], *slash;
         int r;
 
@@ -201,37 +187,41 @@ static int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
                 return r;
         if (dir_known(dir))
                 return 0;
-        if (mkdir(dir, 0700) >= 0 || errno == EEXIST)
-                goto done;
-        if (errno != ENOENT)
-                return negative_errno();
-        /* Usually only the netns folder is missing: make it and retry,
-         * before walking the whole path down from /. */
         slash = strrchr(dir, '/');
-        *slash = 0;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        /* The netns folder first unless known: a mkdir that fails costs as
+         * much as one that works. */
+        for (int attempt = 0; attempt < 2; attempt++) {
+                *slash = 0;
+                if (attempt > 0)
+                        dir_forget(dir);
+                if (!dir_known(dir)) {
+                        r = nl_mkdir_p(dir, 0700);      /* one mkdir unless the root went away */
+                        if (r < 0) {
+                                *slash = '/';
+                                return r;
+                        }
+                        dir_remember(dir);
+                }
                 *slash = '/';
+                if (mkdir(dir, 0700) >= 0 || errno == EEXIST) {
+                        dir_remember(dir);
+                        return 0;
+                }
                 if (errno != ENOENT)
                         return negative_errno();
-                r = nl_mkdir_p(dir, 0700);
-                if (r < 0)
-                        return r;
-                goto done;
+                /* The netns folder we believed in is gone: make it again. */
         }
-        *slash = '/';
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
-done:
-        dir_remember(dir);
-        return 0;
+        return -ENOENT;
 }
 
 /* A folder we believed in is gone: forget it and make it again. */
-static int remake_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
+int remake_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
         char dir[4096];
 
         if (pin_path_in(base, ino, type, NULL, dir, sizeof(dir)) < 0)
                 return -ENAMETOOLONG;
+        dir_forget(dir);
+        *strrchr(dir, '/') = 0;
         dir_forget(dir);
         return make_parent_dirs(base, ino, type);
 }
@@ -273,16 +263,37 @@ int nl_pin_store_get(NlPinStore *s, uint64_t ino, NlAttachType type, const char 
 }
 
 /* Removes the type folder and netns folder if the unpin left them empty. */
-static void prune_dirs(const char *base, uint64_t ino, NlAttachType type) {
+void prune_dirs(const NlPinStore *s, const char *base, uint64_t ino, NlAttachType type) {
         char dir[4096];
 
-        if (pin_path_in(base, ino, type, NULL, dir, sizeof(dir)) < 0)
+        if ((s && s->keep_dirs) || pin_path_in(base, ino, type, NULL, dir, sizeof(dir)) < 0)
                 return;
         if (rmdir(dir) < 0)
                 return;
         dir_forget(dir);
         *strrchr(dir, '/') = 0;
-        (void) rmdir(dir);
+        if (rmdir(dir) >= 0)
+                dir_forget(dir);
+}
+
+void nl_pin_store_keep_dirs(NlPinStore *s, bool keep) {
+        s->keep_dirs = keep;
+}
+
+int nl_pin_store_prune(NlPinStore *s, uint64_t ino) {
+        char dir[4096];
+
+        for (NlAttachType t = 0; t < _NL_ATTACH_MAX; t++) {
+                if (pin_path_in(s->root, ino, t, NULL, dir, sizeof(dir)) < 0)
+                        return -ENAMETOOLONG;
+                if (rmdir(dir) >= 0 || errno == ENOENT)
+                        dir_forget(dir);
+        }
+        *strrchr(dir, '/') = 0;
+        if (rmdir(dir) < 0)
+                return errno == ENOENT ? 1 : 0;
+        dir_forget(dir);
+        return 1;
 }
 
 int nl_pin_store_unpin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name) {
@@ -294,11 +305,11 @@ int nl_pin_store_unpin(NlPinStore *s, uint64_t ino, NlAttachType type, const cha
                 return r;
         if (unlink(path) < 0)
                 return negative_errno();
-        prune_dirs(s->root, ino, type);
+        prune_dirs(s, s->root, ino, type);
         return 0;
 }
 
-static int rm_rf_at(int dfd, const char *name) {
+int rm_rf_at(int dfd, const char *name) {
         _cleanup_close_ int fd = -EBADF;
         DIR *d;
         struct dirent *de;
@@ -346,11 +357,7 @@ static bool parse_u64(const char *s, uint64_t *ret) {
         return errno == 0 && *ret > 0;
 }
 
-/* Calls fn for every pin under base/<ino>/<type>/. */
-typedef int (*walk_fn)(const char *base, uint64_t ino, NlAttachType type, const char *name,
-                       const char *path, void *userdata);
-
-static int walk_pins(const char *base, walk_fn fn, void *userdata) {
+int walk_pins(const char *base, walk_fn fn, void *userdata) {
         DIR *top;
         struct dirent *de;
         int r = 0;
@@ -433,210 +440,4 @@ static int scan_one(const char *base, uint64_t ino, NlAttachType type, const cha
 int nl_pin_store_scan(NlPinStore *s, nl_pin_scan_cb cb, void *userdata) {
         struct scan_ctx c = { .cb = cb, .userdata = userdata };
         return walk_pins(s->root, scan_one, &c);
-}
-
-/* Batches. */
-
-int nl_batch_begin(NlPinStore *s, NlBatchOp op, NlBatch **ret, NlError *e) {
-        NlBatch *b;
-        uint64_t id;
-
-        if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "getrandom failed: %m");
-        b = calloc(1, sizeof(*b));
-        if (!b)
-                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        b->store = s;
-        b->op = op;
-        snprintf(b->dir, sizeof(b->dir), "%s/%s-pending-%016" PRIx64, s->root, batch_op_names[op], id);
-        if (mkdir(b->dir, 0700) < 0) {
-                int r = negative_errno();
-                free(b);
-                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create batch folder: %m");
-        }
-        *ret = b;
-        return 0;
-}
-
-static int batch_remember(NlBatch *b, uint64_t ino, NlAttachType type, const char *name) {
-        if (b->n == b->allocated) {
-                size_t m = b->allocated ? b->allocated * 2 : 16;
-                void *p = reallocarray(b->items, m, sizeof(*b->items));
-                if (!p)
-                        return -ENOMEM;
-                b->items = p;
-                b->allocated = m;
-        }
-        b->items[b->n].ino = ino;
-        b->items[b->n].type = type;
-        snprintf(b->items[b->n].name, sizeof(b->items[b->n].name), "%s", name);
-        b->n++;
-        return 0;
-}
-
-int nl_batch_stage_pin(NlBatch *b, uint64_t ino, NlAttachType type, const char *name,
-                       int link_fd, NlError *e) {
-        int r;
-
-        if (batch_remember(b, ino, type, name) < 0)
-                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        r = pin_at(b->dir, ino, type, name, link_fd, e);
-        if (r < 0)
-                b->n--;
-        return r;
-}
-
-/* Moves a pin between two trees without ever replacing an existing one. */
-static int move_pin(const char *from_base, const char *to_base, uint64_t ino, NlAttachType type,
-                    const char *name) {
-        char from[4096], to[4096];
-        int r;
-
-        if (pin_path_in(from_base, ino, type, name, from, sizeof(from)) < 0 ||
-            pin_path_in(to_base, ino, type, name, to, sizeof(to)) < 0)
-                return -ENAMETOOLONG;
-        r = make_parent_dirs(to_base, ino, type);
-        if (r < 0)
-                return r;
-        r = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0 ? negative_errno() : 0;
-        if (r == -ENOENT && access(from, F_OK) >= 0 && remake_parent_dirs(to_base, ino, type) >= 0)
-                r = renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0 ? negative_errno() : 0;
-        if (r < 0)
-                return r;
-        prune_dirs(from_base, ino, type);
-        return 0;
-}
-
-int nl_batch_stage_move(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, NlError *e) {
-        int r;
-
-        if (batch_remember(b, ino, type, name) < 0)
-                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        r = move_pin(b->store->root, b->dir, ino, type, name);
-        if (r < 0) {
-                b->n--;
-                return nl_error_set(e, r == -ENOENT ? NL_ERR_NO_SUCH_LINK : NL_ERR_FAILED, r,
-                                    "Cannot stage link '%s' for detaching: %m", name);
-        }
-        return 0;
-}
-
-/* Detaches and removes a staged pin. */
-static int destroy_pin(const char *base, uint64_t ino, NlAttachType type, const char *name,
-                       const char *path, void *userdata) {
-        _cleanup_close_ int fd = bpf_obj_get(path);
-
-        if (fd >= 0)
-                (void) bpf_link_detach(fd);
-        if (unlink(path) < 0 && errno != ENOENT)
-                return negative_errno();
-        if (userdata)
-                (*(int *) userdata)++;
-        return 0;
-}
-
-struct restore_ctx {
-        const char *to;
-        int count;
-};
-
-static int restore_pin(const char *base, uint64_t ino, NlAttachType type, const char *name,
-                       const char *path, void *userdata) {
-        struct restore_ctx *c = userdata;
-        int r = move_pin(base, c->to, ino, type, name);
-
-        /* Its name is taken at the destination: the staged one cannot win. */
-        if (r == -EEXIST)
-                r = destroy_pin(base, ino, type, name, path, NULL);
-        if (r >= 0)
-                c->count++;
-        return 0;
-}
-
-/* Finishes (commit) or undoes (abort) a batch folder. Used at run time and
- * by recovery, so a crash at any point is repaired the same way. */
-static int batch_finish_dir(NlPinStore *s, const char *dir, NlBatchOp op, bool commit) {
-        bool destroy = (op == NL_BATCH_ATTACH) != commit;
-        int r, count = 0;
-
-        if (destroy)
-                r = walk_pins(dir, destroy_pin, &count);
-        else {
-                struct restore_ctx c = { .to = s->root };
-                r = walk_pins(dir, restore_pin, &c);
-                count = c.count;
-        }
-        nl_crash_point("batch-finish-before-rmdir");
-        if (r >= 0)
-                r = nl_pin_rm_rf(dir);
-        return r < 0 ? r : count;
-}
-
-int nl_batch_commit(NlBatch *b, NlError *e) {
-        char committed[4096];
-        char *p;
-        int r;
-
-        /* The rename is the commit point: before it a crash undoes the
-         * batch, after it a crash finishes it. */
-        snprintf(committed, sizeof(committed), "%s", b->dir);
-        p = strstr(committed + strlen(b->store->root), "-pending-");
-        memcpy(p, "-commit--", 9);
-        nl_crash_point("batch-before-commit");
-        if (rename(b->dir, committed) < 0)
-                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot commit batch: %m");
-        snprintf(b->dir, sizeof(b->dir), "%s", committed);
-        b->committed = true;
-        nl_crash_point("batch-after-commit");
-
-        r = batch_finish_dir(b->store, b->dir, b->op, true);
-        if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot finish batch: %m");
-        return 0;
-}
-
-void nl_batch_abort(NlBatch *b) {
-        if (!b)
-                return;
-        if (!b->committed)
-                (void) batch_finish_dir(b->store, b->dir, b->op, false);
-        nl_batch_free(b);
-}
-
-void nl_batch_free(NlBatch *b) {
-        if (!b)
-                return;
-        free(b->items);
-        free(b);
-}
-
-int nl_pin_store_recover(NlPinStore *s) {
-        DIR *d;
-        struct dirent *de;
-        int total = 0;
-
-        d = opendir(s->root);
-        if (!d)
-                return negative_errno();
-        while ((de = readdir(d))) {
-                char path[4096];
-
-                for (NlBatchOp op = NL_BATCH_ATTACH; op <= NL_BATCH_DETACH; op++) {
-                        size_t n = strlen(batch_op_names[op]);
-                        bool pending, commit;
-
-                        if (strncmp(de->d_name, batch_op_names[op], n) != 0)
-                                continue;
-                        pending = strncmp(de->d_name + n, "-pending-", 9) == 0;
-                        commit = strncmp(de->d_name + n, "-commit--", 9) == 0;
-                        if (!pending && !commit)
-                                continue;
-                        snprintf(path, sizeof(path), "%s/%s", s->root, de->d_name);
-                        int r = batch_finish_dir(s, path, op, commit);
-                        if (r > 0)
-                                total += r;
-                }
-        }
-        closedir(d);
-        return total;
 }

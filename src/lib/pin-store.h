@@ -16,9 +16,9 @@
  * The pins are the truth: the kernel keeps a pinned link running while no
  * process holds it, and a restart finds everything again by scanning.
  *
- * Batches (AttachMany, DetachMany) stage their pins in
- *     <root>/<op>-pending-<id>/<netns_ino>/<attach_type>/<link-name>
- * and commit by renaming the folder to <op>-commit-<id>. A crash leaves a
+ * Batches (AttachMany, DetachMany) stage their pins flat in
+ *     <root>/<op>-pending-<id>/<netns_ino>-<attach_type>-<link-name>
+ * and commit by renaming the folder to <op>-commit--<id>. A crash leaves a
  * folder whose name says which way to repair it (see nl_pin_store_recover).
  */
 typedef struct NlPinStore NlPinStore;
@@ -45,6 +45,14 @@ int nl_pin_store_get(NlPinStore *s, uint64_t ino, NlAttachType type, const char 
 /* Removes the pin and any folder it leaves empty. -ENOENT if none. */
 int nl_pin_store_unpin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name);
 
+/* With keep set, an unpin leaves the folders it empties: a daemon that
+ * detaches and attaches again in the same netns does not pay for removing
+ * and making them (a mkdir costs as much as a pin). It prunes them itself,
+ * later, with nl_pin_store_prune. */
+void nl_pin_store_keep_dirs(NlPinStore *s, bool keep);
+/* Removes the netns's empty type folders, and its folder if then empty.
+ * 1 if the netns folder is gone, 0 if something still lives in it. */
+int nl_pin_store_prune(NlPinStore *s, uint64_t ino);
 /* mkdir -p: every missing folder of path, each with mode. */
 int nl_mkdir_p(const char *path, mode_t mode);
 
@@ -83,6 +91,10 @@ int nl_batch_stage_pin(NlBatch *b, uint64_t ino, NlAttachType type, const char *
                        int link_fd, NlError *e);
 /* DETACH: moves an existing pin into the staging folder. */
 int nl_batch_stage_move(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, NlError *e);
+/* The same for a caller that holds the link open: the commit detaches it
+ * through link_fd, which must stay open until the batch is done. */
+int nl_batch_stage_move_fd(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, int link_fd,
+                           NlError *e);
 /* Makes the batch happen: ATTACH moves every staged pin to its place,
  * DETACH detaches every staged link. Then removes the folder. */
 int nl_batch_commit(NlBatch *b, NlError *e);

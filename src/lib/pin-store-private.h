@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* The pin store's helpers that its batches (pin-batch.c) share. */
+#include "pin-store.h"
+
+/* base/<ino>/<type>[/<name>] into buf. */
+int pin_path_in(const char *base, uint64_t ino, NlAttachType type, const char *name, char *buf, size_t size);
+/* mkdir of base/<ino>/<type>, remembering what exists. */
+int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type);
+/* The same after a pin found a remembered folder gone. */
+int remake_parent_dirs(const char *base, uint64_t ino, NlAttachType type);
+/* rmdir of base/<ino>/<type> and base/<ino> if empty, unless s keeps them. */
+void prune_dirs(const NlPinStore *s, const char *base, uint64_t ino, NlAttachType type);
+int rm_rf_at(int dfd, const char *name);
+
+/* Calls fn for every pin under base/<ino>/<type>/. */
+typedef int (*walk_fn)(const char *base, uint64_t ino, NlAttachType type, const char *name,
+                       const char *path, void *userdata);
+int walk_pins(const char *base, walk_fn fn, void *userdata);
