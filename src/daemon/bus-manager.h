@@ -7,14 +7,8 @@
 
 extern const sd_bus_vtable manager_vtable[];
 
-/* Sends LinkAttached/LinkUpdated/LinkDetached/LinkDefunct; set as the
- * manager's on_event, with the bus as m->userdata. */
-void bus_manager_emit(Manager *m, LinkEvent ev, const Link *l);
-
 /* Runs again the requests that waited for the load of key; set as the
  * manager's on_loaded. */
 void bus_manager_program_loaded(Manager *m, const char *key);
-/* Sends the queued signals now and drops the queue (at exit). */
-void bus_manager_flush_signals(void);
 /* Releases waiting requests at exit. */
 void bus_manager_drop_parked(void);

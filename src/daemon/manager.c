@@ -638,6 +638,16 @@ int manager_detach(Manager *m, const LinkRef *ref, NlError *e) {
 
 /* Batches. */
 
+static bool streq_null(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Two program sources that name the same object and program. */
+static bool same_spec(const ProgramSpec *a, const ProgramSpec *b) {
+        return a->kind == b->kind && a->fd == b->fd && streq_null(a->builtin, b->builtin) &&
+               streq_null(a->path, b->path) && streq_null(a->program, b->program);
+}
+
 static int batch_error(NlError *e, size_t i, const LinkRef *ref, int r) {
         char n1[80], n2[80];
 
@@ -671,6 +681,12 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
                 if (spec_is_per_link(&progs[i]))
                         continue;
                 r = parse_ref(&refs[i], &type, e);
+                /* A rollout names one program many times: look it up once. */
+                if (r >= 0 && i > 0 && loaded[i - 1] && same_spec(&progs[i], &progs[i - 1]) &&
+                    strcmp(refs[i].type, refs[i - 1].type) == 0) {
+                        loaded[i] = nl_program_ref(loaded[i - 1]);
+                        continue;
+                }
                 if (r >= 0)
                         r = manager_load_program(m, &progs[i], type, 0, refs[i].name, &loaded[i], e);
                 if (r == -EINPROGRESS)

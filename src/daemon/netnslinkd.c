@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus-manager.h"
+#include "bus-signals.h"
 #include "bus-steering.h"
 #include "bus-util.h"
 #include "caps.h"

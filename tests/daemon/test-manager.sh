@@ -170,10 +170,32 @@ sleep 0.5
 "$CTL" attach "$A" sk_lookup sig builtin:steer >/dev/null
 "$CTL" update "$A" sk_lookup sig "$OBJ:sk_pass" >/dev/null
 "$CTL" detach "$A" sk_lookup sig >/dev/null
+# A batch larger than the chunk signals are sent in (32): one signal per
+# link, in element order, each saying the link's place in the run order.
+elems=""; delems=""
+for i in $(seq 1 40); do
+        elems+="${elems:+, }('$B', 'sk_lookup', 'g$i', {'object_path': <'$OBJ'>, 'program': <'sk_pass'>})"
+        delems+="${delems:+, }('$B', 'sk_lookup', 'g$i')"
+done
+mgr AttachMany "[$elems]" >/dev/null
+mgr DetachMany "[$delems]" >/dev/null
 sleep 0.5
 kill $MON; wait $MON 2>/dev/null
+sig_summary() {
+        /usr/bin/python3 -c '
+import json, sys
+sigs = [json.loads(l) for l in open(sys.argv[1])]
+want = sys.argv[2]
+print(" ".join(s["link"]["name"] + ":" + str(s["link"]["order"]) for s in sigs if s["signal"] == want and s["link"]["name"].startswith("g")))' "$T/monitor.json" "$1"
+}
 check_eq "monitor saw LinkAttached, LinkUpdated, LinkDetached in order" "LinkAttached LinkUpdated LinkDetached" \
-        "$(/usr/bin/python3 -c 'import json,sys; print(" ".join(json.loads(l)["signal"] for l in open(sys.argv[1])))' "$T/monitor.json")"
+        "$(/usr/bin/python3 -c 'import json,sys; print(" ".join(json.loads(l)["signal"] for l in open(sys.argv[1]) if json.loads(l)["link"]["name"] == "sig"))' "$T/monitor.json")"
+check_eq "AttachMany of 40: 40 LinkAttached in element order, with their run order" \
+        "$(for i in $(seq 1 40); do printf 'g%d:%d ' "$i" "$((i - 1))"; done | sed 's/ $//')" "$(sig_summary LinkAttached)"
+check_eq "DetachMany of 40: 40 LinkDetached in element order" \
+        "$(for i in $(seq 1 40); do printf 'g%d ' "$i"; done | sed 's/ $//')" "$(sig_summary LinkDetached | sed 's/:[0-9]*//g')"
+check_eq "the batch's signals come after the single calls' ones" "sig sig sig g1" \
+        "$(/usr/bin/python3 -c 'import json,sys; print(" ".join([json.loads(l)["link"]["name"] for l in open(sys.argv[1])][:4]))' "$T/monitor.json")"
 check "the detached link is gone from the kernel" bash -c "! bpftool link show | grep -q 'netns_ino.*sig'"
 
 # --- Pins are the truth: SIGKILL and restart ---------------------------------
