@@ -473,20 +473,9 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         nl_netns_close(&ns);
         nl_crash_point("attach-after-create");
 
-        if (b)
-                r = nl_batch_stage_pin(b, ns.ino, type, ref->name, link_fd, e);
-        else
-                r = nl_pin_store_pin(m->store, ns.ino, type, ref->name, link_fd, e);
-        if (r < 0)
-                goto fail;
-        nl_crash_point("attach-after-pin");
-
         l = link_new(ns.ino, type, ref->name, ref->netns, nl_program_source(prog));
         if (!l) {
                 r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-                if (!b)
-                        (void) nl_pin_store_unpin(m->store, ns.ino, type, ref->name);
-                (void) nl_link_detach(link_fd, NULL);
                 goto fail;
         }
         l->fd = TAKE_FD(link_fd);
@@ -494,12 +483,22 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         l->order = order;
         r = refresh_info(m, l);
         if (r < 0) {
-                /* Cannot happen for a link we just made; keep it served anyway. */
-                l->info.link_id = 0;
+                nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the new link's id: %m");
+                goto fail_link;
         }
+        if (b)
+                r = nl_batch_stage_pin_fd(b, ns.ino, type, ref->name, l->fd, l->info.link_id, e);
+        else
+                r = nl_pin_store_pin(m->store, ns.ino, type, ref->name, l->fd, e);
+        if (r < 0)
+                goto fail_link;
+        nl_crash_point("attach-after-pin");
         *ret = l;
         return 0;
 
+fail_link:
+        (void) nl_link_detach(l->fd, NULL);
+        link_free(l);
 fail:
         nl_netns_close(&ns);
         if (link_fd >= 0)
@@ -707,8 +706,8 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
 
         for (i = 0; i < n; i++) {
                 r = attach_one(m, &refs[i], &progs[i], loaded[i], b, &made[i], paths[i], sizeof(paths[i]), e);
-                /* Two elements naming one link: the second one's staging
-                 * pin exists already, so it fails as LinkExists. */
+                /* Two elements naming one link: the batch refuses the
+                 * second as LinkExists. */
                 if (r < 0)
                         goto fail;
         }
@@ -716,7 +715,7 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         nl_crash_point("attach-many-before-commit");
         r = nl_batch_commit(b, e);
         if (r < 0) {
-                i = n - 1;
+                i = nl_batch_failed(b);
                 goto fail;
         }
         nl_batch_free(TAKE_PTR(b));
@@ -744,7 +743,7 @@ fail:
                         *ret_index = bad;
                 batch_error(e, bad, &refs[bad], r);
         }
-        /* Undo the staged pins (a committed batch is left to finish). */
+        /* Nothing is pinned (a failed commit undid itself): the links go. */
         nl_batch_abort(TAKE_PTR(b));
         for (size_t k = 0; k < n; k++)
                 if (made[k]) {
@@ -789,7 +788,8 @@ int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_i
         if (r < 0)
                 return r;
         for (i = 0; i < n; i++) {
-                r = nl_batch_stage_move_fd(b, links[i]->ino, links[i]->type, links[i]->name, links[i]->fd, e);
+                r = nl_batch_stage_move_fd(b, links[i]->ino, links[i]->type, links[i]->name, links[i]->fd,
+                                           links[i]->info.link_id, e);
                 if (r < 0) {
                         nl_batch_abort(b);
                         goto fail;
@@ -798,8 +798,8 @@ int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_i
         nl_crash_point("detach-many-before-commit");
         r = nl_batch_commit(b, e);
         if (r < 0) {
+                i = nl_batch_failed(b);
                 nl_batch_abort(b);
-                i = n - 1;
                 goto fail;
         }
         nl_batch_free(b);

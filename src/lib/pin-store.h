@@ -16,10 +16,10 @@
  * The pins are the truth: the kernel keeps a pinned link running while no
  * process holds it, and a restart finds everything again by scanning.
  *
- * Batches (AttachMany, DetachMany) stage their pins flat in
- *     <root>/<op>-pending-<id>/<netns_ino>-<attach_type>-<link-name>
- * and commit by renaming the folder to <op>-commit--<id>. A crash leaves a
- * folder whose name says which way to repair it (see nl_pin_store_recover).
+ * Batches (AttachMany, DetachMany) write a journal of their links, a BPF
+ * map pinned at <root>/attach-pending-<id> or <root>/detach-commit--<id>
+ * while they run. A crash leaves it, and its name says which way to repair
+ * (see pin-batch.c and nl_pin_store_recover).
  */
 typedef struct NlPinStore NlPinStore;
 
@@ -85,26 +85,35 @@ int nl_pin_store_scan(NlPinStore *s, nl_pin_scan_cb cb, void *userdata);
 typedef enum NlBatchOp { NL_BATCH_ATTACH, NL_BATCH_DETACH } NlBatchOp;
 typedef struct NlBatch NlBatch;
 
+/* Batches stage in memory; nothing changes until nl_batch_commit. */
 int nl_batch_begin(NlPinStore *s, NlBatchOp op, NlBatch **ret, NlError *e);
-/* ATTACH: pins a new link in the staging folder. */
+/* ATTACH: a new link, to be pinned at its place by the commit. The batch
+ * keeps its own fd: the caller may close link_fd. A name staged twice:
+ * NL_ERR_LINK_EXISTS. */
 int nl_batch_stage_pin(NlBatch *b, uint64_t ino, NlAttachType type, const char *name,
                        int link_fd, NlError *e);
-/* DETACH: moves an existing pin into the staging folder. */
+/* The same for a caller that keeps the link open (link_fd stays valid
+ * until the batch is freed) and knows its id. */
+int nl_batch_stage_pin_fd(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, int link_fd,
+                          uint32_t link_id, NlError *e);
+/* DETACH: an existing pin, opened now (NL_ERR_NO_SUCH_LINK if none). */
 int nl_batch_stage_move(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, NlError *e);
 /* The same for a caller that holds the link open: the commit detaches it
- * through link_fd, which must stay open until the batch is done. */
+ * through link_fd, which must stay open until the batch is freed. */
 int nl_batch_stage_move_fd(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, int link_fd,
-                           NlError *e);
-/* Makes the batch happen: ATTACH moves every staged pin to its place,
- * DETACH detaches every staged link. Then removes the folder. */
+                           uint32_t link_id, NlError *e);
+/* Makes the batch happen, all or nothing (see pin-batch.c): ATTACH pins
+ * every staged link at its place, DETACH unpins and detaches every one. On
+ * failure nothing changed, and nl_batch_failed names the element. */
 int nl_batch_commit(NlBatch *b, NlError *e);
-/* Undoes a batch that was not committed: ATTACH detaches what was staged,
- * DETACH moves the pins back. Frees b. */
+size_t nl_batch_failed(const NlBatch *b);
+/* Drops a batch not committed (its new links are detached), or one done.
+ * Frees b. */
 void nl_batch_abort(NlBatch *b);
 void nl_batch_free(NlBatch *b);
 
 /* Repairs what a crash left: pending batches are undone, committed ones
- * finished, empty folders removed. Returns the number of pins repaired. */
+ * finished. Returns the number of links repaired. */
 int nl_pin_store_recover(NlPinStore *s);
 
 /* Crash testing: NETNSLINK_CRASH_AT=<point> makes the process SIGKILL itself

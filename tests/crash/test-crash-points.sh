@@ -124,7 +124,7 @@ many_expect() {
                 expect "$1" sk_lookup m1 steer; expect "$2" sk_lookup m2 sk_pass; expect "$2" flow_dissector m3 flow_ok
         fi
 }
-for pt in attach-many-before-commit:absent batch-before-commit:absent batch-after-commit:all batch-finish-before-rmdir:all; do
+for pt in attach-many-before-commit:absent batch-midway:absent batch-before-commit:absent batch-after-commit:all; do
         point=${pt%%:*} outcome=${pt##*:}
         N1=$(make_netns "am-$point-1"); N2=$(make_netns "am-$point-2")
         crash "$point" "AttachMany killed at $point" AttachMany "$(many "$N1" "$N2")"
@@ -139,7 +139,7 @@ done
 
 # --- DetachMany --------------------------------------------------------------
 dmany() { echo "[('$1', 'sk_lookup', 'm1'), ('$2', 'sk_lookup', 'm2'), ('$2', 'flow_dissector', 'm3')]"; }
-for pt in detach-many-before-commit:all batch-before-commit:all batch-after-commit:absent batch-finish-before-rmdir:absent; do
+for pt in detach-many-before-commit:all batch-before-commit:all batch-after-commit:absent batch-midway:absent batch-before-cleanup:absent; do
         point=${pt%%:*} outcome=${pt##*:}
         N1=$(make_netns "dm-$point-1"); N2=$(make_netns "dm-$point-2")
         # Set up one by one: batch crash points must not fire in the setup.

@@ -200,16 +200,16 @@ static void test_batches(void) {
                         scene_free(&sc);
                         continue;
                 }
-                CHECK_INT_EQ(batch_dirs(&sc, "-pending-"), 1);
                 CHECK_OK(stage_all(&sc, b, run_cases[i].op, -1), NULL);
 
-                /* Staged: nothing is in its place, yet every link runs (the
-                 * staged pins hold new links; old ones still run). */
+                /* Staged: nothing changed on disk (new links are not
+                 * pinned, old ones still are), and every link runs (the
+                 * batch holds the new ones). */
                 for (int k = 0; k < N_NS; k++) {
-                        CHECK(!pinned(&sc, k), "staged: netns %d not in place", k);
+                        CHECK(pinned(&sc, k) == !attach, "staged: netns %d %s", k, attach ? "not pinned" : "still pinned");
                         CHECK_INT_EQ(attached(&sc, k), 1);
                 }
-                CHECK_INT_EQ(batch_dirs(&sc, "-pending-"), 1);
+                CHECK_INT_EQ(batch_dirs(&sc, NULL), 0);
 
                 if (run_cases[i].commit) {
                         CHECK_OK(nl_batch_commit(b, &e), &e);
@@ -262,11 +262,15 @@ static void test_batch_errors(void) {
         CHECK_INT_EQ(attached(&sc, 0), 0);
         CHECK_INT_EQ(batch_dirs(&sc, NULL), 0);
 
-        /* A staged link whose name was taken meanwhile loses: the pin in
-         * place is kept and the staged link is destroyed, never both run
-         * under one name. (Callers check names before they stage.) */
+        /* A name taken after staging fails the whole batch at commit:
+         * the pin in place is kept, every link of the batch goes (the
+         * first one was pinned already and is unpinned again), never two
+         * links under one name. (Callers check names before they stage.) */
         test_case("attach batch: name taken before commit");
         CHECK_OK(nl_batch_begin(sc.store, NL_BATCH_ATTACH, &b, &e), &e);
+        fd = make_link(&sc, 0);
+        CHECK_OK(nl_batch_stage_pin(b, sc.ino[0], NL_ATTACH_SK_LOOKUP, "l", fd, &e), &e);
+        safe_close(fd);
         fd = make_link(&sc, 1);
         CHECK_OK(nl_batch_stage_pin(b, sc.ino[1], NL_ATTACH_SK_LOOKUP, "l", fd, &e), &e);
         safe_close(fd);
@@ -276,15 +280,25 @@ static void test_batch_errors(void) {
                 nl_link_get_info(fd, false, &keep);
                 CHECK_OK(nl_pin_store_pin(sc.store, sc.ino[1], NL_ATTACH_SK_LOOKUP, "l", fd, &e), &e);
                 safe_close(fd);
-                CHECK_OK(nl_batch_commit(b, &e), &e);
-                nl_batch_free(b);
+                CHECK_ERR(nl_batch_commit(b, &e), &e, NL_ERR_LINK_EXISTS);
+                CHECK_INT_EQ((int) nl_batch_failed(b), 1);
+                nl_batch_abort(b);
                 fd = nl_pin_store_get(sc.store, sc.ino[1], NL_ATTACH_SK_LOOKUP, "l");
                 nl_link_get_info(fd, false, &now);
                 CHECK_INT_EQ(now.link_id, keep.link_id);
                 safe_close(fd);
         }
+        CHECK(!pinned(&sc, 0), "the element pinned before the failure was unpinned");
+        CHECK_INT_EQ(attached(&sc, 0), 0);
         CHECK_INT_EQ(attached(&sc, 1), 1);
         CHECK_INT_EQ(batch_dirs(&sc, NULL), 0);
+        check_no_orphans(&sc, "after the failed commit");
+
+        test_case("a batch commits once");
+        CHECK_OK(nl_batch_begin(sc.store, NL_BATCH_DETACH, &b, &e), &e);
+        CHECK_OK(nl_batch_commit(b, &e), &e);           /* empty: nothing to do */
+        CHECK_ERR(nl_batch_commit(b, &e), &e, NL_ERR_FAILED);
+        nl_batch_free(b);
 
         scene_free(&sc);
 }
@@ -298,14 +312,16 @@ static const struct {
         bool applied;           /* after recovery */
         int repaired;           /* nl_pin_store_recover()'s count */
 } crash_cases[] = {
-        { NL_BATCH_ATTACH, NULL, "-pending-", false, 2 },
-        { NL_BATCH_ATTACH, "batch-before-commit", "-pending-", false, N_NS },
-        { NL_BATCH_ATTACH, "batch-after-commit", "-commit--", true, N_NS },
-        { NL_BATCH_ATTACH, "batch-finish-before-rmdir", "-commit--", true, 0 },
-        { NL_BATCH_DETACH, NULL, "-pending-", true, 2 },
-        { NL_BATCH_DETACH, "batch-before-commit", "-pending-", true, N_NS },
-        { NL_BATCH_DETACH, "batch-after-commit", "-commit--", false, N_NS },
-        { NL_BATCH_DETACH, "batch-finish-before-rmdir", "-commit--", false, 0 },
+        /* killed while staging: nothing was written */
+        { NL_BATCH_ATTACH, NULL, NULL, false, 0 },
+        { NL_BATCH_ATTACH, "batch-midway", "attach-pending-", false, 1 },
+        { NL_BATCH_ATTACH, "batch-before-commit", "attach-pending-", false, N_NS },
+        { NL_BATCH_ATTACH, "batch-after-commit", NULL, true, 0 },
+        { NL_BATCH_DETACH, NULL, NULL, true, 0 },
+        { NL_BATCH_DETACH, "batch-before-commit", NULL, true, 0 },
+        { NL_BATCH_DETACH, "batch-after-commit", "detach-commit--", false, N_NS },
+        { NL_BATCH_DETACH, "batch-midway", "detach-commit--", false, N_NS - 1 },
+        { NL_BATCH_DETACH, "batch-before-cleanup", "detach-commit--", false, 0 },
 };
 
 static void crash_child(Scene *sc, NlBatchOp op, const char *point) {
@@ -341,8 +357,10 @@ static void test_crashes(void) {
                 waitpid(pid, &status, 0);
                 CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
                       "the batch died of SIGKILL (status 0x%x)", status);
-                CHECK_INT_EQ(batch_dirs(&sc, crash_cases[i].left), 1);
-                CHECK_INT_EQ(batch_dirs(&sc, NULL), 1);
+                /* What the crash left: a journal, or nothing at all. */
+                CHECK_INT_EQ(batch_dirs(&sc, NULL), crash_cases[i].left ? 1 : 0);
+                if (crash_cases[i].left)
+                        CHECK_INT_EQ(batch_dirs(&sc, crash_cases[i].left), 1);
 
                 CHECK_INT_EQ(nl_pin_store_recover(sc.store), crash_cases[i].repaired);
                 check_state(&sc, crash_cases[i].applied, "recovered");
@@ -363,20 +381,20 @@ static void test_crashes_together(void) {
         test_case("crash: two batches left behind");
         scene_new(&sc);
         attach_all(&sc);
-        /* A detach batch dies before commit: the links must stay. */
+        /* A detach batch dies after its commit: the links must go. */
         pid = fork();
         if (pid == 0)
-                crash_child(&sc, NL_BATCH_DETACH, "batch-before-commit");
+                crash_child(&sc, NL_BATCH_DETACH, "batch-after-commit");
         waitpid(pid, &status, 0);
         CHECK(WIFSIGNALED(status), "first batch died");
-        /* The pins are in its staging folder now; a second (attach) batch of
-         * other names dies after commit. */
+        /* A second (attach) batch of other names dies before its commit:
+         * its links, pinned already, must go too. */
         pid = fork();
         if (pid == 0) {
                 NlBatch *b = NULL;
                 NlError e = {};
 
-                setenv("NETNSLINK_CRASH_AT", "batch-after-commit", 1);
+                setenv("NETNSLINK_CRASH_AT", "batch-before-commit", 1);
                 nl_batch_begin(sc.store, NL_BATCH_ATTACH, &b, &e);
                 for (int i = 0; i < N_NS; i++) {
                         int fd = make_link(&sc, i);
@@ -389,13 +407,70 @@ static void test_crashes_together(void) {
         waitpid(pid, &status, 0);
         CHECK(WIFSIGNALED(status), "second batch died");
         CHECK_INT_EQ(batch_dirs(&sc, NULL), 2);
+        for (int i = 0; i < N_NS; i++)
+                CHECK(test_exists("%s/%" PRIu64 "/sk_lookup/m", sc.root, sc.ino[i]), "netns %d: m pinned", i);
         CHECK_INT_EQ(nl_pin_store_recover(sc.store), 2 * N_NS);
         CHECK_INT_EQ(batch_dirs(&sc, NULL), 0);
         for (int i = 0; i < N_NS; i++) {
-                CHECK(pinned(&sc, i), "netns %d: l back in place", i);
-                CHECK(test_exists("%s/%" PRIu64 "/sk_lookup/m", sc.root, sc.ino[i]), "netns %d: m in place", i);
-                CHECK_INT_EQ(attached(&sc, i), 2);
+                CHECK(!pinned(&sc, i), "netns %d: l detached", i);
+                CHECK(!test_exists("%s/%" PRIu64 "/sk_lookup/m", sc.root, sc.ino[i]), "netns %d: m undone", i);
+                CHECK_INT_EQ(attached(&sc, i), 0);
         }
+        check_no_orphans(&sc, "recovered");
+        scene_free(&sc);
+}
+
+/* Batch folders an earlier version left (pins staged in a folder, nested
+ * or flat) and journals that are not ours are repaired or removed too. */
+static void test_recover_other_forms(void) {
+        char dir[1024], path[1200];
+        Scene sc;
+        int fd;
+
+        test_case("recovery: folders of earlier versions");
+        scene_new(&sc);
+        /* committed, nested: netns 0 and 1 go in place */
+        snprintf(dir, sizeof(dir), "%s/attach-commit--0000000000000001", sc.root);
+        for (int i = 0; i < 2; i++) {
+                snprintf(path, sizeof(path), "%s/%" PRIu64 "/sk_lookup", dir, sc.ino[i]);
+                CHECK_OK(nl_mkdir_p(path, 0700), NULL);
+                snprintf(path, sizeof(path), "%s/%" PRIu64 "/sk_lookup/l", dir, sc.ino[i]);
+                fd = make_link(&sc, i);
+                CHECK_INT_EQ(bpf_obj_pin(fd, path), 0);
+                safe_close(fd);
+        }
+        /* pending, flat: netns 2's link is undone */
+        snprintf(dir, sizeof(dir), "%s/attach-pending-0000000000000002", sc.root);
+        CHECK_OK(nl_mkdir_p(dir, 0700), NULL);
+        snprintf(path, sizeof(path), "%s/%" PRIu64 "-sk_lookup-l", dir, sc.ino[2]);
+        fd = make_link(&sc, 2);
+        CHECK_INT_EQ(bpf_obj_pin(fd, path), 0);
+        safe_close(fd);
+        CHECK_INT_EQ(nl_pin_store_recover(sc.store), 3);
+        CHECK(pinned(&sc, 0) && pinned(&sc, 1), "the committed ones are in place");
+        CHECK_INT_EQ(attached(&sc, 0), 1);
+        CHECK(!pinned(&sc, 2), "the pending one is not");
+        CHECK_INT_EQ(attached(&sc, 2), 0);
+        CHECK_INT_EQ(batch_dirs(&sc, NULL), 0);
+        check_no_orphans(&sc, "recovered");
+        scene_free(&sc);
+
+        test_case("recovery: a journal that is not one");
+        scene_new(&sc);
+        attach_all(&sc);
+        /* a link pinned under a journal's name, and a map of the wrong shape */
+        fd = make_link(&sc, 0);
+        snprintf(path, sizeof(path), "%s/attach-pending-00000000000000aa", sc.root);
+        CHECK_INT_EQ(bpf_obj_pin(fd, path), 0);
+        safe_close(fd);
+        fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "junk", 4, 8, 4, NULL);
+        CHECK(fd >= 0, "map created");
+        snprintf(path, sizeof(path), "%s/detach-commit--00000000000000bb", sc.root);
+        CHECK_INT_EQ(bpf_obj_pin(fd, path), 0);
+        safe_close(fd);
+        CHECK_INT_EQ(nl_pin_store_recover(sc.store), 0);
+        CHECK_INT_EQ(batch_dirs(&sc, NULL), 0);
+        check_state(&sc, true, "the links in place are untouched");
         check_no_orphans(&sc, "recovered");
         scene_free(&sc);
 }
@@ -413,6 +488,7 @@ static void run(void) {
         test_batch_errors();
         test_crashes();
         test_crashes_together();
+        test_recover_other_forms();
 
         test_case("no fd leaked");
         CHECK_INT_EQ(test_count_fds(), before);
