@@ -30,13 +30,17 @@
  * Detach:  unlink the pin [detach-after-unpin]; bpf_link_detach; remove
  *          steer maps. After the unpin only our fd holds the link, and a kill
  *          closes it.
- * AttachMany: as Attach for each element, but pinned in a pending batch
- *          folder; rename the folder to committed (the commit point), move
- *          the pins to their places. Start-up undoes pending, finishes
- *          committed batches (src/lib/pin-store.c).
- * DetachMany: move every pin into a pending batch folder; commit by rename;
- *          detach and remove them. Start-up moves pending pins back and
- *          finishes committed ones.
+ * AttachMany: as Attach up to bpf_link_create for every element, nothing
+ *          pinned [attach-many-before-commit]; pin the journal of the batch,
+ *          <root>/attach-pending-<id>; pin every link in its place
+ *          [batch-midway, batch-before-commit]; unlink the journal: the
+ *          commit point [batch-after-commit]. Start-up unpins and detaches
+ *          the links a journal lists (src/lib/pin-batch.c).
+ * DetachMany: find every link [detach-many-before-commit, batch-before-
+ *          commit]; pin the journal, <root>/detach-commit--<id>: the commit
+ *          point [batch-after-commit]; unlink each pin and detach its link
+ *          [batch-midway, batch-before-cleanup]; unlink the journal.
+ *          Start-up finishes what a journal lists.
  */
 
 static void link_key(char *buf, size_t size, uint64_t ino, NlAttachType type, const char *name) {

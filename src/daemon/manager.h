@@ -17,8 +17,8 @@
  * parses, calls these functions and replies.
  *
  * Crash safety: the order of system calls in each operation is chosen so
- * that a SIGKILL between any two of them is repaired at the next start (see
- * docs/crash-safety.md and the NETNSLINK_CRASH_AT points named below).
+ * that a SIGKILL between any two of them is repaired at the next start: see
+ * the top of manager.c, with the NETNSLINK_CRASH_AT points of each step.
  */
 
 typedef struct Link {
