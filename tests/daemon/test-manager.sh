@@ -243,4 +243,27 @@ check "detach" "$CTL" detach "$A" sk_lookup s1
 check "the kernel dropped the detached link" bash -c "! bpftool link show id $LID >/dev/null 2>&1"
 check_eq "its pin and steer maps are gone" "" "$(ls "$PIN_ROOT"/*/sk_lookup/s1 "$PIN_ROOT"/*/steer/s1 2>/dev/null)"
 
+# --- Folders of emptied netns ------------------------------------------------
+# Kept a few seconds after the last link goes (an attach right after needs
+# them again), then removed; a stop removes them at once.
+P=$(make_netns prune)
+PINO=$(stat -L -c %i "/run/netns/$P")
+"$CTL" attach "$P" sk_lookup p "$OBJ:sk_pass" >/dev/null
+"$CTL" detach "$P" sk_lookup p >/dev/null
+check "right after the last detach the netns folder is still there" test -d "$PIN_ROOT/$PINO/sk_lookup"
+"$CTL" attach "$P" sk_lookup p "$OBJ:sk_pass" >/dev/null
+check "an attach in it right after works" "$CTL" show "$P" sk_lookup p
+"$CTL" detach "$P" sk_lookup p >/dev/null
+gone=""
+for _ in $(seq 100); do [ -e "$PIN_ROOT/$PINO" ] || { gone=yes; break; }; sleep 0.1; done
+check_eq "within 10 s the emptied netns folder is removed" yes "$gone"
+"$CTL" attach "$P" sk_lookup p "$OBJ:sk_pass" >/dev/null
+check "and an attach afterwards makes it again" test -e "$PIN_ROOT/$PINO/sk_lookup/p"
+"$CTL" detach "$P" sk_lookup p >/dev/null
+stop_daemon
+check_eq "a stop removes the folders of emptied netns at once" "" "$(ls "$PIN_ROOT/$PINO" 2>/dev/null)"
+mkdir -p "$PIN_ROOT/$PINO/sk_lookup" "$PIN_ROOT/12345/flow_dissector"
+start_daemon
+check_eq "a start removes empty netns folders left behind" "" "$(ls -d "$PIN_ROOT/$PINO" "$PIN_ROOT/12345" 2>/dev/null)"
+
 finish
