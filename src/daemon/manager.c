@@ -151,7 +151,7 @@ static bool link_is_steer(const Link *l) {
  * orchestrators do, would otherwise pay two rmdir and two mkdir, more than
  * the attach itself.
  */
-#define PRUNE_DELAY_USEC (5 * 1000 * 1000ULL)
+#define PRUNE_DELAY_USEC (5ULL * 1000 * 1000)
 
 static uint64_t now_usec(void) {
         struct timespec ts;

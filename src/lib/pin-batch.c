@@ -86,10 +86,23 @@ int nl_batch_begin(NlPinStore *s, NlBatchOp op, NlBatch **ret, NlError *e) {
         return 0;
 }
 
+static void item_key(char key[128], uint64_t ino, NlAttachType type, const char *name) {
+        snprintf(key, 128, "%" PRIu64 "/%d/%s", ino, (int) type, name);
+}
+
+/* Undoes batch_add for an item that could not be completed. */
+static void batch_forget_key(NlBatch *b, const Item *it) {
+        char key[128];
+
+        item_key(key, it->ino, it->type, it->name);
+        (void) hashmap_remove(b->keys, key);
+}
+
+/* Prepares b->items[b->n] (the caller completes it and counts it). */
 static int batch_add(NlBatch *b, uint64_t ino, NlAttachType type, const char *name, NlError *e) {
         char key[128];
 
-        snprintf(key, sizeof(key), "%" PRIu64 "/%d/%s", ino, (int) type, name);
+        item_key(key, ino, type, name);
         if (hashmap_get(b->keys, key))
                 return nl_error_set(e, NL_ERR_LINK_EXISTS, -EEXIST, "The batch names link '%s' twice", name);
         if (b->n == b->allocated) {
@@ -123,8 +136,11 @@ int nl_batch_stage_pin(NlBatch *b, uint64_t ino, NlAttachType type, const char *
         /* The caller may close link_fd once staged: the batch keeps the
          * link alive with its own fd until it is pinned. */
         it->fd = fcntl(link_fd, F_DUPFD_CLOEXEC, 3);
-        if (it->fd < 0)
-                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot keep link '%s': %m", name);
+        if (it->fd < 0) {
+                r = negative_errno();
+                batch_forget_key(b, it);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot keep link '%s': %m", name);
+        }
         it->own_fd = true;
         it->link_id = info.link_id;
         b->n++;
@@ -459,8 +475,10 @@ int nl_pin_store_recover(NlPinStore *s) {
                                 continue;
                         if (S_ISDIR(st.st_mode))
                                 r = recover_legacy_dir(s, path, op, commit);
-                        else
+                        else if (S_ISREG(st.st_mode))
                                 r = recover_journal(s, path, op, commit);
+                        else    /* a symlink: never followed */
+                                r = unlink(path) < 0 ? negative_errno() : 0;
                         if (r > 0)
                                 total += r;
                 }
