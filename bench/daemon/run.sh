@@ -16,7 +16,8 @@
 #            daemon's fd count and RSS around 10,000 more operations
 #   crash    crash-anywhere: 4 clients, random SIGKILLs (bench/daemon/crash-anywhere)
 #
-# Environment: NETNS (300), NETNS_RESTART (2500), PER_NETNS (4), OPS (1000).
+# Environment: NETNS (300), ROUNDS (5), NETNS_RESTART (2500), PER_NETNS (4),
+# OPS (1000).
 set -u
 if [ $# -lt 1 ] || [ ! -x "$1/src/daemon/netnslinkd" ]; then
         echo "usage: $0 BUILD_DIR [attach|restart|load|crash...]" >&2
@@ -40,7 +41,7 @@ part_attach() {
         echo "== attach: $n netns, one program =="
         "$CLIENT" mknetns bench "$n" > "$T/netns-attach" || return 1
         mkdir -p "$PINS/direct"
-        "$CLIENT" bench --rounds=${ROUNDS:-3} --daemon-pid="$DAEMON_PID" --bus-pid="$BUS_PID" \
+        "$CLIENT" bench --rounds=${ROUNDS:-5} --daemon-pid="$DAEMON_PID" --bus-pid="$BUS_PID" \
                 --pin-dir="$PINS/direct" "$T/netns-attach" "$OBJ"
 }
 
