@@ -14,7 +14,8 @@
  *
  * Input: a list of operations, each an op byte then a path (up to a NUL;
  * a path component "@" stands for our netns inode) and, for symlinks, a
- * target.
+ * target; for batch journals, entries: a byte choosing the link it names
+ * (one of ours, or made up) and its name.
  */
 #include <bpf/bpf.h>
 #include <dirent.h>
@@ -28,7 +29,7 @@
 #include "fuzz.h"
 #include "link-ops.h"
 #include "netns-ref.h"
-#include "pin-store.h"
+#include "pin-store-private.h"
 
 #define MAX_OPS 64
 
@@ -161,6 +162,35 @@ static bool make_path(const char *rel, char *out, size_t size) {
         return true;
 }
 
+/* A batch journal of up to 4 entries, most naming our links by their ids,
+ * pinned at path: what a crash in the middle of a batch leaves. */
+static void pin_journal(FuzzInput *in, const char *path) {
+        static const int live[] = { OBJ_SK_LOOKUP_A, OBJ_SK_LOOKUP_B, OBJ_FLOW, OBJ_DEFUNCT };
+        uint32_t n = fuzz_take_u8(in) % 4 + 1;
+        int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nl_batch", sizeof(uint32_t), sizeof(JournalEntry), n, NULL);
+
+        if (fd < 0)
+                return;
+        for (uint32_t k = 0; k < n; k++) {
+                uint8_t pick = fuzz_take_u8(in);
+                char *name = fuzz_take_string(in);
+                JournalEntry je = { .ino = netns_ino, .type = pick & 1, .link_id = pick };
+                NlLinkInfo info;
+
+                if (pick < 128 && nl_link_get_info(objs[live[pick % 4]], false, &info) == 0) {
+                        je.link_id = info.link_id;
+                        je.type = info.attach_type;
+                }
+                if (pick & 2)
+                        je.ino = fuzz_take_u16(in);
+                snprintf(je.name, sizeof(je.name), "%s", name);
+                (void) bpf_map_update_elem(fd, &k, &je, BPF_ANY);
+                free(name);
+        }
+        (void) bpf_obj_pin(fd, path);
+        close(fd);
+}
+
 static bool target_ok(const char *t) {
         return *t && t[0] != '/' && !strstr(t, "..");
 }
@@ -172,19 +202,23 @@ static void build(FuzzInput *in) {
                 char path[4096];
                 bool ok = make_path(rel, path, sizeof(path));
 
-                switch (op % 8) {
+                switch (op % 9) {
                 case 0:
                         if (ok)
                                 (void) mkdir(path, 0700);
                         break;
                 case 1 ... 6:
                         if (ok)
-                                (void) bpf_obj_pin(objs[(op % 8) - 1], path);
+                                (void) bpf_obj_pin(objs[(op % 9) - 1], path);
                         break;
                 case 7:
                         target = fuzz_take_string(in);
                         if (ok && target_ok(target))
                                 (void) symlink(target, path);
+                        break;
+                case 8:
+                        if (ok)
+                                pin_journal(in, path);
                         break;
                 }
                 free(rel);

@@ -272,7 +272,7 @@ def prog_elf():
 
 
 # ---- pin-tree: ops (op byte, path, [target]) -------------------------------
-MKDIR, SK_A, SK_B, FLOW, DEFUNCT, MAP, PROG, LINK = range(8)
+MKDIR, SK_A, SK_B, FLOW, DEFUNCT, MAP, PROG, LINK, JOURNAL = range(9)
 
 
 def ops(*items):
@@ -281,6 +281,11 @@ def ops(*items):
         out += bytes([it[0]]) + it[1].encode() + b"\0"
         if it[0] == LINK:
             out += it[2].encode() + b"\0"
+        elif it[0] == JOURNAL:
+            # entries: (pick, name); pick < 128 names one of our links by id
+            out += bytes([len(it[2]) - 1])
+            for pick, name in it[2]:
+                out += bytes([pick]) + name.encode() + b"\0"
     return out
 
 
@@ -306,6 +311,14 @@ def pin_tree():
         "symlink-loop": [(MKDIR, "@"), (LINK, "@/sk_lookup", "sk_lookup")],
         "symlink-netns": [(SK_A, "@/sk_lookup/web"), (LINK, "99/sk_lookup", "x"), (LINK, "98", "detach-commit--4")],
         "symlink-pin": [(MKDIR, "@/sk_lookup"), (LINK, "@/sk_lookup/l", "web")],
+        # journals of batches a crash cut: an attach to undo, a detach to finish
+        "journal-attach": [(SK_A, "@/sk_lookup/web"), (SK_B, "@/sk_lookup/api"),
+                           (JOURNAL, "attach-pending-5", [(0, "web"), (1, "api"), (200, "none")])],
+        "journal-detach": [(SK_A, "@/sk_lookup/web"), (FLOW, "@/flow_dissector/f"),
+                           (JOURNAL, "detach-commit--6", [(0, "web"), (2, "f"), (4, "web")])],
+        "journal-mismatch": [(SK_A, "@/sk_lookup/web"), (JOURNAL, "attach-pending-7", [(1, "web"), (0, "x" * 70)])],
+        "journal-wrong-op": [(SK_A, "@/sk_lookup/web"), (JOURNAL, "attach-commit--8", [(0, "web")]),
+                             (JOURNAL, "detach-pending-9", [(0, "web")])],
     }
     for name, items in cases.items():
         write("pin-tree", name, ops(*items))

@@ -31,15 +31,6 @@
 #include "hashmap.h"
 #include "pin-store-private.h"
 
-typedef struct JournalEntry {
-        uint64_t ino;
-        uint32_t type;          /* NlAttachType */
-        uint32_t link_id;       /* 0: an unused entry */
-        char name[72];          /* NL_LINK_NAME_MAX + 1, padded */
-} JournalEntry;
-
-_Static_assert(sizeof(((JournalEntry *) 0)->name) > NL_LINK_NAME_MAX, "journal name too short");
-
 typedef struct Item {
         uint64_t ino;
         NlAttachType type;

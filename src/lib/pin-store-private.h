@@ -3,6 +3,16 @@
 /* The pin store's helpers that its batches (pin-batch.c) share. */
 #include "pin-store.h"
 
+/* One link of a batch's journal (pin-batch.c): the value of an array map. */
+typedef struct JournalEntry {
+        uint64_t ino;
+        uint32_t type;          /* NlAttachType */
+        uint32_t link_id;       /* 0: an unused entry */
+        char name[72];          /* NL_LINK_NAME_MAX + 1, padded */
+} JournalEntry;
+
+_Static_assert(sizeof(((JournalEntry *) 0)->name) > NL_LINK_NAME_MAX, "journal name too short");
+
 /* base/<ino>/<type>[/<name>] into buf. */
 int pin_path_in(const char *base, uint64_t ino, NlAttachType type, const char *name, char *buf, size_t size);
 /* mkdir of base/<ino>/<type>, remembering what exists. */
