@@ -15,6 +15,8 @@
  *   fill NETNS_FILE OBJ      PER links in each netns through AttachMany
  *   restart -- DAEMON ARGS   start the daemon and time its first full
  *                            ListLinks answer; prints its pid and RSS
+ *   floor-server             answer Attach and Detach as the daemon does,
+ *                            doing nothing: the bus's share (bench --floor)
  *
  * NETNS_FILE names one netns per line. OBJ is the BPF object holding
  * bench_daemon and bench_daemon2 (sk_lookup).
@@ -46,6 +48,7 @@
 #define PROG1 "bench_daemon"
 #define PROG2 "bench_daemon2"
 #define TIMEOUT_US (120ULL * 1000 * 1000)
+#define FLOOR_NAME "org.netnslink1.BenchFloor"     /* bench --floor, floor-server */
 
 static unsigned arg_clients = 8, arg_ops = 300, arg_rounds = 3, arg_per = 4;
 static pid_t arg_daemon_pid, arg_bus_pid;
@@ -148,14 +151,14 @@ static int call(sd_bus *bus, sd_bus_message *m, sd_bus_error *e, sd_bus_message 
         return sd_bus_call(bus, m, TIMEOUT_US, e, reply);
 }
 
-/* method is Attach or Update */
-static int do_attach(sd_bus *bus, const char *method, const char *netns, const char *name, const Prog *p,
-                     bool quiet) {
+/* method is Attach or Update; dest the daemon, or the floor server */
+static int do_attach_to(sd_bus *bus, const char *dest, const char *method, const char *netns, const char *name,
+                        const Prog *p, bool quiet) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, method);
+        r = sd_bus_message_new_method_call(bus, &m, dest, PATH, IFACE, method);
         if (r >= 0)
                 r = sd_bus_message_append(m, "sss", netns, "sk_lookup", name);
         if (r >= 0)
@@ -170,14 +173,23 @@ static int do_attach(sd_bus *bus, const char *method, const char *netns, const c
         return r;
 }
 
-static int do_detach(sd_bus *bus, const char *netns, const char *name) {
+static int do_attach(sd_bus *bus, const char *method, const char *netns, const char *name, const Prog *p,
+                     bool quiet) {
+        return do_attach_to(bus, DEST, method, netns, name, p, quiet);
+}
+
+static int do_detach_to(sd_bus *bus, const char *dest, const char *netns, const char *name) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
-        int r = sd_bus_call_method(bus, DEST, PATH, IFACE, "Detach", &e, NULL, "sss", netns, "sk_lookup", name);
+        int r = sd_bus_call_method(bus, dest, PATH, IFACE, "Detach", &e, NULL, "sss", netns, "sk_lookup", name);
 
         if (r < 0)
                 report("Detach", r, &e);
         sd_bus_error_free(&e);
         return r;
+}
+
+static int do_detach(sd_bus *bus, const char *netns, const char *name) {
+        return do_detach_to(bus, DEST, netns, name);
 }
 
 static int do_get(sd_bus *bus, const char *netns, const char *name) {
@@ -489,7 +501,11 @@ static void span_end(const Span *s, unsigned n, Row *r, unsigned round) {
         r->bus_cpu[round] = b >= 0 && s->bus >= 0 ? (b - s->bus) / 1000 / n : -1;
 }
 
-enum { R_DIRECT_ATTACH, R_DIRECT_DETACH, R_PING, R_ATTACH, R_ATTACH_FD, R_DETACH, R_ATTACH_MANY, R_DETACH_MANY, _R_MAX };
+enum {
+        R_DIRECT_ATTACH, R_DIRECT_DETACH, R_PING, R_FLOOR_ATTACH, R_FLOOR_DETACH, R_ATTACH, R_ATTACH_FD, R_DETACH,
+        R_ATTACH_MANY, R_DETACH_MANY, _R_MAX
+};
+static bool arg_floor;
 
 static int direct_attach(char **netns, unsigned n, int prog_fd, double *ret) {
         double t0 = bench_now_us();
@@ -541,6 +557,8 @@ static int verb_bench(int argc, char **argv) {
                 [R_DIRECT_ATTACH] = { .name = "direct libbpf: open netns + link_create + pin + close" },
                 [R_DIRECT_DETACH] = { .name = "direct libbpf: obj_get + link_detach + close + unlink" },
                 [R_PING] = { .name = "Peer.Ping round trip to the daemon" },
+                [R_FLOOR_ATTACH] = { .name = "Attach to a no-op server (same messages and signal)" },
+                [R_FLOOR_DETACH] = { .name = "Detach to a no-op server (same messages and signal)" },
                 [R_ATTACH] = { .name = "Attach over the bus (object_path)" },
                 [R_ATTACH_FD] = { .name = "Attach over the bus (object_fd)" },
                 [R_DETACH] = { .name = "Detach over the bus" },
@@ -588,6 +606,19 @@ static int verb_bench(int argc, char **argv) {
                                 return 1;
                 span_end(&sp, n, &rows[R_PING], round);
 
+                if (arg_floor) {
+                        sp = span_start();
+                        for (unsigned i = 0; i < n; i++)
+                                if (do_attach_to(bus, FLOOR_NAME, "Attach", netns[i], "b0", &by_path, false) < 0)
+                                        return 1;
+                        span_end(&sp, n, &rows[R_FLOOR_ATTACH], round);
+                        sp = span_start();
+                        for (unsigned i = 0; i < n; i++)
+                                if (do_detach_to(bus, FLOOR_NAME, netns[i], "b0") < 0)
+                                        return 1;
+                        span_end(&sp, n, &rows[R_FLOOR_DETACH], round);
+                }
+
                 for (int fd_round = 0; fd_round < 2; fd_round++) {
                         Row discard = {};
 
@@ -619,6 +650,8 @@ static int verb_bench(int argc, char **argv) {
                arg_daemon_pid ? " (wall; CPU of netnslinkd, of dbus-daemon)" : "");
         for (int i = 0; i < _R_MAX; i++) {
                 med[i] = bench_median(rows[i].round, arg_rounds);
+                if (!arg_floor && (i == R_FLOOR_ATTACH || i == R_FLOOR_DETACH))
+                        continue;
                 printf("  %-56s %9.1f", rows[i].name, med[i]);
                 if (rows[i].daemon_cpu[0] >= 0)
                         printf("  %7.1f", bench_median(rows[i].daemon_cpu, arg_rounds));
@@ -638,12 +671,115 @@ static int verb_bench(int argc, char **argv) {
                med[R_ATTACH_MANY] / med[R_DIRECT_ATTACH] <= 2 ? "ok" : "MISSED");
         printf("  DetachMany / direct detach loop        %5.2fx  (<= 2x)   %s\n", med[R_DETACH_MANY] / med[R_DIRECT_DETACH],
                med[R_DETACH_MANY] / med[R_DIRECT_DETACH] <= 2 ? "ok" : "MISSED");
+        if (arg_floor) {
+                /* What the bus alone costs for these messages, and so what
+                 * is left for the daemon within the target. */
+                printf("the bus's share (a no-op server with the same messages and signals):\n");
+                printf("  Attach-shaped call to it / (direct attach + Ping) %5.2fx; the daemon's own work "
+                       "in an Attach: %.1f us, %.1f us within 1.5x\n",
+                       (med[R_FLOOR_ATTACH] + med[R_DIRECT_ATTACH]) / floor_a, med[R_ATTACH] - med[R_FLOOR_ATTACH],
+                       1.5 * floor_a - med[R_FLOOR_ATTACH]);
+                printf("  Detach-shaped call to it / (direct detach + Ping) %5.2fx; the daemon's own work "
+                       "in a Detach: %.1f us, %.1f us within 1.5x\n",
+                       (med[R_FLOOR_DETACH] + med[R_DIRECT_DETACH]) / floor_d, med[R_DETACH] - med[R_FLOOR_DETACH],
+                       1.5 * floor_d - med[R_FLOOR_DETACH]);
+        }
         r = 0;
         sd_bus_flush_close_unref(bus);
         bpf_object__close(obj);
         lines_free(netns, n);
         close(obj_fd);
         return r;
+}
+
+/* ---- floor-server ---- */
+
+/* The floor: a server on the same bus that answers Attach with a link
+ * dictionary like netnslinkd's (same keys, same sizes) and Detach with
+ * nothing, each followed by its signal, and does no work at all. What a
+ * call to it costs is the bus's share of a call to the daemon: the
+ * marshalling and routing of these message shapes. */
+static int floor_dict(sd_bus_message *m, const char *netns, const char *name) {
+        int r = sd_bus_message_open_container(m, 'a', "{sv}");
+
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+                                          "netns", "s", netns, "netns_ino", "t", (uint64_t) 4026532248ULL,
+                                          "attach_type", "s", "sk_lookup", "name", "s", name,
+                                          "link_id", "u", 123456, "prog_id", "u", 654321,
+                                          "prog_name", "s", PROG1, "prog_tag", "s", "0123456789abcdef",
+                                          "pin_path", "s", "/sys/fs/bpf/netnslinkd/4026532248/sk_lookup/b0",
+                                          "defunct", "b", 0, "order", "u", 0,
+                                          "source", "s", "sha256:2c40a27e23602c40a27e23602c40a27e23602c40a27e"
+                                                         "23602c40a27e2360abcd:" PROG1);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int floor_signal(sd_bus_message *call, const char *member, const char *netns, const char *name) {
+        sd_bus_message *sig = NULL;
+        int r = sd_bus_message_new_signal(sd_bus_message_get_bus(call), &sig, PATH, IFACE, member);
+
+        if (r >= 0)
+                r = floor_dict(sig, netns, name);
+        if (r >= 0)
+                r = sd_bus_send(NULL, sig, NULL);
+        sd_bus_message_unref(sig);
+        return r;
+}
+
+static int floor_attach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        sd_bus_message *reply = NULL;
+        const char *netns, *type, *name;
+        int r = sd_bus_message_read(m, "sss", &netns, &type, &name);
+
+        if (r >= 0)
+                r = sd_bus_message_skip(m, "a{sv}");
+        if (r >= 0)
+                r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = floor_dict(reply, netns, name);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        return r < 0 ? r : floor_signal(m, "LinkAttached", netns, name);
+}
+
+static int floor_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *netns, *type, *name;
+        int r = sd_bus_message_read(m, "sss", &netns, &type, &name);
+
+        if (r >= 0)
+                r = sd_bus_reply_method_return(m, NULL);
+        return r < 0 ? r : floor_signal(m, "LinkDetached", netns, name);
+}
+
+static const sd_bus_vtable floor_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Attach", "sssa{sv}", "a{sv}", floor_attach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Detach", "sss", "", floor_detach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+/* Serves until killed. The bus must let it own FLOOR_NAME (run.sh adds
+ * that rule to the bench's bus). */
+static int verb_floor_server(int argc, char **argv) {
+        sd_bus *bus = bus_open();
+        int r;
+
+        r = sd_bus_add_object_vtable(bus, NULL, PATH, IFACE, floor_vtable, NULL);
+        if (r >= 0)
+                r = sd_bus_request_name(bus, FLOOR_NAME, 0);
+        if (r < 0)
+                return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
+        for (;;) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
+                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+                        return 1;
+        }
 }
 
 /* ---- fill and restart ---- */
@@ -709,12 +845,13 @@ static int verb_restart(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_CLIENTS = 0x100, ARG_OPS, ARG_DAEMON_PID, ARG_BUS_PID, ARG_MAX_RSS, ARG_ROUNDS, ARG_PER, ARG_PIN_DIR, ARG_P99 };
+        enum { ARG_CLIENTS = 0x100, ARG_OPS, ARG_DAEMON_PID, ARG_BUS_PID, ARG_FLOOR, ARG_MAX_RSS, ARG_ROUNDS, ARG_PER, ARG_PIN_DIR, ARG_P99 };
         static const struct option options[] = {
                 { "clients", required_argument, NULL, ARG_CLIENTS },
                 { "ops", required_argument, NULL, ARG_OPS },
                 { "daemon-pid", required_argument, NULL, ARG_DAEMON_PID },
                 { "bus-pid", required_argument, NULL, ARG_BUS_PID },
+                { "floor", no_argument, NULL, ARG_FLOOR },
                 { "max-rss-growth-kib", required_argument, NULL, ARG_MAX_RSS },
                 { "max-p99-ms", required_argument, NULL, ARG_P99 },
                 { "rounds", required_argument, NULL, ARG_ROUNDS },
@@ -726,7 +863,7 @@ int main(int argc, char **argv) {
         int c;
 
         if (argc < 2)
-                return fprintf(stderr, "nl-bus-bench mknetns|load|bench|fill|restart ...\n"), 2;
+                return fprintf(stderr, "nl-bus-bench mknetns|load|bench|fill|restart|floor-server ...\n"), 2;
         verb = argv[1];
         argv++, argc--;
         while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
@@ -735,6 +872,7 @@ int main(int argc, char **argv) {
                 case ARG_OPS: arg_ops = strtoul(optarg, NULL, 10); break;
                 case ARG_DAEMON_PID: arg_daemon_pid = (pid_t) strtol(optarg, NULL, 10); break;
                 case ARG_BUS_PID: arg_bus_pid = (pid_t) strtol(optarg, NULL, 10); break;
+                case ARG_FLOOR: arg_floor = true; break;
                 case ARG_MAX_RSS: arg_max_rss_growth_kib = strtol(optarg, NULL, 10); break;
                 case ARG_P99: arg_max_p99_ms = strtod(optarg, NULL); break;
                 case ARG_ROUNDS: arg_rounds = strtoul(optarg, NULL, 10); break;
@@ -756,5 +894,7 @@ int main(int argc, char **argv) {
                 return verb_fill(argc, argv);
         if (strcmp(verb, "restart") == 0)
                 return verb_restart(argc, argv);
+        if (strcmp(verb, "floor-server") == 0)
+                return verb_floor_server(argc, argv);
         return fprintf(stderr, "Unknown verb %s\n", verb), 2;
 }

@@ -8,7 +8,9 @@
 #   attach   300 netns, one program: direct libbpf attach+pin / detach+unpin
 #            per netns against Peer.Ping, Attach, Detach, AttachMany and
 #            DetachMany through the daemon (targets: single calls within 1.5x
-#            of direct + Ping, the Many calls within 2x of the direct loop)
+#            of direct + Ping, the Many calls within 2x of the direct loop),
+#            and the same Attach and Detach messages to a server that does
+#            nothing (the bus's share of a call)
 #   restart  10,000 pinned sk_lookup links (2,500 netns x 4), SIGKILL the
 #            daemon, restart: time to a full ListLinks answer (< 1 s) and
 #            RSS (< 32 MiB)
@@ -33,16 +35,28 @@ CLIENT="$NL_BUILD/bench/daemon/nl-bus-bench"
 OBJ="$TEST_BPF/bench_daemon_prog.bpf.o"
 [ -x "$CLIENT" ] && [ -f "$OBJ" ] || { echo "build $NL_BUILD first (nl-bus-bench, bench_daemon_prog)" >&2; exit 1; }
 
-start_bus && mount_pins && start_daemon || exit 1
+# The shipped policy, and one rule more: root may run the no-op server that
+# measures the bus's share of a call (nl-bus-bench floor-server).
+FLOOR_POLICY='<policy user="root"><allow own="org.netnslink1.BenchFloor"/><allow send_destination="org.netnslink1.BenchFloor"/><allow receive_sender="org.netnslink1.BenchFloor"/></policy>'
+start_bus "$BUS_POLICY" "$FLOOR_POLICY" && mount_pins && start_daemon || exit 1
 FAILED_PARTS=""
 
 part_attach() {
-        local n=${NETNS:-300}
+        local n=${NETNS:-300} floor_pid rc
         echo "== attach: $n netns, one program =="
         "$CLIENT" mknetns bench "$n" > "$T/netns-attach" || return 1
         mkdir -p "$PINS/direct"
-        "$CLIENT" bench --rounds=${ROUNDS:-5} --daemon-pid="$DAEMON_PID" --bus-pid="$BUS_PID" \
+        "$CLIENT" floor-server &
+        floor_pid=$!
+        for _ in $(seq 100); do
+                busctl status org.netnslink1.BenchFloor >/dev/null 2>&1 && break
+                sleep 0.05
+        done
+        "$CLIENT" bench --rounds=${ROUNDS:-5} --daemon-pid="$DAEMON_PID" --bus-pid="$BUS_PID" --floor \
                 --pin-dir="$PINS/direct" "$T/netns-attach" "$OBJ"
+        rc=$?
+        kill "$floor_pid"; wait "$floor_pid" 2>/dev/null
+        return $rc
 }
 
 part_restart() {
