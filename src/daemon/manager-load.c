@@ -78,6 +78,26 @@ bool manager_steer_load_pending(Manager *m, uint64_t ino, const char *name) {
         return hashmap_get(m->jobs, key) || hashmap_get(m->prepared, key);
 }
 
+bool manager_netns_load_pending(Manager *m, uint64_t ino) {
+        char prefix[512], dir[4096];
+        HashmapIter it = {};
+        const char *k;
+        size_t n;
+
+        /* The key of a steer load names its map folder, <root>/<ino>/steer/... */
+        if (nl_pin_netns_dir(m->store, ino, dir, sizeof(dir)) < 0)
+                return false;
+        n = (size_t) snprintf(prefix, sizeof(prefix), "steer:%s/", dir);
+        while (hashmap_iterate(m->jobs, &it, NULL, &k))
+                if (strncmp(k, prefix, n) == 0)
+                        return true;
+        it = (HashmapIter) {};
+        while (hashmap_iterate(m->prepared, &it, NULL, &k))
+                if (strncmp(k, prefix, n) == 0)
+                        return true;
+        return false;
+}
+
 /* Fills a: reads the object (fd or path) and computes the key. */
 static int prepare_args(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino, const char *name,
                         LoadArgs *a, NlError *e) {

@@ -187,6 +187,10 @@ int manager_prune(Manager *m, bool all) {
         for (size_t i = 0; i < n; i++) {
                 char key[32];
 
+                /* A load making steer maps there (in a child process, so
+                 * any time): not now, at the next look. */
+                if (manager_netns_load_pending(m, due[i]))
+                        continue;
                 netns_key(key, due[i]);
                 hashmap_remove(m->emptied, key);
                 /* A netns with links again keeps its folders. */

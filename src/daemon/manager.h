@@ -133,6 +133,8 @@ uint32_t manager_link_order(Manager *m, const Link *l);
  * manager_prune a few seconds later (all of them if all is set). Returns
  * how many netns folders went. */
 void manager_mark_emptied(Manager *m, uint64_t ino);
+/* A steer load in a child process is making maps in the netns's folder. */
+bool manager_netns_load_pending(Manager *m, uint64_t ino);
 int manager_prune(Manager *m, bool all);
 
 /* Looks at every netns once; drops links whose netns is gone. Returns how

@@ -43,25 +43,27 @@ static int path_is_bpffs(const char *path) {
 int nl_mkdir_p(const char *path, mode_t mode) {
         char buf[4096], *slash;
         size_t n = strlen(path);
+        int r;
 
         if (n >= sizeof(buf))
                 return -ENAMETOOLONG;
-        /* Usually only the last folder is missing: try it first. */
-        if (mkdir(path, mode) >= 0 || errno == EEXIST)
-                return 0;
-        if (errno != ENOENT)
-                return negative_errno();
-        memcpy(buf, path, n + 1);
-        slash = strrchr(buf, '/');
-        if (!slash || slash == buf)
-                return -ENOENT;
-        *slash = 0;
-        int r = nl_mkdir_p(buf, mode);
-        if (r < 0)
-                return r;
-        if (mkdir(path, mode) < 0 && errno != EEXIST)
-                return negative_errno();
-        return 0;
+        /* Usually only the last folder is missing: try it first. Another
+         * process may remove an empty parent meanwhile: try again. */
+        for (int attempt = 0; attempt < 4; attempt++) {
+                if (mkdir(path, mode) >= 0 || errno == EEXIST)
+                        return 0;
+                if (errno != ENOENT)
+                        return negative_errno();
+                memcpy(buf, path, n + 1);
+                slash = strrchr(buf, '/');
+                if (!slash || slash == buf)
+                        return -ENOENT;
+                *slash = 0;
+                r = nl_mkdir_p(buf, mode);
+                if (r < 0)
+                        return r;
+        }
+        return -ENOENT;
 }
 
 int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e) {

@@ -6,8 +6,10 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "link-ops.h"
@@ -470,6 +472,37 @@ static void test_scan(void) {
         test_netns_del(c);
 }
 
+/* mkdir -p while another process removes the empty parent now and then,
+ * as the daemon prunes a netns folder while a loader child makes steer
+ * maps in it: every call must still succeed. */
+static void test_mkdir_race(void) {
+        char parent[512], leaf[600];
+        int failures = 0, made = 0;
+        pid_t pid;
+
+        test_case("mkdir -p racing with rmdir of its parent");
+        snprintf(parent, sizeof(parent), "%s/race/p", test_bpffs());
+        snprintf(leaf, sizeof(leaf), "%s/c", parent);
+        pid = fork();
+        if (pid == 0) {
+                for (;;) {
+                        (void) rmdir(parent);
+                        usleep(20);
+                }
+        }
+        CHECK(pid > 0, "fork");
+        for (int i = 0; i < 3000; i++) {
+                if (nl_mkdir_p(leaf, 0700) < 0)
+                        failures++;
+                else if (rmdir(leaf) == 0)
+                        made++;
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        CHECK_INT_EQ(failures, 0);
+        CHECK_INT_EQ(made, 3000);
+}
+
 static void run(void) {
         int before;
 
@@ -483,6 +516,7 @@ static void run(void) {
         test_case("fds after pin/get/unpin");
         CHECK_INT_EQ(test_count_fds(), before);
         test_scan();
+        test_mkdir_race();
         test_case("no fd leaked");
         CHECK_INT_EQ(test_count_fds(), before);
         teardown();
