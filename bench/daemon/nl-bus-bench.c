@@ -488,7 +488,23 @@ typedef struct Span {
         double wall, daemon, bus;
 } Span;
 
+/* Waits until the daemon and the bus are idle: what the previous phase
+ * left to do after its replies (signals go out after the reply) is not
+ * charged to the next one. */
+static void settle(void) {
+        double d = cpu_ns(arg_daemon_pid), b = cpu_ns(arg_bus_pid);
+
+        for (int i = 0; i < 200 && (d >= 0 || b >= 0); i++) {
+                usleep(5000);
+                double d2 = cpu_ns(arg_daemon_pid), b2 = cpu_ns(arg_bus_pid);
+                if (d2 == d && b2 == b)
+                        return;
+                d = d2, b = b2;
+        }
+}
+
 static Span span_start(void) {
+        settle();
         return (Span) { bench_now_us(), cpu_ns(arg_daemon_pid), cpu_ns(arg_bus_pid) };
 }
 

@@ -55,6 +55,8 @@ static int flush_chunk(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
         size_t end = n_queued - head > FLUSH_CHUNK ? head + FLUSH_CHUNK : n_queued;
 
+        /* The log lines of these changes first, in one write. */
+        log_flush();
         for (; head < end; head++)
                 send_one(m, &queue[head]);
         if (head < n_queued)
@@ -116,6 +118,7 @@ void bus_manager_emit(Manager *m, LinkEvent ev, const Link *l) {
 }
 
 void bus_manager_flush_signals(void) {
+        log_flush();
         for (; head < n_queued; head++)
                 send_one(flush_manager, &queue[head]);
         head = n_queued = 0;

@@ -10,6 +10,12 @@
 void log_set_max_level(int level);
 int log_get_max_level(void);
 int log_internal(int level, int error, const char *fmt, ...) _printf_(3, 4);
+/* The same line, written later: with the next log line, or by log_flush,
+ * which the daemon calls once the reply of the call is out (a change's
+ * line need not delay its caller). Killed before that, the line is lost;
+ * the change itself is not (the pins are the truth). */
+void log_later(int level, const char *fmt, ...) _printf_(2, 3);
+void log_flush(void);
 
 #define log_full_errno(level, error, ...) log_internal((level), (error), __VA_ARGS__)
 #define log_debug(...) log_internal(LOG_DEBUG, 0, __VA_ARGS__)

@@ -516,8 +516,10 @@ fail:
         return r;
 }
 
+/* Written once the reply is out (log_later): the caller does not wait for
+ * the log. */
 static void log_change(const char *what, const Link *l) {
-        log_info("%s %s link '%s' in netns %s (ino %" PRIu64 "): link id %u, program %s id %u (%s)",
+        log_later(LOG_INFO, "%s %s link '%s' in netns %s (ino %" PRIu64 "): link id %u, program %s id %u (%s)",
                  what, nl_attach_type_to_string(l->type), l->name, l->netns, l->ino, l->info.link_id,
                  l->info.prog_name, l->info.prog_id, *l->source ? l->source : "unknown source");
 }

@@ -95,6 +95,7 @@ static int on_defunct_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
         (void) manager_check_defunct(m);
         (void) manager_prune(m, false);
+        log_flush();
         return sd_event_source_set_time_relative(s, DEFUNCT_CHECK_USEC);
 }
 
@@ -194,10 +195,13 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         log_info("Stopping; pinned links keep running");
+        log_flush();
         return 0;
 }
 
 int main(int argc, char *argv[]) {
         int r = run(argc, argv);
+
+        log_flush();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
