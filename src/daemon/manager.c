@@ -436,7 +436,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         r = parse_ref(ref, &type, e);
         if (r < 0)
                 return r;
-        r = nl_netns_open(ref->netns, &ns, e);
+        r = nl_netns_open_nsfs(ref->netns, &ns, e);
         if (r < 0)
                 return r;
         snprintf(netns_path, path_size, "%s", ns.path);
@@ -469,6 +469,12 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         link_fd = nl_link_create(nl_program_fd(prog), ns.fd, type, e);
         if (link_fd < 0) {
                 r = link_fd;
+                /* Refused: maybe not a netns at all (only nsfs was checked). */
+                if (r == -EINVAL) {
+                        int k = nl_netns_explain(&ns, ref->netns, e);
+                        if (k < 0)
+                                r = k;
+                }
                 goto fail;
         }
         /* A new link runs last: its place is the count of programs now,

@@ -95,7 +95,9 @@ static dev_t nsfs_dev(void) {
         return dev;
 }
 
-int nl_netns_fd_check(int fd, uint64_t *ret_ino) {
+/* fstat's inode, once the fd is known to be a namespace file; the kind
+ * of namespace only if check_type. */
+static int fd_check(int fd, bool check_type, uint64_t *ret_ino) {
         struct stat st;
         dev_t dev = nsfs_dev();
         int t;
@@ -111,14 +113,20 @@ int nl_netns_fd_check(int fd, uint64_t *ret_ino) {
                         return -ENOTTY;
         } else if (st.st_dev != dev || !S_ISREG(st.st_mode))
                 return -ENOTTY;
-        t = ioctl(fd, NS_GET_NSTYPE);
-        if (t < 0)
-                return negative_errno();
-        if (t != CLONE_NEWNET)
-                return -EPROTOTYPE;
+        if (check_type) {
+                t = ioctl(fd, NS_GET_NSTYPE);
+                if (t < 0)
+                        return negative_errno();
+                if (t != CLONE_NEWNET)
+                        return -EPROTOTYPE;
+        }
         if (ret_ino)
                 *ret_ino = st.st_ino;
         return 0;
+}
+
+int nl_netns_fd_check(int fd, uint64_t *ret_ino) {
+        return fd_check(fd, true, ret_ino);
 }
 
 int nl_netns_stat_ino(const char *ref, uint64_t *ret) {
@@ -136,7 +144,22 @@ int nl_netns_stat_ino(const char *ref, uint64_t *ret) {
         return 0;
 }
 
-int nl_netns_open(const char *ref, NlNetns *ns, NlError *e) {
+/* The error of a reference whose file is not a netns, by fd_check's r. */
+static int check_error(int r, const char *ref, const char *path, NlError *e) {
+        char buf[80];
+
+        nl_printable(ref, buf, sizeof(buf));
+        if (r == -ENOTTY)
+                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r,
+                                    "Netns reference '%s': %s is not a namespace file (nsfs)", buf, path);
+        if (r == -EPROTOTYPE)
+                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r,
+                                    "Netns reference '%s': %s is a namespace, but not a network namespace",
+                                    buf, path);
+        return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r, "Netns reference '%s': %m", buf);
+}
+
+static int netns_open(const char *ref, NlNetns *ns, bool check_type, NlError *e) {
         _cleanup_close_ int fd = -EBADF;
         char buf[80];
         int r;
@@ -146,11 +169,11 @@ int nl_netns_open(const char *ref, NlNetns *ns, NlError *e) {
         r = nl_netns_ref_to_path(ref, ns->path, sizeof(ns->path), e);
         if (r < 0)
                 return r;
-        nl_printable(ref, buf, sizeof(buf));
 
         fd = open(ns->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 r = negative_errno();
+                nl_printable(ref, buf, sizeof(buf));
                 if (r == -ENOENT || r == -ENOTDIR || r == -ESRCH)
                         return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r,
                                             "No such netns '%s' (%s does not exist)", buf, ns->path);
@@ -160,19 +183,25 @@ int nl_netns_open(const char *ref, NlNetns *ns, NlError *e) {
                 return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r, "Cannot open netns '%s' (%s): %m", buf, ns->path);
         }
 
-        r = nl_netns_fd_check(fd, &ns->ino);
-        if (r == -ENOTTY)
-                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r,
-                                    "Netns reference '%s': %s is not a namespace file (nsfs)", buf, ns->path);
-        if (r == -EPROTOTYPE)
-                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r,
-                                    "Netns reference '%s': %s is a namespace, but not a network namespace",
-                                    buf, ns->path);
+        r = fd_check(fd, check_type, &ns->ino);
         if (r < 0)
-                return nl_error_set(e, NL_ERR_NO_SUCH_NETNS, r, "Netns reference '%s': %m", buf);
-
+                return check_error(r, ref, ns->path, e);
         ns->fd = TAKE_FD(fd);
         return 0;
+}
+
+int nl_netns_open(const char *ref, NlNetns *ns, NlError *e) {
+        return netns_open(ref, ns, true, e);
+}
+
+int nl_netns_open_nsfs(const char *ref, NlNetns *ns, NlError *e) {
+        return netns_open(ref, ns, false, e);
+}
+
+int nl_netns_explain(const NlNetns *ns, const char *ref, NlError *e) {
+        int r = fd_check(ns->fd, true, NULL);
+
+        return r < 0 ? check_error(r, ref, ns->path, e) : 0;
 }
 
 void nl_netns_close(NlNetns *ns) {

@@ -25,6 +25,13 @@ int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e);
 
 /* Resolves and opens: on success ns->fd is an open netns fd (O_CLOEXEC). */
 int nl_netns_open(const char *ref, NlNetns *ns, NlError *e);
+/* The same, but only checks that the file is a namespace, not which kind:
+ * for a caller whose next step refuses anything but a netns anyway
+ * (bpf_link_create says EINVAL), one ioctl less. On that refusal,
+ * nl_netns_explain names the error nl_netns_open would have. */
+int nl_netns_open_nsfs(const char *ref, NlNetns *ns, NlError *e);
+/* 0 if ns->fd is a netns, else the error naming what it is. */
+int nl_netns_explain(const NlNetns *ns, const char *ref, NlError *e);
 void nl_netns_close(NlNetns *ns);
 
 /* Only the inode: opens, checks and closes again. */

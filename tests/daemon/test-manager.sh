@@ -56,6 +56,14 @@ for bad in nope-nope pid:999999999 /etc/passwd /proc/self/ns/uts /nonexistent; d
         check_fails "netns reference '$bad' is NoSuchNetns" org.netnslink1.Error.NoSuchNetns \
                 mgr Attach "'$bad'" sk_lookup x "{'builtin': <'steer'>}"
 done
+# A namespace, but not a network one: named so, for a program from a file
+# and for steer (whose maps were already made for it: none are left).
+UTS_INO=$(stat -L -c %i /proc/self/ns/uts)
+check_fails "an Attach in a uts namespace says it is not a network namespace" "not a network namespace" \
+        mgr Attach "'/proc/self/ns/uts'" sk_lookup x "{'object_path': <'$OBJ'>, 'program': <'sk_pass'>}"
+check_fails "... also for builtin:steer" "not a network namespace" \
+        mgr Attach "'/proc/self/ns/uts'" sk_lookup x "{'builtin': <'steer'>}"
+check_eq "... which leaves no maps or folders behind" "" "$(ls "$PIN_ROOT/$UTS_INO" 2>/dev/null)"
 for bad in "" "a.b" "a/b" "a b" "$(printf 'x%.0s' $(seq 65))" "ä"; do
         check_fails "link name '$bad' is InvalidArgs" org.freedesktop.DBus.Error.InvalidArgs \
                 mgr Attach "$A" sk_lookup "'$bad'" "{'builtin': <'steer'>}"

@@ -201,6 +201,39 @@ static void test_cases(void) {
                 CHECK_INT_EQ(r < 0, cases[i].kind != NL_ERR_NONE);
                 nl_netns_close(&ns);
         }
+        /* nsfs only: any namespace opens, explain names what is wrong. */
+        {
+                static const struct {
+                        const char *ref;
+                        int open_r, explain_r;
+                } lazy[] = {
+                        { "/proc/self/ns/net", 0, 0 },
+                        { "/proc/self/ns/uts", 0, -EPROTOTYPE },
+                        { "/proc/self/ns/mnt", 0, -EPROTOTYPE },
+                        { "/dev/null", -ENOTTY, 0 },
+                        { "/nonexistent", -ENOENT, 0 },
+                };
+                for (size_t i = 0; i < ELEMENTSOF(lazy); i++) {
+                        NlNetns ns = { .fd = -77 };
+                        NlError e = {};
+
+                        test_case("open_nsfs '%s'", lazy[i].ref);
+                        CHECK_INT_EQ(nl_netns_open_nsfs(lazy[i].ref, &ns, &e), lazy[i].open_r);
+                        if (lazy[i].open_r < 0) {
+                                CHECK(ns.fd < 0, "no fd on failure");
+                                CHECK_INT_EQ(e.kind, NL_ERR_NO_SUCH_NETNS);
+                                continue;
+                        }
+                        CHECK_INT_EQ(ns.ino, ino_of(lazy[i].ref));
+                        nl_error_clear(&e);
+                        CHECK_INT_EQ(nl_netns_explain(&ns, lazy[i].ref, &e), lazy[i].explain_r);
+                        if (lazy[i].explain_r < 0) {
+                                CHECK_INT_EQ(e.kind, NL_ERR_NO_SUCH_NETNS);
+                                CHECK_CONTAINS(e.message, "not a network namespace");
+                        }
+                        nl_netns_close(&ns);
+                }
+        }
         test_case("no fd leaked");
         CHECK_INT_EQ(test_count_fds(), fds_before);
 }
