@@ -225,6 +225,7 @@ static int start_job(Manager *m, LoadArgs *a, uint64_t ino, const char *name, Nl
         j->ino = ino;
         snprintf(j->name, sizeof(j->name), "%s", name);
 
+        log_flush();    /* a child must not inherit lines still to be written */
         r = nl_load_child_start(run_load, a, &j->pid, &j->sock, e);
         if (r < 0) {
                 free(j);
@@ -358,6 +359,7 @@ int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, ui
                 goto out;
         }
 
+        log_flush();
         r = nl_load_child_run(run_load, &a, &fd, e);
         if (r >= 0)
                 r = adopt(m, a.key, a.source, a.per_link, fd, ret, e);

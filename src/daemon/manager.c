@@ -276,7 +276,6 @@ static Link *link_new(uint64_t ino, NlAttachType type, const char *name, const c
         if (!l)
                 return NULL;
         l->fd = -EBADF;
-        l->order = UINT32_MAX;
         l->ino = ino;
         l->type = type;
         snprintf(l->name, sizeof(l->name), "%s", name);
@@ -290,8 +289,8 @@ static Link *link_new(uint64_t ino, NlAttachType type, const char *name, const c
         return l;
 }
 
-/* Takes l into the table. A run order learnt when l was made (not
- * UINT32_MAX) holds until the netns's links change again. */
+/* Takes l into the table. A run order learnt when l was made
+ * (order_known) holds until the netns's links change again. */
 static int link_add(Manager *m, Link *l, const char *netns_path) {
         int r = hashmap_put(m->links, l->key, l);
 
@@ -302,7 +301,7 @@ static int link_add(Manager *m, Link *l, const char *netns_path) {
                 hashmap_remove(m->links, l->key);
                 return r;
         }
-        if (l->order != UINT32_MAX)
+        if (l->order_known)
                 l->order_gen = netns_get(m, l->ino)->gen;
         return 0;
 }
@@ -494,7 +493,10 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         }
         l->fd = TAKE_FD(link_fd);
         l->prog = TAKE_PTR(prog);
-        l->order = order;
+        if (order != UINT32_MAX) {
+                l->order = order;
+                l->order_known = true;
+        }
         r = refresh_info(m, l);
         if (r < 0) {
                 nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the new link's id: %m");
@@ -519,6 +521,9 @@ fail:
                 (void) nl_link_detach(link_fd, NULL);
         if (spec_is_per_link(p))
                 manager_remove_steer_dir(m, ns.ino, ref->name);
+        /* Folders made for it go with the others of a netns without links. */
+        if (!netns_get(m, ns.ino))
+                manager_mark_emptied(m, ns.ino);
         return r;
 }
 
@@ -766,6 +771,8 @@ fail:
                         (void) nl_link_detach(made[k]->fd, NULL);
                         if (spec_is_per_link(&progs[k]))
                                 manager_remove_steer_dir(m, made[k]->ino, made[k]->name);
+                        if (!netns_get(m, made[k]->ino))
+                                manager_mark_emptied(m, made[k]->ino);
                         link_free(made[k]);
                         made[k] = NULL;
                 }

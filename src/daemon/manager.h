@@ -35,6 +35,7 @@ typedef struct Link {
         bool detached;              /* being dropped: its last signal is on the way */
         uint32_t order;             /* run order, valid while order_gen == its Netns.gen */
         uint64_t order_gen;
+        bool order_known;           /* order was read when the link was made */
 } Link;
 
 /* Per-netns bookkeeping: the file to reopen it by (for BPF_PROG_QUERY),

@@ -214,16 +214,28 @@ static int journal_write(const NlBatch *b, const char *path) {
 }
 
 /* Unpins a link of the journal and detaches it, if the pin in its place
- * still holds that very link. Returns 1 if it did. */
+ * still holds that very link. Returns 1 if it did, 0 if there was nothing
+ * to do, or a negative errno if it could not tell (try again later). */
 static int undo_pin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name, uint32_t link_id, int link_fd) {
         _cleanup_close_ int fd = -EBADF;
         char path[4096];
         NlLinkInfo info;
+        struct stat st;
+        int r;
 
         if (nl_pin_path(s, ino, type, name, path, sizeof(path)) < 0)
                 return 0;
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return 0;       /* not a pin: not the journal's link */
         fd = bpf_obj_get(path);
-        if (fd < 0 || nl_link_get_info(fd, false, &info) < 0 || info.link_id != link_id)
+        if (fd < 0)
+                return fd == -ENOENT ? 0 : fd;
+        r = nl_link_get_info(fd, false, &info);
+        if (r < 0)
+                return r == -EINVAL || r == -ENOTSUP ? 0 : r;   /* not a link at all */
+        if (info.link_id != link_id)
                 return 0;
         if (unlink(path) < 0)
                 return negative_errno();
@@ -340,28 +352,42 @@ void nl_batch_free(NlBatch *b) {
 /* A journal a crash left: the listed links are undone (attach-pending) or
  * finished (detach-commit); then it goes. Returns the links repaired. */
 static int recover_journal(NlPinStore *s, const char *path, NlBatchOp op, bool commit) {
-        _cleanup_close_ int fd = bpf_obj_get(path);
+        _cleanup_close_ int fd = -EBADF;
         struct bpf_map_info info = {};
         uint32_t len = sizeof(info);
+        bool keep = false;
         int count = 0;
 
         /* attach-commit and detach-pending journals are never written: a
          * crash cannot leave work behind them. */
-        if (fd >= 0 && (op == NL_BATCH_ATTACH) != commit &&
-            bpf_obj_get_info_by_fd(fd, &info, &len) >= 0 && info.type == BPF_MAP_TYPE_ARRAY &&
-            info.key_size == sizeof(uint32_t) && info.value_size == sizeof(JournalEntry))
-                for (uint32_t k = 0; k < info.max_entries; k++) {
-                        JournalEntry je;
+        if ((op == NL_BATCH_ATTACH) != commit) {
+                fd = bpf_obj_get(path);
+                /* Unreadable now (out of fds or memory): kept for the next
+                 * start rather than losing what it says. */
+                if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+                        keep = fd != -ENOENT;
+                else if (info.type == BPF_MAP_TYPE_ARRAY && info.key_size == sizeof(uint32_t) &&
+                         info.value_size == sizeof(JournalEntry))
+                        for (uint32_t k = 0; k < info.max_entries; k++) {
+                                JournalEntry je;
+                                int r;
 
-                        if (bpf_map_lookup_elem(fd, &k, &je) < 0 || je.link_id == 0 || je.type >= _NL_ATTACH_MAX)
-                                continue;
-                        je.name[sizeof(je.name) - 1] = 0;
-                        if (!nl_link_name_is_valid(je.name))
-                                continue;
-                        if (undo_pin(s, je.ino, je.type, je.name, je.link_id, -EBADF) > 0)
-                                count++;
-                }
-        (void) nl_pin_rm_rf(path);
+                                if (bpf_map_lookup_elem(fd, &k, &je) < 0) {
+                                        keep = true;
+                                        continue;
+                                }
+                                je.name[sizeof(je.name) - 1] = 0;
+                                if (je.link_id == 0 || je.type >= _NL_ATTACH_MAX || !nl_link_name_is_valid(je.name))
+                                        continue;
+                                r = undo_pin(s, je.ino, je.type, je.name, je.link_id, -EBADF);
+                                if (r > 0)
+                                        count++;
+                                else if (r < 0)
+                                        keep = true;
+                        }
+        }
+        if (!keep)
+                (void) nl_pin_rm_rf(path);
         return count;
 }
 
@@ -425,7 +451,7 @@ static int recover_legacy_dir(NlPinStore *s, const char *dir, NlBatchOp op, bool
                         NlAttachType type;
                         uint64_t ino;
 
-                        if (!legacy_entry_parse(de->d_name, &ino, &type, name, sizeof(name)))
+                        if (de->d_type != DT_REG || !legacy_entry_parse(de->d_name, &ino, &type, name, sizeof(name)))
                                 continue;
                         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
                         (void) legacy_one(dir, ino, type, name, path, &c);

@@ -368,23 +368,28 @@ int walk_pins(const char *base, walk_fn fn, void *userdata) {
         if (!top)
                 return errno == ENOENT ? 0 : negative_errno();
 
+        /* Symlinks are never followed: a pin is only what lies in its
+         * place, and no walk leaves base. */
         while (r >= 0 && (de = readdir(top))) {
                 uint64_t ino;
 
-                if (!parse_u64(de->d_name, &ino))
+                if (!parse_u64(de->d_name, &ino) || de->d_type != DT_DIR)
                         continue;
                 for (NlAttachType t = 0; t < _NL_ATTACH_MAX && r >= 0; t++) {
                         char dir[4096], path[4096 + 256];
                         struct dirent *pe;
+                        struct stat st;
                         DIR *td;
 
                         if (pin_path_in(base, ino, t, NULL, dir, sizeof(dir)) < 0)
+                                continue;
+                        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
                                 continue;
                         td = opendir(dir);
                         if (!td)
                                 continue;
                         while (r >= 0 && (pe = readdir(td))) {
-                                if (pe->d_name[0] == '.')
+                                if (pe->d_name[0] == '.' || pe->d_type == DT_LNK)
                                         continue;
                                 snprintf(path, sizeof(path), "%s/%s", dir, pe->d_name);
                                 r = fn(base, ino, t, pe->d_name, path, userdata);

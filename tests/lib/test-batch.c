@@ -468,6 +468,24 @@ static void test_recover_other_forms(void) {
         snprintf(path, sizeof(path), "%s/detach-commit--00000000000000bb", sc.root);
         CHECK_INT_EQ(bpf_obj_pin(fd, path), 0);
         safe_close(fd);
+        /* earlier versions' folders whose entries are symlinks to the live
+         * pins: never followed */
+        snprintf(path, sizeof(path), "%s/attach-pending-00000000000000cc", sc.root);
+        CHECK_OK(nl_mkdir_p(path, 0700), NULL);
+        snprintf(path, sizeof(path), "%s/attach-pending-00000000000000cc/%" PRIu64, sc.root, sc.ino[0]);
+        {
+                char target[64];
+                snprintf(target, sizeof(target), "../%" PRIu64, sc.ino[0]);
+                CHECK_INT_EQ(symlink(target, path), 0);
+        }
+        snprintf(path, sizeof(path), "%s/detach-commit--00000000000000dd", sc.root);
+        CHECK_OK(nl_mkdir_p(path, 0700), NULL);
+        snprintf(path, sizeof(path), "%s/detach-commit--00000000000000dd/%" PRIu64 "-sk_lookup-l", sc.root, sc.ino[1]);
+        {
+                char target[64];
+                snprintf(target, sizeof(target), "../%" PRIu64 "/sk_lookup/l", sc.ino[1]);
+                CHECK_INT_EQ(symlink(target, path), 0);
+        }
         CHECK_INT_EQ(nl_pin_store_recover(sc.store), 0);
         CHECK_INT_EQ(batch_dirs(&sc, NULL), 0);
         check_state(&sc, true, "the links in place are untouched");
