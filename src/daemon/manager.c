@@ -339,6 +339,8 @@ static int refresh_info(Manager *m, Link *l) {
 
 /* References. */
 
+static void drop_if_reused(Manager *m, uint64_t ino);   /* see "Netns death" */
+
 /* The inode of a netns reference, to look up links by. */
 static int resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e) {
         uint64_t ino;
@@ -358,12 +360,16 @@ static int resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e)
         /* A netns we hold links in is known by its inode: one stat finds
          * it. Anything else is opened and checked, for the named error. */
         if (nl_netns_stat_ino(netns, &ino) >= 0 && netns_get(m, ino)) {
-                *ret = ino;
-                return 0;
+                drop_if_reused(m, ino);
+                if (netns_get(m, ino)) {
+                        *ret = ino;
+                        return 0;
+                }
         }
         r = nl_netns_ino(netns, &ino, e);
         if (r < 0)
                 return r;
+        drop_if_reused(m, ino);
         *ret = ino;
         return 0;
 }
@@ -440,6 +446,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
                 return r;
         snprintf(netns_path, path_size, "%s", ns.path);
 
+        drop_if_reused(m, ns.ino);
         link_key(key, sizeof(key), ns.ino, type, ref->name);
         if (hashmap_get(m->links, key)) {
                 nl_netns_close(&ns);
@@ -940,29 +947,59 @@ static void drop_defunct(Manager *m, Link *l) {
         }
 }
 
-int manager_check_defunct(Manager *m) {
+/* Drops the links of ns whose netns is gone (their info says netns_ino 0);
+ * ns may be freed. Returns how many went. */
+static int drop_dead(Manager *m, Netns *ns) {
+        _cleanup_free_ Link **dead = NULL;
+        size_t n = 0, total = ns->n_links;
+
+        dead = malloc((total ? total : 1) * sizeof(Link *));
+        if (!dead)
+                return -ENOMEM;
+        for (size_t i = 0; i < total; i++) {
+                NlLinkInfo info;
+                if (nl_link_get_info(ns->links[i]->fd, false, &info) >= 0 && info.netns_ino == 0)
+                        dead[n++] = ns->links[i];
+        }
+        for (size_t i = 0; i < n; i++)
+                drop_defunct(m, dead[i]);
+        return (int) n;
+}
+
+static bool first_link_dead(const Netns *ns) {
+        NlLinkInfo info;
+
+        return ns->n_links > 0 && nl_link_get_info(ns->links[0]->fd, false, &info) >= 0 && info.netns_ino == 0;
+}
+
+/* The kernel gives a netns inode to a new namespace as soon as the old one
+ * is gone, often the very next one: the links of the dead netns must go
+ * before the inode names anything again (a lookup, or new links joining
+ * its entry), not only at the next periodic look. */
+static void drop_if_reused(Manager *m, uint64_t ino) {
+        Netns *ns = netns_get(m, ino);
+
+        if (ns && first_link_dead(ns))
+                (void) drop_dead(m, ns);
+}
+
+int manager_check_defunct(Manager *m, bool thorough) {
         HashmapIter it = {};
         Netns *ns;
         int dropped = 0;
 
-        /* All links of a netns go when the netns does: one look per netns. */
+        /* The links of one netns die together: one look per netns, unless
+         * thorough (at start, when pins of a dead netns and of a new one
+         * with its inode may share a folder). */
         while (hashmap_iterate(m->netns, &it, (void **) &ns, NULL)) {
-                _cleanup_free_ Link **dead = NULL;
-                NlLinkInfo info;
-                size_t n;
+                int r;
 
-                if (ns->n_links == 0 || nl_link_get_info(ns->links[0]->fd, false, &info) < 0 ||
-                    info.netns_ino != 0)
+                if (!thorough && !first_link_dead(ns))
                         continue;
-                /* Dropping the last link frees ns: work on a copy. */
-                n = ns->n_links;
-                dead = malloc(n * sizeof(Link *));
-                if (!dead)
-                        return -ENOMEM;
-                memcpy(dead, ns->links, n * sizeof(Link *));
-                for (size_t i = 0; i < n; i++)
-                        drop_defunct(m, dead[i]);
-                dropped += (int) n;
+                r = drop_dead(m, ns);
+                if (r < 0)
+                        return r;
+                dropped += r;
         }
         return dropped;
 }

@@ -93,7 +93,7 @@ static void libbpf_log(int level, const char *msg) {
 static int on_defunct_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        (void) manager_check_defunct(m);
+        (void) manager_check_defunct(m, false);
         (void) manager_prune(m, false);
         log_flush();
         return sd_event_source_set_time_relative(s, DEFUNCT_CHECK_USEC);
@@ -172,7 +172,7 @@ static int run(int argc, char *argv[]) {
 
         /* Links whose netns died while we were down: dropped now that the
          * LinkDefunct signals can carry our well-known name. */
-        r = manager_check_defunct(m);
+        r = manager_check_defunct(m, true);
         if (r > 0)
                 log_notice("Dropped %d link(s) whose netns vanished while the daemon was down", r);
 
