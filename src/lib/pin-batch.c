@@ -239,7 +239,7 @@ static int undo_pin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *
                 return 0;
         if (unlink(path) < 0)
                 return negative_errno();
-        prune_dirs(s, nl_pin_store_root(s), ino, type);
+        prune_dirs(s, ino, type);
         (void) bpf_link_detach(link_fd >= 0 ? link_fd : fd);
         return 1;
 }
@@ -301,7 +301,7 @@ static int commit_detach(NlBatch *b, NlError *e) {
 
                 if (nl_pin_path(b->store, it->ino, it->type, it->name, path, sizeof(path)) >= 0 &&
                     unlink(path) >= 0)
-                        prune_dirs(b->store, nl_pin_store_root(b->store), it->ino, it->type);
+                        prune_dirs(b->store, it->ino, it->type);
                 (void) bpf_link_detach(it->fd);
                 if (i == 0)
                         nl_crash_point("batch-midway");
@@ -408,7 +408,7 @@ static int legacy_one(const char *base, uint64_t ino, NlAttachType type, const c
         char to[4096];
 
         if (c->place && pin_path_in(root, ino, type, name, to, sizeof(to)) >= 0 &&
-            make_parent_dirs(root, ino, type) >= 0 &&
+            make_parent_dirs(c->store, ino, type) >= 0 &&
             renameat2(AT_FDCWD, path, AT_FDCWD, to, RENAME_NOREPLACE) >= 0) {
                 c->count++;
                 return 0;

@@ -180,11 +180,11 @@ static void dir_forget_under(const char *path) {
                         hashmap_remove(known_dirs, key);
 }
 
-int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
+int make_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type) {
         char dir[4096], *slash;
         int r;
 
-        r = pin_path_in(base, ino, type, NULL, dir, sizeof(dir));
+        r = pin_path_in(s->root, ino, type, NULL, dir, sizeof(dir));
         if (r < 0)
                 return r;
         if (dir_known(dir))
@@ -217,41 +217,36 @@ int make_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
 }
 
 /* A folder we believed in is gone: forget it and make it again. */
-int remake_parent_dirs(const char *base, uint64_t ino, NlAttachType type) {
+int remake_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type) {
         char dir[4096];
 
-        if (pin_path_in(base, ino, type, NULL, dir, sizeof(dir)) < 0)
+        if (pin_path_in(s->root, ino, type, NULL, dir, sizeof(dir)) < 0)
                 return -ENAMETOOLONG;
         dir_forget(dir);
         *strrchr(dir, '/') = 0;
         dir_forget(dir);
-        return make_parent_dirs(base, ino, type);
+        return make_parent_dirs(s, ino, type);
 }
 
-static int pin_at(const char *base, uint64_t ino, NlAttachType type, const char *name,
-                  int link_fd, NlError *e) {
+int nl_pin_store_pin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name,
+                     int link_fd, NlError *e) {
         char path[4096];
         int r;
 
-        r = pin_path_in(base, ino, type, name, path, sizeof(path));
+        r = nl_pin_path(s, ino, type, name, path, sizeof(path));
         if (r < 0)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, r, "Pin path too long");
-        r = make_parent_dirs(base, ino, type);
+        r = make_parent_dirs(s, ino, type);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create folders for %s: %m", path);
         r = bpf_obj_pin(link_fd, path);
-        if (r == -ENOENT && remake_parent_dirs(base, ino, type) >= 0)
+        if (r == -ENOENT && remake_parent_dirs(s, ino, type) >= 0)
                 r = bpf_obj_pin(link_fd, path);
         if (r == -EEXIST)
                 return nl_error_set(e, NL_ERR_LINK_EXISTS, r, "A link named '%s' already exists (%s)", name, path);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Failed to pin link at %s: %m", path);
         return 0;
-}
-
-int nl_pin_store_pin(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name,
-                     int link_fd, NlError *e) {
-        return pin_at(s->root, ino, type, name, link_fd, e);
 }
 
 int nl_pin_store_get(NlPinStore *s, uint64_t ino, NlAttachType type, const char *name) {
@@ -265,10 +260,10 @@ int nl_pin_store_get(NlPinStore *s, uint64_t ino, NlAttachType type, const char 
 }
 
 /* Removes the type folder and netns folder if the unpin left them empty. */
-void prune_dirs(const NlPinStore *s, const char *base, uint64_t ino, NlAttachType type) {
+void prune_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type) {
         char dir[4096];
 
-        if ((s && s->keep_dirs) || pin_path_in(base, ino, type, NULL, dir, sizeof(dir)) < 0)
+        if (s->keep_dirs || pin_path_in(s->root, ino, type, NULL, dir, sizeof(dir)) < 0)
                 return;
         if (rmdir(dir) < 0)
                 return;
@@ -307,7 +302,7 @@ int nl_pin_store_unpin(NlPinStore *s, uint64_t ino, NlAttachType type, const cha
                 return r;
         if (unlink(path) < 0)
                 return negative_errno();
-        prune_dirs(s, s->root, ino, type);
+        prune_dirs(s, ino, type);
         return 0;
 }
 
