@@ -1110,12 +1110,9 @@ static void tidy_pin_folders(Manager *m) {
                 char dir[4096], key[128];
                 struct dirent *se;
                 uint64_t ino;
-                char *end;
                 DIR *sd;
 
-                errno = 0;
-                ino = strtoull(de->d_name, &end, 10);
-                if (errno || *end || end == de->d_name || ino == 0)
+                if (!nl_pin_netns_folder_parse(de->d_name, &ino))
                         continue;
                 /* Empty folders a crash or a stop left behind go too. */
                 manager_mark_emptied(m, ino);

@@ -344,13 +344,13 @@ int nl_pin_rm_rf(const char *path) {
         return rm_rf_at(AT_FDCWD, path);
 }
 
-static bool parse_u64(const char *s, uint64_t *ret) {
+bool nl_pin_netns_folder_parse(const char *name, uint64_t *ret) {
         char *end;
 
-        if (!*s || strspn(s, "0123456789") != strlen(s) || (s[0] == '0' && s[1]))
+        if (!*name || strspn(name, "0123456789") != strlen(name) || (name[0] == '0' && name[1]))
                 return false;
         errno = 0;
-        *ret = strtoull(s, &end, 10);
+        *ret = strtoull(name, &end, 10);
         return errno == 0 && *ret > 0;
 }
 
@@ -368,7 +368,7 @@ int walk_pins(const char *base, walk_fn fn, void *userdata) {
         while (r >= 0 && (de = readdir(top))) {
                 uint64_t ino;
 
-                if (!parse_u64(de->d_name, &ino) || de->d_type != DT_DIR)
+                if (!nl_pin_netns_folder_parse(de->d_name, &ino) || de->d_type != DT_DIR)
                         continue;
                 for (NlAttachType t = 0; t < _NL_ATTACH_MAX && r >= 0; t++) {
                         char dir[4096], path[4096 + 256];

@@ -472,6 +472,28 @@ static void test_scan(void) {
         test_netns_del(c);
 }
 
+static void test_folder_parse(void) {
+        static const struct {
+                const char *name;
+                uint64_t ino;   /* 0: not a netns folder */
+        } cases[] = {
+                { "4026531840", 4026531840ULL }, { "1", 1 }, { "0", 0 }, { "007", 0 }, { "+5", 0 },
+                { " 5", 0 }, { "5x", 0 }, { "", 0 }, { "steer", 0 }, { "99999999999999999999999", 0 },
+                { "attach-pending-00000000000000aa", 0 },
+        };
+
+        test_case("netns folder names");
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t ino = 0;
+                bool ok = nl_pin_netns_folder_parse(cases[i].name, &ino);
+
+                CHECK(ok == (cases[i].ino != 0), "'%s' %s a netns folder", cases[i].name,
+                      cases[i].ino ? "is" : "is not");
+                if (ok)
+                        CHECK_INT_EQ(ino, cases[i].ino);
+        }
+}
+
 /* mkdir -p while another process removes the empty parent now and then,
  * as the daemon prunes a netns folder while a loader child makes steer
  * maps in it: every call must still succeed. */
@@ -517,6 +539,7 @@ static void run(void) {
         CHECK_INT_EQ(test_count_fds(), before);
         test_scan();
         test_mkdir_race();
+        test_folder_parse();
         test_case("no fd leaked");
         CHECK_INT_EQ(test_count_fds(), before);
         teardown();
