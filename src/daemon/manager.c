@@ -404,7 +404,7 @@ static int parse_ref(const LinkRef *ref, NlAttachType *type, NlError *e) {
 
 int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e) {
         NlAttachType type;
-        int r = parse_ref(ref, &type, e);
+        int r = nl_attach_type_parse(ref->type, &type, e);   /* the name: manager_find */
 
         if (r < 0)
                 return r;
