@@ -169,6 +169,20 @@ void manager_mark_emptied(Manager *m, uint64_t ino) {
         (void) hashmap_put(m->emptied, k, (void *) (uintptr_t) now_usec());
 }
 
+/* Removes the folders of a netns without links, unless a load is making
+ * steer maps in them (in a child process, so at any time): then they stay
+ * marked for the next look. Returns 1 if the netns folder went. */
+static int prune_now(Manager *m, uint64_t ino) {
+        char key[32];
+
+        if (manager_netns_load_pending(m, ino))
+                return 0;
+        netns_key(key, ino);
+        hashmap_remove(m->emptied, key);
+        /* A netns with links again keeps its folders. */
+        return !hashmap_get(m->netns, key) && nl_pin_store_prune(m->store, ino) > 0;
+}
+
 int manager_prune(Manager *m, bool all) {
         _cleanup_free_ uint64_t *due = NULL;
         uint64_t now = now_usec();
@@ -184,19 +198,8 @@ int manager_prune(Manager *m, bool all) {
         while (hashmap_iterate(m->emptied, &it, &v, &k))
                 if (all || now - (uint64_t) (uintptr_t) v >= PRUNE_DELAY_USEC)
                         due[n++] = strtoull(k, NULL, 10);
-        for (size_t i = 0; i < n; i++) {
-                char key[32];
-
-                /* A load making steer maps there (in a child process, so
-                 * any time): not now, at the next look. */
-                if (manager_netns_load_pending(m, due[i]))
-                        continue;
-                netns_key(key, due[i]);
-                hashmap_remove(m->emptied, key);
-                /* A netns with links again keeps its folders. */
-                if (!hashmap_get(m->netns, key) && nl_pin_store_prune(m->store, due[i]) > 0)
-                        pruned++;
-        }
+        for (size_t i = 0; i < n; i++)
+                pruned += prune_now(m, due[i]);
         return pruned;
 }
 
@@ -934,22 +937,18 @@ uint32_t manager_link_order(Manager *m, const Link *l) {
 
 static void drop_defunct(Manager *m, Link *l) {
         uint64_t ino = l->ino;
-        char k[32];
 
         l->defunct = true;
         (void) nl_pin_store_unpin(m->store, l->ino, l->type, l->name);
         finish_detach(m, l, LINK_DEFUNCT, false);
         /* A dead netns gets no new links: its folders go at once. */
-        netns_key(k, ino);
-        if (!hashmap_get(m->netns, k)) {
-                hashmap_remove(m->emptied, k);
-                (void) nl_pin_store_prune(m->store, ino);
-        }
+        (void) prune_now(m, ino);
 }
 
-/* Drops the links of ns whose netns is gone (their info says netns_ino 0);
- * ns may be freed. Returns how many went. */
-static int drop_dead(Manager *m, Netns *ns) {
+/* Drops the links of ns whose netns is gone (their info says netns_ino 0,
+ * or, if scanned, the start-up scan found them so); ns may be freed.
+ * Returns how many went. */
+static int drop_dead(Manager *m, Netns *ns, bool scanned) {
         _cleanup_free_ Link **dead = NULL;
         size_t n = 0, total = ns->n_links;
 
@@ -958,7 +957,8 @@ static int drop_dead(Manager *m, Netns *ns) {
                 return -ENOMEM;
         for (size_t i = 0; i < total; i++) {
                 NlLinkInfo info;
-                if (nl_link_get_info(ns->links[i]->fd, false, &info) >= 0 && info.netns_ino == 0)
+                if (scanned ? ns->links[i]->defunct
+                            : nl_link_get_info(ns->links[i]->fd, false, &info) >= 0 && info.netns_ino == 0)
                         dead[n++] = ns->links[i];
         }
         for (size_t i = 0; i < n; i++)
@@ -980,23 +980,24 @@ static void drop_if_reused(Manager *m, uint64_t ino) {
         Netns *ns = netns_get(m, ino);
 
         if (ns && first_link_dead(ns))
-                (void) drop_dead(m, ns);
+                (void) drop_dead(m, ns, false);
 }
 
-int manager_check_defunct(Manager *m, bool thorough) {
+int manager_check_defunct(Manager *m, bool at_start) {
         HashmapIter it = {};
         Netns *ns;
         int dropped = 0;
 
-        /* The links of one netns die together: one look per netns, unless
-         * thorough (at start, when pins of a dead netns and of a new one
-         * with its inode may share a folder). */
+        /* The links of one netns die together: one look per netns. At
+         * start, pins of a dead netns and of a new one with its inode may
+         * share a folder: the scan looked at every link, and its verdict
+         * is used link by link. */
         while (hashmap_iterate(m->netns, &it, (void **) &ns, NULL)) {
                 int r;
 
-                if (!thorough && !first_link_dead(ns))
+                if (!at_start && !first_link_dead(ns))
                         continue;
-                r = drop_dead(m, ns);
+                r = drop_dead(m, ns, at_start);
                 if (r < 0)
                         return r;
                 dropped += r;
@@ -1089,9 +1090,10 @@ static int load_one(NlPinEntry *pe, void *userdata) {
         }
         /* A link whose netns died while we were away stays listed until
          * manager_check_defunct() drops it, after the bus name is ours. */
-        if (pe->state == NL_PIN_DEFUNCT)
+        if (pe->state == NL_PIN_DEFUNCT) {
+                l->defunct = true;
                 c->defunct++;
-        else
+        } else
                 c->served++;
         return 0;
 }

@@ -138,9 +138,9 @@ void manager_mark_emptied(Manager *m, uint64_t ino);
 bool manager_netns_load_pending(Manager *m, uint64_t ino);
 int manager_prune(Manager *m, bool all);
 
-/* Drops links whose netns is gone, looking at one link per netns, or at
- * every link if thorough (at start). Returns how many were dropped. */
-int manager_check_defunct(Manager *m, bool thorough);
+/* Drops links whose netns is gone, looking at one link per netns; at
+ * start, those the pin scan found dead. Returns how many were dropped. */
+int manager_check_defunct(Manager *m, bool at_start);
 
 /* Gets the program p names, loaded for a link (ino, name) of type:
  * from the cache, from a finished load, or by loading it (in a child). */
