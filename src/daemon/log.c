@@ -46,20 +46,26 @@ _printf_(4, 0) static int format_line(char *buf, size_t size, int level, const c
         return n;
 }
 
+/* Appends one line to the buffer of lines not yet written. */
+_printf_(2, 0) static void append_line(int level, const char *fmt, va_list ap) {
+        if (sizeof(later) - n_later < 4096)
+                log_flush();
+        /* A line is at most 4 KiB, as journald reads it best. */
+        n_later += format_line(later + n_later, 4096, level, fmt, ap);
+}
+
 int log_internal(int level, int error, const char *fmt, ...) {
-        char buf[4096];
         va_list ap;
-        int saved = errno, n;
+        int saved = errno;
 
         if (level > max_level)
                 return error < 0 ? error : -(error > 0 ? error : 0);
         /* %m names error, not whatever errno happens to hold. */
         errno = error < 0 ? -error : (error > 0 ? error : saved);
         va_start(ap, fmt);
-        n = format_line(buf, sizeof(buf), level, fmt, ap);
+        append_line(level, fmt, ap);
         va_end(ap);
-        log_flush();
-        (void) !write(STDERR_FILENO, buf, n);
+        log_flush();    /* with any lines of log_later before it */
         errno = saved;
         return error < 0 ? error : -error;
 }
@@ -69,9 +75,7 @@ void log_later(int level, const char *fmt, ...) {
 
         if (level > max_level)
                 return;
-        if (sizeof(later) - n_later < 4096)
-                log_flush();
         va_start(ap, fmt);
-        n_later += format_line(later + n_later, sizeof(later) - n_later, level, fmt, ap);
+        append_line(level, fmt, ap);
         va_end(ap);
 }
