@@ -15,8 +15,9 @@
  *   fill NETNS_FILE OBJ      PER links in each netns through AttachMany
  *   restart -- DAEMON ARGS   start the daemon and time its first full
  *                            ListLinks answer; prints its pid and RSS
- *   floor-server             answer Attach and Detach as the daemon does,
- *                            doing nothing: the bus's share (bench --floor)
+ *   floor-server             answer Attach, Detach, AttachMany and DetachMany
+ *                            with the daemon's message shapes and signals,
+ *                            doing nothing: the bus's share (bench --floor=PID)
  *
  * NETNS_FILE names one netns per line. OBJ is the BPF object holding
  * bench_daemon and bench_daemon2 (sk_lookup).
@@ -51,7 +52,7 @@
 #define FLOOR_NAME "org.netnslink1.BenchFloor"     /* bench --floor, floor-server */
 
 static unsigned arg_clients = 8, arg_ops = 300, arg_rounds = 3, arg_per = 4;
-static pid_t arg_daemon_pid, arg_bus_pid;
+static pid_t arg_daemon_pid, arg_bus_pid, arg_floor_pid;
 static long arg_max_rss_growth_kib = -1;
 static double arg_max_p99_ms = 50;
 static const char *arg_pin_dir;
@@ -214,13 +215,14 @@ static int do_ping(sd_bus *bus) {
         return r;
 }
 
-static int do_attach_many(sd_bus *bus, char **netns, unsigned n, unsigned per, const Prog *p) {
+static int do_attach_many_to(sd_bus *bus, const char *dest, char **netns, unsigned n, unsigned per,
+                             const Prog *p) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         char name[32];
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "AttachMany");
+        r = sd_bus_message_new_method_call(bus, &m, dest, PATH, IFACE, "AttachMany");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(sssa{sv})");
         for (unsigned i = 0; r >= 0 && i < n; i++)
@@ -246,13 +248,17 @@ static int do_attach_many(sd_bus *bus, char **netns, unsigned n, unsigned per, c
         return r;
 }
 
-static int do_detach_many(sd_bus *bus, char **netns, unsigned n, unsigned per) {
+static int do_attach_many(sd_bus *bus, char **netns, unsigned n, unsigned per, const Prog *p) {
+        return do_attach_many_to(bus, DEST, netns, n, per, p);
+}
+
+static int do_detach_many_to(sd_bus *bus, const char *dest, char **netns, unsigned n, unsigned per) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL;
         char name[32];
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE, "DetachMany");
+        r = sd_bus_message_new_method_call(bus, &m, dest, PATH, IFACE, "DetachMany");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "(sss)");
         for (unsigned i = 0; r >= 0 && i < n; i++)
@@ -269,6 +275,10 @@ static int do_detach_many(sd_bus *bus, char **netns, unsigned n, unsigned per) {
         sd_bus_error_free(&e);
         sd_bus_message_unref(m);
         return r;
+}
+
+static int do_detach_many(sd_bus *bus, char **netns, unsigned n, unsigned per) {
+        return do_detach_many_to(bus, DEST, netns, n, per);
 }
 
 /* ListLinks(""): the number of links, or a negative errno. */
@@ -488,29 +498,33 @@ typedef struct Span {
         double wall, daemon, bus;
 } Span;
 
-/* Waits until the daemon and the bus are idle: what the previous phase
+/* The server whose CPU the next spans count: the daemon, or the no-op
+ * floor server for its rows. */
+static pid_t span_server;
+
+/* Waits until the servers and the bus are idle: what the previous phase
  * left to do after its replies (signals go out after the reply) is not
  * charged to the next one. */
 static void settle(void) {
-        double d = cpu_ns(arg_daemon_pid), b = cpu_ns(arg_bus_pid);
+        double d = cpu_ns(arg_daemon_pid), f = cpu_ns(arg_floor_pid), b = cpu_ns(arg_bus_pid);
 
-        for (int i = 0; i < 200 && (d >= 0 || b >= 0); i++) {
+        for (int i = 0; i < 200 && (d >= 0 || f >= 0 || b >= 0); i++) {
                 usleep(5000);
-                double d2 = cpu_ns(arg_daemon_pid), b2 = cpu_ns(arg_bus_pid);
-                if (d2 == d && b2 == b)
+                double d2 = cpu_ns(arg_daemon_pid), f2 = cpu_ns(arg_floor_pid), b2 = cpu_ns(arg_bus_pid);
+                if (d2 == d && f2 == f && b2 == b)
                         return;
-                d = d2, b = b2;
+                d = d2, f = f2, b = b2;
         }
 }
 
 static Span span_start(void) {
         settle();
-        return (Span) { bench_now_us(), cpu_ns(arg_daemon_pid), cpu_ns(arg_bus_pid) };
+        return (Span) { bench_now_us(), cpu_ns(span_server), cpu_ns(arg_bus_pid) };
 }
 
 /* Ends a span of n operations into row r's round. */
 static void span_end(const Span *s, unsigned n, Row *r, unsigned round) {
-        double d = cpu_ns(arg_daemon_pid), b = cpu_ns(arg_bus_pid);
+        double d = cpu_ns(span_server), b = cpu_ns(arg_bus_pid);
 
         r->round[round] = (bench_now_us() - s->wall) / n;
         r->daemon_cpu[round] = d >= 0 && s->daemon >= 0 ? (d - s->daemon) / 1000 / n : -1;
@@ -518,8 +532,8 @@ static void span_end(const Span *s, unsigned n, Row *r, unsigned round) {
 }
 
 enum {
-        R_DIRECT_ATTACH, R_DIRECT_DETACH, R_PING, R_FLOOR_ATTACH, R_FLOOR_DETACH, R_ATTACH, R_ATTACH_FD, R_DETACH,
-        R_ATTACH_MANY, R_DETACH_MANY, _R_MAX
+        R_DIRECT_ATTACH, R_DIRECT_DETACH, R_PING, R_FLOOR_ATTACH, R_FLOOR_DETACH, R_FLOOR_ATTACH_MANY,
+        R_FLOOR_DETACH_MANY, R_ATTACH, R_ATTACH_FD, R_DETACH, R_ATTACH_MANY, R_DETACH_MANY, _R_MAX
 };
 static bool arg_floor;
 
@@ -575,6 +589,8 @@ static int verb_bench(int argc, char **argv) {
                 [R_PING] = { .name = "Peer.Ping round trip to the daemon" },
                 [R_FLOOR_ATTACH] = { .name = "Attach to a no-op server (same messages and signal)" },
                 [R_FLOOR_DETACH] = { .name = "Detach to a no-op server (same messages and signal)" },
+                [R_FLOOR_ATTACH_MANY] = { .name = "AttachMany to a no-op server, per link" },
+                [R_FLOOR_DETACH_MANY] = { .name = "DetachMany to a no-op server, per link" },
                 [R_ATTACH] = { .name = "Attach over the bus (object_path)" },
                 [R_ATTACH_FD] = { .name = "Attach over the bus (object_fd)" },
                 [R_DETACH] = { .name = "Detach over the bus" },
@@ -603,6 +619,7 @@ static int verb_bench(int argc, char **argv) {
         by_fd = (Prog) { .fd = obj_fd, .program = PROG1 };
         bus = bus_open();
 
+        span_server = arg_daemon_pid;
         /* Warm-up: the daemon loads and caches the program once. */
         if (do_attach(bus, "Attach", netns[0], "b0", &by_path, false) < 0 || do_detach(bus, netns[0], "b0") < 0)
                 return 1;
@@ -623,6 +640,7 @@ static int verb_bench(int argc, char **argv) {
                 span_end(&sp, n, &rows[R_PING], round);
 
                 if (arg_floor) {
+                        span_server = arg_floor_pid;
                         sp = span_start();
                         for (unsigned i = 0; i < n; i++)
                                 if (do_attach_to(bus, FLOOR_NAME, "Attach", netns[i], "b0", &by_path, false) < 0)
@@ -633,6 +651,15 @@ static int verb_bench(int argc, char **argv) {
                                 if (do_detach_to(bus, FLOOR_NAME, netns[i], "b0") < 0)
                                         return 1;
                         span_end(&sp, n, &rows[R_FLOOR_DETACH], round);
+                        sp = span_start();
+                        if (do_attach_many_to(bus, FLOOR_NAME, netns, n, 1, &by_path) < 0)
+                                return 1;
+                        span_end(&sp, n, &rows[R_FLOOR_ATTACH_MANY], round);
+                        sp = span_start();
+                        if (do_detach_many_to(bus, FLOOR_NAME, netns, n, 1) < 0)
+                                return 1;
+                        span_end(&sp, n, &rows[R_FLOOR_DETACH_MANY], round);
+                        span_server = arg_daemon_pid;
                 }
 
                 for (int fd_round = 0; fd_round < 2; fd_round++) {
@@ -663,10 +690,11 @@ static int verb_bench(int argc, char **argv) {
         }
 
         printf("%u netns, %u rounds, median of the rounds' means, us per op%s:\n", n, arg_rounds,
-               arg_daemon_pid ? " (wall; CPU of netnslinkd, of dbus-daemon)" : "");
+               arg_daemon_pid ? " (wall; CPU of the server (netnslinkd or the no-op one), of dbus-daemon)" : "");
         for (int i = 0; i < _R_MAX; i++) {
                 med[i] = bench_median(rows[i].round, arg_rounds);
-                if (!arg_floor && (i == R_FLOOR_ATTACH || i == R_FLOOR_DETACH))
+                if (!arg_floor && (i == R_FLOOR_ATTACH || i == R_FLOOR_DETACH || i == R_FLOOR_ATTACH_MANY ||
+                                   i == R_FLOOR_DETACH_MANY))
                         continue;
                 printf("  %-56s %9.1f", rows[i].name, med[i]);
                 if (rows[i].daemon_cpu[0] >= 0)
@@ -699,6 +727,16 @@ static int verb_bench(int argc, char **argv) {
                        "in a Detach: %.1f us, %.1f us within 1.5x\n",
                        (med[R_FLOOR_DETACH] + med[R_DIRECT_DETACH]) / floor_d, med[R_DETACH] - med[R_FLOOR_DETACH],
                        1.5 * floor_d - med[R_FLOOR_DETACH]);
+                printf("  AttachMany-shaped call to it + direct loop / direct loop %5.2fx; the daemon's own work "
+                       "per link: %.1f us, %.1f us within 2x\n",
+                       (med[R_FLOOR_ATTACH_MANY] + med[R_DIRECT_ATTACH]) / med[R_DIRECT_ATTACH],
+                       med[R_ATTACH_MANY] - med[R_FLOOR_ATTACH_MANY],
+                       2 * med[R_DIRECT_ATTACH] - med[R_FLOOR_ATTACH_MANY]);
+                printf("  DetachMany-shaped call to it + direct loop / direct loop %5.2fx; the daemon's own work "
+                       "per link: %.1f us, %.1f us within 2x\n",
+                       (med[R_FLOOR_DETACH_MANY] + med[R_DIRECT_DETACH]) / med[R_DIRECT_DETACH],
+                       med[R_DETACH_MANY] - med[R_FLOOR_DETACH_MANY],
+                       2 * med[R_DIRECT_DETACH] - med[R_FLOOR_DETACH_MANY]);
         }
         r = 0;
         sd_bus_flush_close_unref(bus);
@@ -771,10 +809,63 @@ static int floor_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         return r < 0 ? r : floor_signal(m, "LinkDetached", netns, name);
 }
 
+/* AttachMany and DetachMany: every element read, one dictionary per element
+ * in the reply (AttachMany), then one signal per element. */
+static int floor_many(sd_bus_message *m, bool attach) {
+        sd_bus_message *reply = NULL;
+        const char *netns, *type, *name;
+        char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', attach ? "(sssa{sv})" : "(sss)");
+        if (r >= 0 && attach)
+                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'r', attach ? "sssa{sv}" : "sss")) > 0) {
+                char **v = reallocarray(names, 2 * (n + 1), sizeof(char *));
+                if (!v) {
+                        r = -ENOMEM;
+                        break;
+                }
+                names = v;
+                r = sd_bus_message_read(m, "sss", &netns, &type, &name);
+                if (r >= 0 && attach)
+                        r = sd_bus_message_skip(m, "a{sv}");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r >= 0 && attach)
+                        r = floor_dict(reply, netns, name);
+                names[2 * n] = (char *) netns;
+                names[2 * n + 1] = (char *) name;
+                n++;
+        }
+        if (r >= 0 && attach)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = floor_signal(m, attach ? "LinkAttached" : "LinkDetached", names[2 * i], names[2 * i + 1]);
+        sd_bus_message_unref(reply);
+        free(names);
+        return r;
+}
+
+static int floor_attach_many(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return floor_many(m, true);
+}
+
+static int floor_detach_many(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return floor_many(m, false);
+}
+
 static const sd_bus_vtable floor_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD("Attach", "sssa{sv}", "a{sv}", floor_attach, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Detach", "sss", "", floor_detach, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("AttachMany", "a(sssa{sv})", "aa{sv}", floor_attach_many, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("DetachMany", "a(sss)", "", floor_detach_many, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 
@@ -867,7 +958,7 @@ int main(int argc, char **argv) {
                 { "ops", required_argument, NULL, ARG_OPS },
                 { "daemon-pid", required_argument, NULL, ARG_DAEMON_PID },
                 { "bus-pid", required_argument, NULL, ARG_BUS_PID },
-                { "floor", no_argument, NULL, ARG_FLOOR },
+                { "floor", required_argument, NULL, ARG_FLOOR },
                 { "max-rss-growth-kib", required_argument, NULL, ARG_MAX_RSS },
                 { "max-p99-ms", required_argument, NULL, ARG_P99 },
                 { "rounds", required_argument, NULL, ARG_ROUNDS },
@@ -888,7 +979,10 @@ int main(int argc, char **argv) {
                 case ARG_OPS: arg_ops = strtoul(optarg, NULL, 10); break;
                 case ARG_DAEMON_PID: arg_daemon_pid = (pid_t) strtol(optarg, NULL, 10); break;
                 case ARG_BUS_PID: arg_bus_pid = (pid_t) strtol(optarg, NULL, 10); break;
-                case ARG_FLOOR: arg_floor = true; break;
+                case ARG_FLOOR:
+                        arg_floor = true;
+                        arg_floor_pid = (pid_t) strtol(optarg, NULL, 10);
+                        break;
                 case ARG_MAX_RSS: arg_max_rss_growth_kib = strtol(optarg, NULL, 10); break;
                 case ARG_P99: arg_max_p99_ms = strtod(optarg, NULL); break;
                 case ARG_ROUNDS: arg_rounds = strtoul(optarg, NULL, 10); break;

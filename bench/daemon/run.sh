@@ -9,8 +9,8 @@
 #            per netns against Peer.Ping, Attach, Detach, AttachMany and
 #            DetachMany through the daemon (targets: single calls within 1.5x
 #            of direct + Ping, the Many calls within 2x of the direct loop),
-#            and the same Attach and Detach messages to a server that does
-#            nothing (the bus's share of a call)
+#            and the same four calls' messages and signals to a server that
+#            does nothing (the bus's share of a call)
 #   restart  10,000 pinned sk_lookup links (2,500 netns x 4), SIGKILL the
 #            daemon, restart: time to a full ListLinks answer (< 1 s) and
 #            RSS (< 32 MiB)
@@ -52,7 +52,7 @@ part_attach() {
                 busctl status org.netnslink1.BenchFloor >/dev/null 2>&1 && break
                 sleep 0.05
         done
-        "$CLIENT" bench --rounds=${ROUNDS:-5} --daemon-pid="$DAEMON_PID" --bus-pid="$BUS_PID" --floor \
+        "$CLIENT" bench --rounds=${ROUNDS:-5} --daemon-pid="$DAEMON_PID" --bus-pid="$BUS_PID" --floor="$floor_pid" \
                 --pin-dir="$PINS/direct" "$T/netns-attach" "$OBJ"
         rc=$?
         kill "$floor_pid"; wait "$floor_pid" 2>/dev/null
