@@ -750,7 +750,8 @@ static int verb_bench(int argc, char **argv) {
 
 /* The floor: a server on the same bus that answers Attach with a link
  * dictionary like netnslinkd's (same keys, same sizes) and Detach with
- * nothing, each followed by its signal, and does no work at all. What a
+ * nothing, each followed by its signal (the Many calls likewise per
+ * element), and does no work at all. What a
  * call to it costs is the bus's share of a call to the daemon: the
  * marshalling and routing of these message shapes. */
 static int floor_dict(sd_bus_message *m, const char *netns, const char *name) {
@@ -771,15 +772,54 @@ static int floor_dict(sd_bus_message *m, const char *netns, const char *name) {
         return r;
 }
 
-static int floor_signal(sd_bus_message *call, const char *member, const char *netns, const char *name) {
-        sd_bus_message *sig = NULL;
-        int r = sd_bus_message_new_signal(sd_bus_message_get_bus(call), &sig, PATH, IFACE, member);
+/* Its signals wait as the daemon's do (src/daemon/bus-signals.c): sent
+ * after the reply, FLOOR_CHUNK at a time whenever no call is waiting. */
+#define FLOOR_CHUNK 32
 
-        if (r >= 0)
-                r = floor_dict(sig, netns, name);
-        if (r >= 0)
-                r = sd_bus_send(NULL, sig, NULL);
-        sd_bus_message_unref(sig);
+typedef struct FloorSignal {
+        const char *member;
+        char *netns, *name;
+} FloorSignal;
+
+static FloorSignal *floor_queue;
+static size_t floor_head, floor_n, floor_allocated;
+
+static int floor_signal(sd_bus_message *call, const char *member, const char *netns, const char *name) {
+        if (floor_n == floor_allocated) {
+                size_t a = floor_allocated ? floor_allocated * 2 : 64;
+                FloorSignal *v = reallocarray(floor_queue, a, sizeof(FloorSignal));
+                if (!v)
+                        return -ENOMEM;
+                floor_queue = v;
+                floor_allocated = a;
+        }
+        floor_queue[floor_n] = (FloorSignal) { member, strdup(netns), strdup(name) };
+        if (!floor_queue[floor_n].netns || !floor_queue[floor_n].name)
+                return -ENOMEM;
+        floor_n++;
+        return 0;
+}
+
+static int floor_flush_chunk(sd_bus *bus) {
+        size_t end = floor_n - floor_head > FLOOR_CHUNK ? floor_head + FLOOR_CHUNK : floor_n;
+        int r = 0;
+
+        for (; floor_head < end; floor_head++) {
+                FloorSignal *q = &floor_queue[floor_head];
+                sd_bus_message *sig = NULL;
+
+                if (r >= 0)
+                        r = sd_bus_message_new_signal(bus, &sig, PATH, IFACE, q->member);
+                if (r >= 0)
+                        r = floor_dict(sig, q->netns, q->name);
+                if (r >= 0)
+                        r = sd_bus_send(bus, sig, NULL);
+                sd_bus_message_unref(sig);
+                free(q->netns);
+                free(q->name);
+        }
+        if (floor_head == floor_n)
+                floor_head = floor_n = 0;
         return r;
 }
 
@@ -882,10 +922,12 @@ static int verb_floor_server(int argc, char **argv) {
                 return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
         for (;;) {
                 r = sd_bus_process(bus, NULL);
+                if (r == 0 && floor_n > 0)
+                        r = floor_flush_chunk(bus);
+                else if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+                        return 1;
                 if (r < 0)
                         return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
-                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
-                        return 1;
         }
 }
 
