@@ -690,13 +690,15 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         bool async = m->async;
         _cleanup_free_ Link **made = NULL;
         _cleanup_free_ NlProgram **loaded = NULL;
-        _cleanup_free_ char (*paths)[4096] = NULL;
+        /* Each element's netns path, as long as it is: 4096 bytes apiece
+         * would cost a batch of 300 a page fault per element. */
+        _cleanup_free_ char **paths = NULL;
         NlBatch *b = NULL;
         size_t i = 0;
         int r;
 
         made = calloc(n ? n : 1, sizeof(Link *));
-        paths = calloc(n ? n : 1, sizeof(*paths));
+        paths = calloc(n ? n : 1, sizeof(char *));
         loaded = calloc(n ? n : 1, sizeof(NlProgram *));
         if (!made || !paths || !loaded)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
@@ -736,11 +738,18 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
                 goto out;
 
         for (i = 0; i < n; i++) {
-                r = attach_one(m, &refs[i], &progs[i], loaded[i], b, &made[i], paths[i], sizeof(paths[i]), e);
+                char path[4096];
+
+                r = attach_one(m, &refs[i], &progs[i], loaded[i], b, &made[i], path, sizeof(path), e);
                 /* Two elements naming one link: the batch refuses the
                  * second as LinkExists. */
                 if (r < 0)
                         goto fail;
+                paths[i] = strdup(path);
+                if (!paths[i]) {
+                        r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+                        goto fail;
+                }
         }
 
         nl_crash_point("attach-many-before-commit");
@@ -789,6 +798,8 @@ fail:
 out:
         for (size_t k = 0; loaded && k < n; k++)
                 nl_program_unref(loaded[k]);
+        for (size_t k = 0; paths && k < n; k++)
+                free(paths[k]);
         m->async = async;
         return r;
 }
