@@ -782,17 +782,68 @@ static int floor_dict(sd_bus_message *m, const char *netns, const char *name) {
         return r;
 }
 
-/* Its signals go out at once, right behind the reply: the cheapest way to
- * send the same messages (a signal sent later, as the daemon sends its
- * own, measured slower here), so that the floor stays a lower bound. */
+/* A floor must be a lower bound, so its signals go the cheapest way
+ * measured here: a single call's right behind its reply (one sent a loop
+ * iteration later, as the daemon does, cost more), a batch's after the
+ * reply, FLOOR_CHUNK at a time whenever no call waits (all at once, they
+ * slowed the reply's way to the client). */
+#define FLOOR_CHUNK 32
+
+typedef struct FloorSignal {
+        const char *member;
+        char *netns, *name;
+} FloorSignal;
+
+static FloorSignal *floor_queue;
+static size_t floor_head, floor_n, floor_allocated;
+
+static int floor_queue_signal(const char *member, const char *netns, const char *name) {
+        if (floor_n == floor_allocated) {
+                size_t a = floor_allocated ? floor_allocated * 2 : 64;
+                FloorSignal *v = reallocarray(floor_queue, a, sizeof(FloorSignal));
+                if (!v)
+                        return -ENOMEM;
+                floor_queue = v;
+                floor_allocated = a;
+        }
+        floor_queue[floor_n] = (FloorSignal) { member, strdup(netns), strdup(name) };
+        floor_n++;
+        if (!floor_queue[floor_n - 1].netns || !floor_queue[floor_n - 1].name)
+                return -ENOMEM;
+        return 0;
+}
+
+static int floor_send_signal(sd_bus *bus, const char *member, const char *netns, const char *name);
+
+static int floor_flush_chunk(sd_bus *bus) {
+        size_t end = floor_n - floor_head > FLOOR_CHUNK ? floor_head + FLOOR_CHUNK : floor_n;
+        int r = 0;
+
+        for (; floor_head < end; floor_head++) {
+                FloorSignal *q = &floor_queue[floor_head];
+
+                if (r >= 0 && q->netns && q->name)
+                        r = floor_send_signal(bus, q->member, q->netns, q->name);
+                free(q->netns);
+                free(q->name);
+        }
+        if (floor_head == floor_n)
+                floor_head = floor_n = 0;
+        return r;
+}
+
 static int floor_signal(sd_bus_message *call, const char *member, const char *netns, const char *name) {
+        return floor_send_signal(sd_bus_message_get_bus(call), member, netns, name);
+}
+
+static int floor_send_signal(sd_bus *bus, const char *member, const char *netns, const char *name) {
         sd_bus_message *sig = NULL;
-        int r = sd_bus_message_new_signal(sd_bus_message_get_bus(call), &sig, PATH, IFACE, member);
+        int r = sd_bus_message_new_signal(bus, &sig, PATH, IFACE, member);
 
         if (r >= 0)
                 r = floor_dict(sig, netns, name);
         if (r >= 0)
-                r = sd_bus_send(NULL, sig, NULL);
+                r = sd_bus_send(bus, sig, NULL);
         sd_bus_message_unref(sig);
         return r;
 }
@@ -860,7 +911,7 @@ static int floor_many(sd_bus_message *m, bool attach) {
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = floor_signal(m, attach ? "LinkAttached" : "LinkDetached", names[2 * i], names[2 * i + 1]);
+                r = floor_queue_signal(attach ? "LinkAttached" : "LinkDetached", names[2 * i], names[2 * i + 1]);
         sd_bus_message_unref(reply);
         free(names);
         return r;
@@ -896,10 +947,12 @@ static int verb_floor_server(int argc, char **argv) {
                 return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
         for (;;) {
                 r = sd_bus_process(bus, NULL);
+                if (r == 0 && floor_n > 0)
+                        r = floor_flush_chunk(bus);
+                else if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+                        return 1;
                 if (r < 0)
                         return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
-                if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
-                        return 1;
         }
 }
 
