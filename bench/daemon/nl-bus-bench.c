@@ -789,46 +789,33 @@ static int floor_dict(sd_bus_message *m, const char *netns, const char *name) {
  * slowed the reply's way to the client). */
 #define FLOOR_CHUNK 32
 
-typedef struct FloorSignal {
+/* A batch's signals still to send: the names point into its request,
+ * which is kept until the last one is out. */
+static struct {
+        sd_bus_message *call;
         const char *member;
-        char *netns, *name;
-} FloorSignal;
-
-static FloorSignal *floor_queue;
-static size_t floor_head, floor_n, floor_allocated;
-
-static int floor_queue_signal(const char *member, const char *netns, const char *name) {
-        if (floor_n == floor_allocated) {
-                size_t a = floor_allocated ? floor_allocated * 2 : 64;
-                FloorSignal *v = reallocarray(floor_queue, a, sizeof(FloorSignal));
-                if (!v)
-                        return -ENOMEM;
-                floor_queue = v;
-                floor_allocated = a;
-        }
-        floor_queue[floor_n] = (FloorSignal) { member, strdup(netns), strdup(name) };
-        floor_n++;
-        if (!floor_queue[floor_n - 1].netns || !floor_queue[floor_n - 1].name)
-                return -ENOMEM;
-        return 0;
-}
+        const char **names;     /* netns, name, netns, name, ... */
+        size_t n, head;
+} floor_pending;
 
 static int floor_send_signal(sd_bus *bus, const char *member, const char *netns, const char *name);
 
 static int floor_flush_chunk(sd_bus *bus) {
-        size_t end = floor_n - floor_head > FLOOR_CHUNK ? floor_head + FLOOR_CHUNK : floor_n;
+        size_t end = floor_pending.n - floor_pending.head > FLOOR_CHUNK ? floor_pending.head + FLOOR_CHUNK
+                                                                         : floor_pending.n;
         int r = 0;
 
-        for (; floor_head < end; floor_head++) {
-                FloorSignal *q = &floor_queue[floor_head];
-
-                if (r >= 0 && q->netns && q->name)
-                        r = floor_send_signal(bus, q->member, q->netns, q->name);
-                free(q->netns);
-                free(q->name);
+        for (size_t i = floor_pending.head; r >= 0 && i < end; i++)
+                r = floor_send_signal(bus, floor_pending.member, floor_pending.names[2 * i],
+                                      floor_pending.names[2 * i + 1]);
+        floor_pending.head = end;
+        if (r < 0 || end == floor_pending.n) {
+                sd_bus_message_unref(floor_pending.call);
+                free(floor_pending.names);
+                floor_pending.call = NULL;
+                floor_pending.names = NULL;
+                floor_pending.n = floor_pending.head = 0;
         }
-        if (floor_head == floor_n)
-                floor_head = floor_n = 0;
         return r;
 }
 
@@ -910,9 +897,17 @@ static int floor_many(sd_bus_message *m, bool attach) {
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = floor_queue_signal(attach ? "LinkAttached" : "LinkDetached", names[2 * i], names[2 * i + 1]);
         sd_bus_message_unref(reply);
+        /* One batch at a time: what a previous one left goes out first. */
+        while (r >= 0 && floor_pending.n > 0)
+                r = floor_flush_chunk(sd_bus_message_get_bus(m));
+        if (r >= 0 && n > 0) {
+                floor_pending.call = sd_bus_message_ref(m);
+                floor_pending.member = attach ? "LinkAttached" : "LinkDetached";
+                floor_pending.names = (const char **) names;
+                floor_pending.n = n;
+                names = NULL;
+        }
         free(names);
         return r;
 }
@@ -947,7 +942,7 @@ static int verb_floor_server(int argc, char **argv) {
                 return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
         for (;;) {
                 r = sd_bus_process(bus, NULL);
-                if (r == 0 && floor_n > 0)
+                if (r == 0 && floor_pending.n > 0)
                         r = floor_flush_chunk(bus);
                 else if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
                         return 1;
