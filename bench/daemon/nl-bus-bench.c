@@ -508,16 +508,20 @@ static pid_t span_server;
 static void settle(void) {
         double d = cpu_ns(arg_daemon_pid), f = cpu_ns(arg_floor_pid), b = cpu_ns(arg_bus_pid);
 
-        for (int i = 0; i < 200 && (d >= 0 || f >= 0 || b >= 0); i++) {
+        for (int i = 0; d >= 0 || f >= 0 || b >= 0; i++) {
+                if (i == 200) {
+                        fprintf(stderr, "warning: the servers or the bus still busy after 1 s; measuring anyway\n");
+                        break;
+                }
                 usleep(5000);
                 double d2 = cpu_ns(arg_daemon_pid), f2 = cpu_ns(arg_floor_pid), b2 = cpu_ns(arg_bus_pid);
                 if (d2 == d && f2 == f && b2 == b)
                         break;
                 d = d2, f = f2, b = b2;
         }
-        /* And the kernel's deferred work of the last phase (links and
-         * programs freed after an RCU grace period) lands before, not in,
-         * the next one. */
+        /* And 20 ms for the kernel's deferred work of the last phase (links
+         * and programs freed after an RCU grace period), so that it lands
+         * before, not in, the next one. */
         usleep(20000);
 }
 
@@ -707,10 +711,16 @@ static int verb_bench(int argc, char **argv) {
                                    i == R_FLOOR_DETACH_MANY))
                         continue;
                 printf("  %-56s %9.1f", rows[i].name, med[i]);
-                if (rows[i].daemon_cpu[0] >= 0)
-                        printf("  %7.1f", bench_median(rows[i].daemon_cpu, arg_rounds));
-                if (rows[i].bus_cpu[0] >= 0)
-                        printf("  %7.1f", bench_median(rows[i].bus_cpu, arg_rounds));
+                /* Both CPU columns or neither: one missing is "-", so that
+                 * a figure never slides under the other's heading. */
+                if (rows[i].daemon_cpu[0] >= 0 || rows[i].bus_cpu[0] >= 0)
+                        for (int k = 0; k < 2; k++) {
+                                double *v = k == 0 ? rows[i].daemon_cpu : rows[i].bus_cpu;
+                                if (v[0] >= 0)
+                                        printf("  %7.1f", bench_median(v, arg_rounds));
+                                else
+                                        printf("  %7s", "-");
+                        }
                 printf("\n");
         }
         double floor_a = med[R_DIRECT_ATTACH] + med[R_PING], floor_d = med[R_DIRECT_DETACH] + med[R_PING];
@@ -729,20 +739,20 @@ static int verb_bench(int argc, char **argv) {
                 /* What the bus alone costs for these messages, and so what
                  * is left for the daemon within the target. */
                 printf("the bus's share (a no-op server with the same messages and signals):\n");
-                printf("  Attach-shaped call to it / (direct attach + Ping) %5.2fx; the daemon's own work "
+                printf("  (Attach-shaped call to it + direct attach) / (direct attach + Ping) %5.2fx; the daemon's own work "
                        "in an Attach: %.1f us, %.1f us within 1.5x\n",
                        (med[R_FLOOR_ATTACH] + med[R_DIRECT_ATTACH]) / floor_a, med[R_ATTACH] - med[R_FLOOR_ATTACH],
                        1.5 * floor_a - med[R_FLOOR_ATTACH]);
-                printf("  Detach-shaped call to it / (direct detach + Ping) %5.2fx; the daemon's own work "
+                printf("  (Detach-shaped call to it + direct detach) / (direct detach + Ping) %5.2fx; the daemon's own work "
                        "in a Detach: %.1f us, %.1f us within 1.5x\n",
                        (med[R_FLOOR_DETACH] + med[R_DIRECT_DETACH]) / floor_d, med[R_DETACH] - med[R_FLOOR_DETACH],
                        1.5 * floor_d - med[R_FLOOR_DETACH]);
-                printf("  AttachMany-shaped call to it + direct loop / direct loop %5.2fx; the daemon's own work "
+                printf("  (AttachMany-shaped call to it + direct loop) / direct loop %5.2fx; the daemon's own work "
                        "per link: %.1f us, %.1f us within 2x\n",
                        (med[R_FLOOR_ATTACH_MANY] + med[R_DIRECT_ATTACH]) / med[R_DIRECT_ATTACH],
                        med[R_ATTACH_MANY] - med[R_FLOOR_ATTACH_MANY],
                        2 * med[R_DIRECT_ATTACH] - med[R_FLOOR_ATTACH_MANY]);
-                printf("  DetachMany-shaped call to it + direct loop / direct loop %5.2fx; the daemon's own work "
+                printf("  (DetachMany-shaped call to it + direct loop) / direct loop %5.2fx; the daemon's own work "
                        "per link: %.1f us, %.1f us within 2x\n",
                        (med[R_FLOOR_DETACH_MANY] + med[R_DIRECT_DETACH]) / med[R_DIRECT_DETACH],
                        med[R_DETACH_MANY] - med[R_FLOOR_DETACH_MANY],
@@ -889,19 +899,28 @@ static int floor_many(sd_bus_message *m, bool attach) {
                         r = sd_bus_message_exit_container(m);
                 if (r >= 0 && attach)
                         r = floor_dict(reply, netns, name);
-                names[2 * n] = (char *) netns;
-                names[2 * n + 1] = (char *) name;
-                n++;
+                if (r >= 0) {
+                        names[2 * n] = (char *) netns;
+                        names[2 * n + 1] = (char *) name;
+                        n++;
+                }
         }
         if (r >= 0 && attach)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
-        /* One batch at a time: what a previous one left goes out first. */
-        while (r >= 0 && floor_pending.n > 0)
-                r = floor_flush_chunk(sd_bus_message_get_bus(m));
-        if (r >= 0 && n > 0) {
+        if (r < 0) {
+                free(names);
+                return r;
+        }
+        /* One batch at a time: what a previous one left goes out first.
+         * The reply is out: a failure here must not make sd-bus send an
+         * error reply to the same call. */
+        while (floor_pending.n > 0)
+                if (floor_flush_chunk(sd_bus_message_get_bus(m)) < 0)
+                        fprintf(stderr, "floor-server: cannot send a signal\n");
+        if (n > 0) {
                 floor_pending.call = sd_bus_message_ref(m);
                 floor_pending.member = attach ? "LinkAttached" : "LinkDetached";
                 floor_pending.names = (const char **) names;
@@ -1041,10 +1060,18 @@ int main(int argc, char **argv) {
                 case ARG_OPS: arg_ops = strtoul(optarg, NULL, 10); break;
                 case ARG_DAEMON_PID: arg_daemon_pid = (pid_t) strtol(optarg, NULL, 10); break;
                 case ARG_BUS_PID: arg_bus_pid = (pid_t) strtol(optarg, NULL, 10); break;
-                case ARG_FLOOR:
+                case ARG_FLOOR: {
+                        char *end = NULL;
+                        long pid = strtol(optarg, &end, 10);
+                        char proc[64];
+
+                        snprintf(proc, sizeof(proc), "/proc/%ld", pid);
+                        if (!end || *end || pid <= 0 || access(proc, F_OK) < 0)
+                                return fprintf(stderr, "--floor=%s: not the pid of a running floor-server\n", optarg), 2;
                         arg_floor = true;
-                        arg_floor_pid = (pid_t) strtol(optarg, NULL, 10);
+                        arg_floor_pid = (pid_t) pid;
                         break;
+                }
                 case ARG_MAX_RSS: arg_max_rss_growth_kib = strtol(optarg, NULL, 10); break;
                 case ARG_P99: arg_max_p99_ms = strtod(optarg, NULL); break;
                 case ARG_ROUNDS: arg_rounds = strtoul(optarg, NULL, 10); break;
