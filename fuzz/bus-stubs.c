@@ -119,15 +119,13 @@ int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e) {
 /* A batch answers with the same made-up link n times; big batches are
  * parsed whole, then refused, so replies stay small. */
 int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
-                        Link ***ret, size_t *ret_index, NlError *e) {
+                        Link ***ret, NlError *e) {
         Link **links;
 
         for (size_t i = 0; i < n; i++) {
                 int r = one(&refs[i], &progs[i], NULL, e);
-                if (r < 0) {
-                        *ret_index = i;
+                if (r < 0)
                         return nl_error_prefix(e, r, "Element %zu", i);
-                }
         }
         if (n > 16)
                 return nl_error_set(e, NL_ERR_TOO_MANY_LINKS, -E2BIG, "Too many");
@@ -140,13 +138,11 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         return 0;
 }
 
-int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_index, NlError *e) {
+int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, NlError *e) {
         for (size_t i = 0; i < n; i++) {
                 int r = one(&refs[i], NULL, NULL, e);
-                if (r < 0) {
-                        *ret_index = i;
+                if (r < 0)
                         return nl_error_prefix(e, r, "Element %zu", i);
-                }
         }
         return 0;
 }

@@ -808,7 +808,17 @@ static struct {
         size_t n, head;
 } floor_pending;
 
-static int floor_send_signal(sd_bus *bus, const char *member, const char *netns, const char *name);
+static int floor_send_signal(sd_bus *bus, const char *member, const char *netns, const char *name) {
+        sd_bus_message *sig = NULL;
+        int r = sd_bus_message_new_signal(bus, &sig, PATH, IFACE, member);
+
+        if (r >= 0)
+                r = floor_dict(sig, netns, name);
+        if (r >= 0)
+                r = sd_bus_send(bus, sig, NULL);
+        sd_bus_message_unref(sig);
+        return r;
+}
 
 static int floor_flush_chunk(sd_bus *bus) {
         size_t end = floor_pending.n - floor_pending.head > FLOOR_CHUNK ? floor_pending.head + FLOOR_CHUNK
@@ -829,22 +839,6 @@ static int floor_flush_chunk(sd_bus *bus) {
         return r;
 }
 
-static int floor_signal(sd_bus_message *call, const char *member, const char *netns, const char *name) {
-        return floor_send_signal(sd_bus_message_get_bus(call), member, netns, name);
-}
-
-static int floor_send_signal(sd_bus *bus, const char *member, const char *netns, const char *name) {
-        sd_bus_message *sig = NULL;
-        int r = sd_bus_message_new_signal(bus, &sig, PATH, IFACE, member);
-
-        if (r >= 0)
-                r = floor_dict(sig, netns, name);
-        if (r >= 0)
-                r = sd_bus_send(bus, sig, NULL);
-        sd_bus_message_unref(sig);
-        return r;
-}
-
 static int floor_attach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         sd_bus_message *reply = NULL;
         const char *netns, *type, *name;
@@ -859,7 +853,7 @@ static int floor_attach(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
-        return r < 0 ? r : floor_signal(m, "LinkAttached", netns, name);
+        return r < 0 ? r : floor_send_signal(sd_bus_message_get_bus(m), "LinkAttached", netns, name);
 }
 
 static int floor_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -868,7 +862,7 @@ static int floor_detach(sd_bus_message *m, void *userdata, sd_bus_error *error) 
 
         if (r >= 0)
                 r = sd_bus_reply_method_return(m, NULL);
-        return r < 0 ? r : floor_signal(m, "LinkDetached", netns, name);
+        return r < 0 ? r : floor_send_signal(sd_bus_message_get_bus(m), "LinkDetached", netns, name);
 }
 
 /* AttachMany and DetachMany: every element read, one dictionary per element

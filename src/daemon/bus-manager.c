@@ -327,7 +327,7 @@ static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
         _cleanup_free_ ProgramSpec *progs = NULL;
         _cleanup_free_ Link **links = NULL;
         Manager *m = userdata;
-        size_t n = 0, bad = 0;
+        size_t n = 0;
         NlError e = {};
         int r;
 
@@ -337,7 +337,7 @@ static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = read_batch(msg, &refs, &progs, &n, error);
         if (r < 0)
                 return r;
-        r = manager_attach_many(m, refs, progs, n, &links, &bad, &e);
+        r = manager_attach_many(m, refs, progs, n, &links, &e);
         if (r == -EINPROGRESS)
                 return park(msg, m, method_attach_many, error);
         if (r < 0)
@@ -348,7 +348,7 @@ static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
 static int method_detach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ LinkRef *refs = NULL;
         Manager *m = userdata;
-        size_t n = 0, bad = 0;
+        size_t n = 0;
         NlError e = {};
         int r;
 
@@ -358,7 +358,7 @@ static int method_detach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = read_batch(msg, &refs, NULL, &n, error);
         if (r < 0)
                 return r;
-        r = manager_detach_many(m, refs, n, &bad, &e);
+        r = manager_detach_many(m, refs, n, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return sd_bus_reply_method_return(msg, NULL);

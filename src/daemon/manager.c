@@ -686,7 +686,7 @@ static int batch_error(NlError *e, size_t i, const LinkRef *ref, int r) {
 }
 
 int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
-                        Link ***ret, size_t *ret_index, NlError *e) {
+                        Link ***ret, NlError *e) {
         bool async = m->async;
         _cleanup_free_ Link **made = NULL;
         _cleanup_free_ NlProgram **loaded = NULL;
@@ -724,8 +724,6 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
                 if (r == -EINPROGRESS)
                         goto out;
                 if (r < 0) {
-                        if (ret_index)
-                                *ret_index = i;
                         r = batch_error(e, i, &refs[i], r);
                         goto out;
                 }
@@ -779,8 +777,6 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
 fail:
         if (n > 0) {
                 size_t bad = i < n ? i : n - 1;
-                if (ret_index)
-                        *ret_index = bad;
                 batch_error(e, bad, &refs[bad], r);
         }
         /* Nothing is pinned (a failed commit undid itself): the links go. */
@@ -804,7 +800,7 @@ out:
         return r;
 }
 
-int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_index, NlError *e) {
+int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, NlError *e) {
         _cleanup_free_ Link **links = NULL;
         NlBatch *b = NULL;
         size_t i;
@@ -853,8 +849,6 @@ int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_i
         return 0;
 
 fail:
-        if (ret_index)
-                *ret_index = i;
         return batch_error(e, i, &refs[i], r);
 }
 

@@ -117,10 +117,10 @@ int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, c
 int manager_detach(Manager *m, const LinkRef *ref, NlError *e);
 int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e);
 
-/* All or nothing. On failure e names the element; *ret_index is its index. */
+/* All or nothing. On failure e names the element (index, netns, name). */
 int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
-                        Link ***ret, size_t *ret_index, NlError *e);
-int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, size_t *ret_index, NlError *e);
+                        Link ***ret, NlError *e);
+int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, NlError *e);
 
 /* netns "" or NULL: all. Fills a malloc'd array of links sorted by netns,
  * type, order. */
