@@ -6,8 +6,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "load-child.h"
+
+/* The child's answer socket; everything above it is closed. */
+#define CHILD_SOCK_FD 3
+/* The exit status of a child that could not close the daemon's fds. */
+#define EXIT_NO_CLEAN_SLATE 3
 
 struct answer {
         int32_t r;
@@ -66,8 +72,13 @@ int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock,
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot fork the loader: %m");
         }
         if (pid == 0) {
-                close(pair[0]);
-                child_main(pair[1], fn, arg);
+                /* The child holds nothing of the daemon's but its answer
+                 * socket: a client's socket still in a message, a netns or a
+                 * link the daemon has open now must go away when the daemon
+                 * lets go of it, not when a slow load ends. */
+                if (dup2(pair[1], CHILD_SOCK_FD) < 0 || close_range(CHILD_SOCK_FD + 1, ~0U, 0) < 0)
+                        _exit(EXIT_NO_CLEAN_SLATE);
+                child_main(CHILD_SOCK_FD, fn, arg);
         }
         close(pair[1]);
         *ret_pid = pid;
@@ -117,6 +128,9 @@ int nl_load_child_finish(pid_t pid, int sock, int *ret_fd, NlError *e) {
         if (WIFSIGNALED(status))
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r,
                                     "The loader crashed (signal %d) on this object", WTERMSIG(status));
+        if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_CLEAN_SLATE)
+                return nl_error_set(e, NL_ERR_FAILED, r,
+                                    "The loader could not close the daemon's file descriptors (close_range)");
         return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "The loader ended without an answer");
 }
 

@@ -11,7 +11,9 @@
  * process. A crash there (a libbpf bug on a hostile object) costs the child,
  * not the daemon, and the daemon keeps serving while it waits. The child
  * hands back only the loaded program's fd (SCM_RIGHTS); the program keeps
- * its maps alive in the kernel.
+ * its maps alive in the kernel. The child keeps none of the parent's fds
+ * (only its answer socket), so nothing the daemon closes stays alive for as
+ * long as a load runs: a client's socket, a netns, a link.
  */
 
 /* Runs in the child; returns a program fd or a negative errno with e set. */
