@@ -11,6 +11,8 @@ OBJ="$TEST_BPF/libtest_progs.bpf.o"
 LIMIT="$TEST_BPF/hostile_verifier_limit.bpf.o"
 MANY="$TEST_BPF/hostile_many_progs.bpf.o"
 
+ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
+
 start_bus && mount_pins && start_daemon || exit 1
 A=$(make_netns a)
 check "a plain link to probe the daemon with" "$CTL" attach "$A" sk_lookup probe "$OBJ:sk_pass"
@@ -23,7 +25,6 @@ check_fails "... and a name it lacks is InvalidProgram" org.netnslink1.Error.Inv
 
 FDS_BEFORE=$(daemon_fds)
 
-ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # The verifier's limit, with another client served meanwhile.
 START=$(ms_now)
