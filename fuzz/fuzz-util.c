@@ -53,11 +53,11 @@ int fuzz_private_mount(const char *fstype, char *dir, size_t size) {
         return 0;
 }
 
-void fuzz_skip_note(const char *harness, const char *why, int error) {
-        static bool said;
+bool fuzz_skipped;
 
-        if (said)
+void fuzz_skip_note(const char *harness, const char *why, int error) {
+        if (fuzz_skipped)
                 return;
-        said = true;
+        fuzz_skipped = true;
         fprintf(stderr, "%s: skipping the work of every input: %s: %s\n", harness, why, strerror(error));
 }

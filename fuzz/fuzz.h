@@ -45,5 +45,7 @@ char *fuzz_take_string(FuzzInput *in);
  * per process. */
 int fuzz_private_mount(const char *fstype, char *dir, size_t size);
 
-/* Says once on stderr why a harness skips its work. */
+/* Says once on stderr why a harness skips its work, and sets fuzz_skipped:
+ * the replay driver then reports the run as skipped, not passed. */
 void fuzz_skip_note(const char *harness, const char *why, int error);
+extern bool fuzz_skipped;
