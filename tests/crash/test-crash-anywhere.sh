@@ -22,7 +22,8 @@ rc=$?
 sed 's/^/# /' "$T/crash.out"
 check_eq "crash anywhere: no call lost, nothing leaked, nothing half-made" 0 "$rc"
 check "... over operations that succeeded" grep -q "succeeded [1-9]" "$T/crash.out"
-for kind in AddBinding RemoveBinding SetBindings RegisterSocket UnregisterSocket; do
+for kind in Attach Update Replace Detach AttachMany DetachMany \
+            AddBinding RemoveBinding SetBindings RegisterSocket UnregisterSocket; do
         check "... among them $kind" grep -Eq "^  $kind [0-9]+ \(ok [1-9]" "$T/crash.out"
 done
 check "... with bindings checked after the restarts" grep -q "^bindings checked [1-9]" "$T/crash.out"
