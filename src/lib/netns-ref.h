@@ -23,7 +23,8 @@ typedef struct NlNetns {
  * system. Refuses empty, relative, "..", names with '/', bad pids. */
 int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e);
 
-/* Resolves and opens: on success ns->fd is an open netns fd (O_CLOEXEC). */
+/* Resolves and opens: on success ns->fd is an open netns fd (O_CLOEXEC); on
+ * failure ns->fd is negative, so that nl_netns_close() is always safe. */
 int nl_netns_open(const char *ref, NlNetns *ns, NlError *e);
 /* The same, but only checks that the file is a namespace, not which kind:
  * for a caller whose next step refuses anything but a netns anyway

@@ -72,6 +72,7 @@ step() {
         else
                 echo "FAIL $what"
                 failed=$((failed + 1))
+                return 1
         fi
 }
 
@@ -100,7 +101,10 @@ program_ran() {
 }
 
 detached() {
-        [ -z "$(ip netns exec "$A" bpftool net show | flow_ids)" ]
+        local out
+        # bpftool's own failure must not read as "nothing attached".
+        out=$(ip netns exec "$A" bpftool net show) || return 1
+        [ -z "$(flow_ids <<< "$out")" ]
 }
 
 step "setting up netns $A and $B" setup || exit 1

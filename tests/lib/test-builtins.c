@@ -196,6 +196,7 @@ static void test_steer(void) {
                 NlProgram *p = NULL;
                 snprintf(bad, sizeof(bad), "%s/maps", test_tmpdir());
                 CHECK(nl_builtin_load(c, "steer", NL_ATTACH_SK_LOOKUP, bad, &p, &e) < 0, "refused");
+                CHECK_CONTAINS(e.message, "not on BPF FS");     /* refused for that reason */
                 CHECK(p == NULL, "nothing returned");
         }
 
@@ -237,14 +238,16 @@ static void test_flow(void) {
         test_netns_del(ns);
 
         test_case("flow: the cache keeps it between users");
-        nl_program_unref(p1);
-        nl_program_unref(p2);
         {
-                uint32_t id = 0;
+                uint32_t id = nl_program_id(p1);
+                unsigned loads = nl_prog_cache_loads(c);
                 NlProgram *p3 = NULL;
+
+                nl_program_unref(p1);
+                nl_program_unref(p2);
                 CHECK_OK(nl_builtin_load(c, "flow", NL_ATTACH_FLOW_DISSECTOR, NULL, &p3, &e), &e);
-                id = p3 ? nl_program_id(p3) : 0;
-                CHECK(id > 0, "loaded");
+                CHECK(id > 0 && p3 && nl_program_id(p3) == id, "the same program (id %u) again", id);
+                CHECK_INT_EQ(nl_prog_cache_loads(c), loads);
                 nl_program_unref(p3);
         }
 }

@@ -158,7 +158,7 @@ static void test_cases(void) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char refbuf[8400];
                 const char *ref = expand(cases[i].ref, refbuf, sizeof(refbuf));
-                NlNetns ns = { .fd = -77 };
+                NlNetns ns = { .fd = 9999 };    /* a failure must set it negative */
                 NlError e = {};
                 uint64_t ino = 0;
                 int r;
@@ -214,7 +214,7 @@ static void test_cases(void) {
                         { "/nonexistent", -ENOENT, 0 },
                 };
                 for (size_t i = 0; i < ELEMENTSOF(lazy); i++) {
-                        NlNetns ns = { .fd = -77 };
+                        NlNetns ns = { .fd = 9999 };    /* a failure must set it negative */
                         NlError e = {};
 
                         test_case("open_nsfs '%s'", lazy[i].ref);
@@ -267,6 +267,7 @@ static void test_ref_to_path(void) {
         char small[16];
         CHECK_ERR(nl_netns_ref_to_path("/run/netns/abcdefghij", small, sizeof(small), &e), &e,
                   NL_ERR_INVALID_ARGS);
+        e = (NlError) {};       /* each refusal sets its own error */
         CHECK_ERR(nl_netns_ref_to_path("abcdefgh", small, sizeof(small), &e), &e, NL_ERR_INVALID_ARGS);
         CHECK_OK(nl_netns_ref_to_path("abcd", small, sizeof(small), &e), &e);
         CHECK_STR_EQ(small, "/run/netns/abcd");

@@ -271,6 +271,7 @@ static void test_cache(void) {
 
         test_case("cache: a refused load caches nothing");
         CHECK_ERR(load(c, SRC_PATH, "xdp_pass", NL_ATTACH_SK_LOOKUP, &d, &e), &e, NL_ERR_INVALID_PROGRAM);
+        e = (NlError) {};       /* the second refusal must set its own error */
         CHECK_ERR(load(c, SRC_PATH, "xdp_pass", NL_ATTACH_SK_LOOKUP, &d, &e), &e, NL_ERR_INVALID_PROGRAM);
         CHECK_INT_EQ(nl_prog_cache_loads(c), 3);
 

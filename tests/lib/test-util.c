@@ -415,6 +415,10 @@ int test_main(const char *name, void (*body)(void)) {
                 fprintf(stderr, "FAIL %s: the test body exited with status %d\n", name, WEXITSTATUS(status));
                 failed++;
         }
+        if (passed == 0 && failed == 0) {
+                fprintf(stderr, "FAIL %s: no check ran\n", name);
+                failed++;
+        }
         printf("%s: %u passed, %u failed\n", name, passed, failed);
         return failed ? 1 : 0;
 }

@@ -58,10 +58,20 @@ static size_t count_bindings(SteerLink *l) {
         return n;
 }
 
-static void check_refused(int r, const NlError *e, const char *what) {
+static void check_refused(int r, const NlError *e, const char *what, const char *why) {
         CHECK(r < 0 && e->kind == NL_ERR_INVALID_ARGS && e->message[0], "%s: refused as invalid-args (r=%d, %s: %s)",
               what, r, nl_error_kind_name(e->kind), e->message);
+        if (why)
+                CHECK(strstr(e->message, why) != NULL, "%s: refused because \"%s\": %s", what, why, e->message);
 }
+
+/* CALL runs with E cleared: each refusal must set its own error, not pass
+ * on the one before it. */
+#define REFUSED(e, call, what, why)                                     \
+        do {                                                            \
+                (e) = (NlError) {};                                     \
+                check_refused((call), &(e), (what), (why));             \
+        } while (0)
 
 int main(void) {
         SteerEnv env;
@@ -95,7 +105,7 @@ int main(void) {
                               parse_cases[i].proto, parse_cases[i].prefix, parse_cases[i].port, parse_cases[i].label,
                               e.message);
                 else {
-                        check_refused(r, &e, parse_cases[i].prefix);
+                        check_refused(r, &e, parse_cases[i].prefix, NULL);
                         CHECK(count_bindings(&l) == before, "case %zu changed nothing", i);
                 }
         }
@@ -106,25 +116,23 @@ int main(void) {
                 NlError e = {};
 
                 strcpy(b.label, "web");
-                check_refused(nl_steer_add_binding(l.steer, &b, &e), &e, "host bits in a built binding");
+                REFUSED(e, nl_steer_add_binding(l.steer, &b, &e), "host bits in a built binding", NULL);
                 b.addr[3] = 0;
                 b.protocol = 99;
-                check_refused(nl_steer_add_binding(l.steer, &b, &e), &e, "protocol 99");
+                REFUSED(e, nl_steer_add_binding(l.steer, &b, &e), "protocol 99", NULL);
                 b.protocol = IPPROTO_TCP;
                 b.port = 81;
-                check_refused(nl_steer_remove_binding(l.steer, &b, &e), &e, "removing what is not bound");
+                REFUSED(e, nl_steer_remove_binding(l.steer, &b, &e), "removing what is not bound", NULL);
                 CHECK_OK(nl_steer_set_bindings(l.steer, (NlSteerBinding[]) { b, b }, 2, NULL, NULL, &e), &e);
                 CHECK(count_bindings(&l) == 1, "SetBindings folds a binding given twice with one label");
                 {
                         NlSteerBinding two[2] = { b, b };
 
                         strcpy(two[1].label, "other");
-                        check_refused(nl_steer_set_bindings(l.steer, two, 2, NULL, NULL, &e), &e,
-                                      "SetBindings with one binding to two labels");
+                        REFUSED(e, nl_steer_set_bindings(l.steer, two, 2, NULL, NULL, &e), "SetBindings with one binding to two labels", NULL);
                         two[1] = b;
                         two[1].prefixlen = 5;   /* 10 = 00001010: bit 6 is a host bit */
-                        check_refused(nl_steer_set_bindings(l.steer, two, 2, NULL, NULL, &e), &e,
-                                      "SetBindings with host bits in element 1");
+                        REFUSED(e, nl_steer_set_bindings(l.steer, two, 2, NULL, NULL, &e), "SetBindings with host bits in element 1", NULL);
                         CHECK(strstr(e.message, "Binding 1") != NULL, "the message names the element: %s", e.message);
                         CHECK(count_bindings(&l) == 1, "refused SetBindings changed nothing");
                 }
@@ -133,39 +141,36 @@ int main(void) {
         /* Registration checks. */
         {
                 NlError e = {};
-                int fds[2], tcp_idle, udp_conn, udp_unbound, udp_ok, v6only;
+                int fds[2], tcp_idle, tcp_ok, udp_conn, udp_unbound, udp_ok, v6only;
                 struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9) };
 
                 before = count_bindings(&l);
                 CHECK_OK(pipe2(fds, O_CLOEXEC), NULL);
-                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", fds[0], &e), &e, "a pipe");
-                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", -1, &e), &e, "fd -1");
+                REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "web", fds[0], &e), "a pipe", "not a socket");
+                REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "web", -1, &e), "fd -1", NULL);
                 tcp_idle = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", tcp_idle, &e), &e,
-                              "TCP not listening");
+                REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "web", tcp_idle, &e), "TCP not listening", "not listening");
                 udp_conn = steer_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0, false);
                 inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
                 CHECK_OK(connect(udp_conn, (struct sockaddr *) &sin, sizeof(sin)), NULL);
                 steer_bind(&l, "udp", "10.9.0.0/16", 53, "dns");
-                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_conn, &e), &e,
-                              "UDP connected");
+                REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_conn, &e), "UDP connected", "is connected");
                 udp_unbound = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_unbound, &e), &e,
-                              "UDP unbound");
+                REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_unbound, &e), "UDP unbound", "not bound");
                 if (other_ns_sock >= 0)
-                        check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", other_ns_sock, &e), &e,
-                                      "socket of another netns");
+                        REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "web", other_ns_sock, &e), "socket of another netns", "network namespace");
                 udp_ok = steer_socket(AF_INET, SOCK_DGRAM, "127.0.0.1", 0, false);
-                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", udp_ok, &e), &e,
-                              "UDP socket for a label with only TCP bindings");
-                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "bad label", udp_ok, &e), &e,
-                              "bad label");
+                REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "web", udp_ok, &e), "UDP socket for a label with only TCP bindings", "only tcp bindings");
+                REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "bad label", udp_ok, &e), "bad label", NULL);
                 v6only = steer_socket(AF_INET6, SOCK_STREAM, "::1", 0, false);
-                check_refused(nl_steer_register_socket(l.steer, env.netns_ino, "web", v6only, &e), &e,
-                              "IPv6-only socket for a label with only IPv4 bindings");
+                REFUSED(e, nl_steer_register_socket(l.steer, env.netns_ino, "web", v6only, &e), "IPv6-only socket for a label with only IPv4 bindings", "IPv6-only");
+                /* The positive control for the TCP refusals above: a
+                 * listening IPv4 TCP socket is what "web" takes. */
+                tcp_ok = steer_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, false);
+                CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, "web", tcp_ok, &e), &e);
                 CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_ok, &e), &e);
                 CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, "fresh", udp_ok, &e), &e);
-                check_refused(nl_steer_unregister_socket(l.steer, "nobody", &e), &e, "unregister unknown label");
+                REFUSED(e, nl_steer_unregister_socket(l.steer, "nobody", &e), "unregister unknown label", NULL);
                 CHECK(count_bindings(&l) == before + 1, "registration changed no binding");
                 close(fds[0]);
                 close(fds[1]);
@@ -173,6 +178,7 @@ int main(void) {
                 close(udp_conn);
                 close(udp_unbound);
                 close(udp_ok);
+                close(tcp_ok);
                 close(v6only);
         }
 
