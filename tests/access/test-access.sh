@@ -47,22 +47,30 @@ EOF
 }
 
 # refused WHAT WANT: every mutating method as nobody is AccessDenied, its
-# message containing WANT; methods the daemon does not have are skipped.
+# message containing WANT. A method the daemon does not have is a failure:
+# the contract names each of them.
 refused() {
-        local what=$1 want=$2 call out before
+        local what=$1 want=$2 call out before after
         before=$(state)
         while IFS='|' read -ra call; do
                 if out=$(call_as NOBODY "${call[0]}" -- "${call[@]:1}" 2>&1); then
                         fail "$what: ${call[0]} as nobody is refused" "it succeeded: $out"
                 elif [[ "$out" == *UnknownMethod* || "$out" == *UnknownInterface* ]]; then
-                        log "skip: ${call[0]} is not served by this daemon"
+                        fail "$what: ${call[0]} is served by the daemon (the contract names it)" "output: $out"
                 elif [[ "$out" == *org.freedesktop.DBus.Error.AccessDenied* && "$out" == *"$want"* ]]; then
                         pass "$what: ${call[0]} as nobody is AccessDenied"
                 else
                         fail "$what: ${call[0]} as nobody is AccessDenied ($want)" "output: $out"
                 fi
         done < <(mutating_calls)
-        check_eq "$what: the refused calls changed nothing" "$before" "$(state)"
+        # A CLI that fails prints no number: then "before" is malformed and
+        # this fails, even if "after" is malformed in the same way.
+        after=$(state)
+        if [[ "$before" =~ ^[1-9][0-9]*\ [1-9][0-9]*$ && "$before" == "$after" ]]; then
+                pass "$what: the refused calls changed nothing"
+        else
+                fail "$what: the refused calls changed nothing" "expected (prog_id links): $before" "actual:   $after"
+        fi
 }
 
 # register_as WHO LABEL: RegisterSocket(A, ro, LABEL, fd) as WHO, with a TCP
@@ -87,12 +95,17 @@ for d in st.ListDestinations(sys.argv[1], "ro"):
         print("cookie", int(d["socket_cookie"]))' "$A" "$2"
 }
 
-# sockets_of LABEL: the cookies registered under LABEL on link ro ("" if none).
+# sockets_of LABEL: the cookies registered under LABEL on link ro ("" if
+# none); if the CLI or the parsing fails, a text saying so (never "").
 sockets_of() {
-        "$CTL" --json=short destinations "$A" ro | /usr/bin/python3 -c '
+        local out
+        out=$("$CTL" --json=short destinations "$A" ro 2>&1) ||
+                { echo "netnslinkctl destinations failed: $out"; return; }
+        /usr/bin/python3 -c '
 import json, sys
 print(" ".join(str(d["socket_cookie"]) for d in json.load(sys.stdin)
-               if d["label"] == sys.argv[1] and d["socket_cookie"]))' "$1"
+               if d["label"] == sys.argv[1] and d["socket_cookie"]))' "$1" <<<"$out" 2>&1 ||
+                echo "unreadable destinations: $out"
 }
 
 # refused_register WHAT WANT: RegisterSocket with a good socket fd, as
@@ -116,13 +129,7 @@ readable() {
         check "$what: GetLink as nobody" call_as NOBODY org.netnslink1.Manager.GetLink "$A" sk_lookup ro
         check "$what: ListLinks as nobody" call_as NOBODY org.netnslink1.Manager.ListLinks ""
         for m in ListBindings ListDestinations; do
-                if out=$(call_as NOBODY "org.netnslink1.Steering.$m" "$A" ro 2>&1); then
-                        pass "$what: $m as nobody"
-                elif [[ "$out" == *UnknownMethod* || "$out" == *UnknownInterface* ]]; then
-                        log "skip: Steering.$m is not served by this daemon"
-                else
-                        fail "$what: $m as nobody" "output: $out"
-                fi
+                check "$what: $m as nobody" call_as NOBODY "org.netnslink1.Steering.$m" "$A" ro
         done
 }
 
@@ -163,6 +170,7 @@ check "... Update" call_as NETADMIN org.netnslink1.Manager.Update "$A" sk_lookup
 NAPID=$(ctl_get prog_id show "$A" sk_lookup na)
 check "... Replace" call_as NETADMIN org.netnslink1.Manager.Replace "$A" sk_lookup na "$NAPID" "$STEER"
 NAPID=$(ctl_get prog_id show "$A" sk_lookup na)
+check "... after which na has a program id ('$NAPID')" test "$NAPID" -gt 0
 check "... AttachMany" call_as NETADMIN org.netnslink1.Manager.AttachMany "[('$A', 'sk_lookup', 'nb', $STEER)]"
 check "... DetachMany" call_as NETADMIN org.netnslink1.Manager.DetachMany "[('$A', 'sk_lookup', 'nb')]"
 check_fails "... but object_path is for root only" org.freedesktop.DBus.Error.AccessDenied \
@@ -201,7 +209,17 @@ truncate -s 65M "$T/huge2.o"; chmod 644 "$T/huge2.o"
 check_fails "a 65 MiB object fd: InvalidProgram" org.netnslink1.Error.InvalidProgram fd_attach NETADMIN p5 3<"$T/huge2.o"
 : > "$T/empty.o"
 check_fails "an empty object fd: InvalidProgram" org.netnslink1.Error.InvalidProgram fd_attach NETADMIN p6 3<"$T/empty.o"
-check_eq "none of the refused objects left a link" "" "$("$CTL" --no-legend list "$A" | grep -E ' p[0-9] ')"
+# refused_links: the links p1..p9 in A ("" if none); if the CLI or the
+# parsing fails, a text saying so (never "").
+refused_links() {
+        local out
+        out=$("$CTL" --json=short list "$A" 2>&1) || { echo "netnslinkctl list failed: $out"; return; }
+        /usr/bin/python3 -c '
+import json, re, sys
+print(" ".join(l["name"] for l in json.load(sys.stdin) if re.fullmatch("p[0-9]", l["name"])))' <<<"$out" 2>&1 ||
+                echo "unreadable list: $out"
+}
+check_eq "none of the refused objects left a link" "" "$(refused_links)"
 check "the daemon is still up" daemon_alive
 
 finish

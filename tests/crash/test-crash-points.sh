@@ -41,20 +41,53 @@ expect() {
         if [ "$4" = absent ]; then STATE[$(key "$1" "$2" "$3")]=absent; else STATE[$(key "$1" "$2" "$3")]=$(prog_name "$4"); fi
 }
 
+# daemon_gone: the daemon has ended (a zombie not yet waited for counts:
+# kill -0 still succeeds on one).
+daemon_gone() {
+        local st
+        st=$(ps -o stat= -p "$DAEMON_PID" 2>/dev/null)
+        [ -z "$st" ] || [[ "$st" == Z* ]]
+}
+
 # crash POINT DESC METHOD ARGS...: restarts the daemon with the crash point
 # set, makes the call (which must not succeed: the daemon dies in it), and
 # restarts it without. Then call expect for the outcome and verify.
+# If the call is answered (it succeeded, or failed with a real error: the
+# crash point was not reached) or the daemon is still running 10 s later,
+# that fails, and the daemon is killed and restarted without the point
+# (instead of waiting for an exit that does not come), and it returns 1.
 crash() {
         local point=$1 desc=$2; shift 2
-        local out
+        local out name bad=""
         kill_daemon
         start_daemon NETNSLINK_CRASH_AT="$point" || { fail "$desc: daemon starts with $point"; return 1; }
         # bash reports the SIGKILLed job on stderr: not a failure, keep it quiet
         exec 3>&2 2>/dev/null
         if out=$(mgr "$@" 2>&1); then
                 fail "$desc: the call dies at $point" "it succeeded: $out"
+                bad=1
         else
-                pass "$desc: the call gets no answer ($(grep -o 'org.freedesktop.DBus.Error.[A-Za-z]*' <<<"$out" | head -1))"
+                name=$(grep -o 'org\.freedesktop\.DBus\.Error\.[A-Za-z]*' <<<"$out" | head -1)
+                case $name in
+                org.freedesktop.DBus.Error.NoReply | org.freedesktop.DBus.Error.Disconnected)
+                        pass "$desc: the call gets no answer ($name)" ;;
+                *)
+                        fail "$desc: the call gets no answer (NoReply or Disconnected)" "it was answered: $out"
+                        bad=1 ;;
+                esac
+        fi
+        if [ -z "$bad" ]; then
+                for _ in $(seq 100); do daemon_gone && break; sleep 0.1; done
+                if ! daemon_gone; then
+                        fail "$desc: the daemon dies at $point" "it still runs 10 s after the call"
+                        bad=1
+                fi
+        fi
+        if [ -n "$bad" ]; then
+                kill_daemon
+                exec 2>&3 3>&-
+                start_daemon || fail "$desc: the daemon restarts"
+                return 1
         fi
         wait_daemon_exit
         exec 2>&3 3>&-

@@ -25,11 +25,25 @@ check "echo server listening in $B" test -s "$T/ready"
 
 check "attach builtin:flow to $A through the daemon" "$CTL" attach "$A" flow_dissector dissect builtin:flow
 PROG=$(ctl_get prog_id show "$A" flow_dissector dissect)
+check "the link's prog_id is a positive number ('$PROG')" test "$PROG" -gt 0
 check_eq "the program is the daemon's flow dissector" flow_dissect "$(ctl_get prog_name show "$A" flow_dissector dissect)"
-check "bpftool net in $A shows the flow dissector" \
-        bash -c "ip netns exec '$A' bpftool net show | grep -A3 '^flow_dissector' | grep -q 'id $PROG'"
-check "the test's own netns has no flow dissector of ours" \
-        bash -c "! bpftool net show | grep -A3 '^flow_dissector' | grep -q 'id $PROG'"
+
+# dissector NETNS|"" ID-REGEX: does bpftool net show (in NETNS, or in the
+# test's own netns) list a flow dissector whose id is ID-REGEX as a whole
+# word? 0: yes, 1: no, 2: bpftool failed or no id was given.
+dissector() {
+        local out
+        [ -n "$2" ] || { echo "no program id given"; return 2; }
+        if [ -n "$1" ]; then out=$(ip netns exec "$1" bpftool net show 2>&1); else out=$(bpftool net show 2>&1); fi ||
+                { echo "bpftool net show failed: $out"; return 2; }
+        grep -A3 '^flow_dissector' <<<"$out" | grep -Ewq "id $2" && return 0
+        echo "$out"
+        return 1
+}
+# no_dissector NETNS|"" ID-REGEX: bpftool answered, and lists no such id.
+no_dissector() { local rc=0; dissector "$@" >/dev/null || rc=$?; [ $rc -eq 1 ]; }
+check "bpftool net in $A shows the flow dissector $PROG" dissector "$A" "$PROG"
+check "the test's own netns has no flow dissector of ours" no_dissector "" "$PROG"
 check "ICMP, TCP and UDP over IPv4, IPv6 and VXLAN flow with builtin:flow" \
         ip netns exec "$A" "$PY" "$TRAFFIC" check "$PORT" 10.99.0.2 fd00:99::2 10.98.0.2 fd00:98::2
 kill_daemon
@@ -38,6 +52,6 @@ check "traffic still flows while the daemon is down" \
 start_daemon
 check_eq "after a restart the link is found again with its program" "$PROG" "$(ctl_get prog_id show "$A" flow_dissector dissect)"
 check "detach" "$CTL" detach "$A" flow_dissector dissect
-check "no flow dissector left in $A" bash -c "! ip netns exec '$A' bpftool net show | grep -A3 '^flow_dissector' | grep -q 'id '"
+check "no flow dissector left in $A" no_dissector "$A" '[0-9]+'
 kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null
 finish

@@ -111,6 +111,7 @@ mount_pins() {
 # start_daemon [ENV=VAL...]: starts netnslinkd and waits until it owns its
 # name. Its log goes to $T/daemon.log.
 start_daemon() {
+        daemon_died_check
         env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level=debug >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
         for _ in $(seq 200); do
@@ -191,8 +192,21 @@ ctl_get() { local key=$1; shift; "$CTL" --json=short "$@" | json_get "$key"; }
 kernel_link_exists() { bpftool link show id "$1" >/dev/null 2>&1; }
 kernel_link_prog() { bpftool -j link show id "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])'; }
 
+# daemon_died_check: a daemon the test did not stop, kill or wait for has
+# ended by itself (a crash, a sanitizer's abort): that is a failure, with
+# its exit status and the end of its log.
+daemon_died_check() {
+        local rc=0
+        [ -n "$DAEMON_PID" ] && ! daemon_alive || return 0
+        # bash keeps a finished child's status for wait.
+        wait "$DAEMON_PID" 2>/dev/null || rc=$?
+        DAEMON_PID=""
+        fail "netnslinkd kept running until the test stopped it" "it ended by itself, exit status $rc" \
+                "$(tail -n 30 "$T/daemon.log")"
+}
+
 finish() {
-        if daemon_alive; then stop_daemon; fi
+        if daemon_alive; then stop_daemon; else daemon_died_check; fi
         printf '%s: %d passed, %d failed\n' "$TEST_NAME" "$PASSED" "$FAILED"
         [ "$FAILED" -eq 0 ]
 }

@@ -30,8 +30,9 @@ FDS_BEFORE=$(daemon_fds)
 START=$(ms_now)
 "$CTL" attach "$A" sk_lookup limit "$LIMIT:verifier_limit" > "$T/limit.out" 2>&1 &
 LIMIT_PID=$!
-MAX=0
+MAX=0 PROBES=0
 while kill -0 $LIMIT_PID 2>/dev/null; do
+        PROBES=$((PROBES + 1))
         t0=$(ms_now)
         "$CTL" show "$A" sk_lookup probe > /dev/null || MAX=99999
         t1=$(ms_now)
@@ -40,11 +41,12 @@ done
 wait $LIMIT_PID
 RC=$?
 END=$(ms_now)
-log "the verifier-limit load took $((END - START)) ms; the slowest GetLink meanwhile took $MAX ms"
+log "the verifier-limit load took $((END - START)) ms; the slowest of $PROBES GetLink calls meanwhile took $MAX ms"
 check_eq "a program that runs the verifier to its limit is refused" 1 "$RC"
 check "... as InvalidProgram" grep -q org.netnslink1.Error.InvalidProgram "$T/limit.out"
 check "... with the verifier's words" grep -Eq "too large|processed [0-9]+ insns" "$T/limit.out"
 check "... within 60 s" test $((END - START)) -lt 60000
+check "another client was probed while the load ran ($PROBES GetLink calls)" test "$PROBES" -gt 0
 check "other clients were served within 500 ms meanwhile" test "$MAX" -lt 500
 
 # Wrong machine and an enormous section, patched into a good object.
@@ -76,6 +78,7 @@ for ((len = 0; len < SIZE; len += 64)); do
         [[ "$out" == *org.netnslink1.Error.InvalidProgram* ]] || { bad=$((bad + 1)); log "length $len: $out"; }
         n=$((n + 1))
 done
+check "the object was cut at least once ($n truncations of $SIZE bytes)" test "$n" -gt 0
 check_eq "each of $n truncations ($SIZE bytes, every 64) is InvalidProgram" 0 "$bad"
 
 # A file that changes under the daemon: a writer keeps rewriting the object

@@ -11,11 +11,14 @@
 stage_install || { finish; exit 1; }
 
 # complete_line [USER] LINE: prints the completions bash would offer at the
-# end of LINE, one per line, sorted.
+# end of LINE, one per line, sorted. If the bash that runs the completion
+# fails or writes anything to stderr (a completion function that dies leaves
+# COMPREPLY empty, which must not pass for "nothing offered"), it prints
+# what it got and that stderr, and returns 1.
 complete_line() {
-        local as=()
+        local as=() out err rc=0
         if [ $# -gt 1 ]; then as=(setpriv --reuid="$1" --regid="$1" --clear-groups); shift; fi
-        "${as[@]}" env -i PATH="$STAGE/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin" XDG_DATA_DIRS="$STAGE/usr/share" \
+        out=$("${as[@]}" env -i PATH="$STAGE/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin" XDG_DATA_DIRS="$STAGE/usr/share" \
                 DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" LINE="$1" \
                 bash --norc --noprofile -c '
 . /usr/share/bash-completion/bash_completion
@@ -26,14 +29,24 @@ read -ra COMP_WORDS <<<"$LINE"
 COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
 cur=${COMP_WORDS[COMP_CWORD]}
 $(complete -p netnslinkctl | sed -n "s/.* -F \([^ ]*\) .*/\1/p") netnslinkctl "${cur##*[=:]}" "${COMP_WORDS[COMP_CWORD - 1]}"
-printf "%s\n" "${COMPREPLY[@]}"' | sort
+printf "%s\n" "${COMPREPLY[@]}"' 2>"$T/complete.err") || rc=$?
+        err=$(cat "$T/complete.err")
+        sort <<<"$out"
+        if [ $rc -ne 0 ] || [ -n "$err" ]; then
+                printf 'completion bash exited %d; its stderr: %s\n' "$rc" "$err"
+                return 1
+        fi
 }
+
+# fail_with DESC TEXT: fail, with each non-empty line of TEXT as a comment.
+fail_with() { local lines; mapfile -t lines < <(grep -v '^$' <<<"$2"); fail "$1" "${lines[@]}"; }
 
 # check_completes DESC LINE EXPECTED...: the completions are exactly EXPECTED.
 check_completes() {
         local desc=$1 line=$2; shift 2
         local got want
-        got=$(complete_line "$line" | xargs)
+        got=$(complete_line "$line") || { fail_with "$desc: '$line'" "$got"; return 0; }
+        got=$(xargs <<<"$got")
         want=$(printf '%s\n' "$@" | sort | xargs)
         check_eq "$desc: '$line'" "$want" "$got"
 }
@@ -42,7 +55,7 @@ check_completes() {
 check_offers() {
         local desc=$1 line=$2; shift 2
         local got w missing=()
-        got=$(complete_line "$line")
+        got=$(complete_line "$line") || { fail_with "$desc: '$line'" "$got"; return 0; }
         for w in "$@"; do grep -qxF -- "$w" <<<"$got" || missing+=("$w"); done
         if [ ${#missing[@]} -eq 0 ]; then pass "$desc: '$line'"; else fail "$desc: '$line'" "missing: ${missing[*]}" "got: $(xargs <<<"$got")"; fi
 }
@@ -97,7 +110,10 @@ check_completes "builtin:steer links only, for steering commands" "netnslinkctl 
 check_completes "labels of a steer link" "netnslinkctl unregister $ns1 web " site
 check_completes "no links in another netns" "netnslinkctl show $ns2 sk_lookup "
 # A non-root user gets link names too: the policy lets everyone read.
-got=$(complete_line 65534 "netnslinkctl show $ns1 sk_lookup " | xargs)
-check_eq "as nobody: sk_lookup link names" "extra other web" "$got"
+if got=$(complete_line 65534 "netnslinkctl show $ns1 sk_lookup "); then
+        check_eq "as nobody: sk_lookup link names" "extra other web" "$(xargs <<<"$got")"
+else
+        fail_with "as nobody: sk_lookup link names" "$got"
+fi
 
 finish
