@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Load, short: 8 concurrent clients x 300 operations (attach, update, detach
 # cycles over 6 netns, builtin:steer and an object fd), while GetLink is
-# sampled: its p99 stays under 50 ms, the daemon's fd count does not grow
-# and its RSS grows by at most 4 MiB. The long run is bench/daemon/run.sh.
+# sampled: every operation succeeds, the daemon's fd count does not grow and
+# its RSS grows by at most 4 MiB. GetLink's p99 is printed, not judged here
+# (a benchmark figure: bench/daemon/run.sh load judges it).
 source "$NL_SOURCE/tests/harness/harness.sh"
 
 CLIENT="$NL_BUILD/bench/daemon/nl-bus-bench"
