@@ -76,6 +76,7 @@ int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock,
                  * socket: a client's socket still in a message, a netns or a
                  * link the daemon has open now must go away when the daemon
                  * lets go of it, not when a slow load ends. */
+                close(pair[0]);
                 if (dup2(pair[1], CHILD_SOCK_FD) < 0 || close_range(CHILD_SOCK_FD + 1, ~0U, 0) < 0)
                         _exit(EXIT_NO_CLEAN_SLATE);
                 child_main(CHILD_SOCK_FD, fn, arg);
