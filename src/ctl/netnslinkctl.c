@@ -250,7 +250,7 @@ static void help(void) {
                "  register NETNS LINK LABEL [--fd=N]\n"
                "                                    Register a socket for LABEL (fd N, or the\n"
                "                                    sockets passed by systemd socket activation)\n"
-               "  register-pid NETNS LINK LABEL PID Register the matching socket of process PID\n"
+               "  register-pid NETNS LINK LABEL PID Register the matching socket(s) of process PID\n"
                "  unregister NETNS LINK LABEL       Remove LABEL's socket\n"
                "  destinations NETNS LINK           List labels, sockets and counters\n\n"
                "NETNS is /path/to/netns, a name in /run/netns, pid:PID or ino:INODE (a netns\n"
@@ -367,7 +367,10 @@ int main(int argc, char *argv[]) {
 
         r = sd_bus_open_system(&bus);
         if (r < 0) {
-                fprintf(stderr, "Failed to connect to the system bus: %s\n", strerror(-r));
+                const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+
+                fprintf(stderr, "Failed to connect to the system bus (%s): %s; is dbus running?\n",
+                        address && *address ? address : "unix:path=/run/dbus/system_bus_socket", strerror(-r));
                 return EXIT_FAILURE;
         }
         r = verb->fn(bus, argc > 0 ? argc : 1, argc > 0 ? argv : (char *[]) { (char *) "list", NULL });
