@@ -51,6 +51,43 @@ int ctl_log_bus_error(const char *what, const sd_bus_error *error, int r) {
         return r < 0 ? r : -EIO;
 }
 
+#define SYSTEM_BUS_DEFAULT "unix:path=/run/dbus/system_bus_socket"
+
+/* Why the system bus could not be reached (0 if it was). The verb runs
+ * anyway, so that its own checks of its arguments speak first; its first
+ * bus call reports this instead. */
+static int bus_connect_error;
+
+static int bus_unreachable(void) {
+        const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+
+        fprintf(stderr, "Failed to connect to the system bus (%s): %s; is dbus running?\n",
+                address && *address ? address : SYSTEM_BUS_DEFAULT, strerror(-bus_connect_error));
+        return bus_connect_error;
+}
+
+/* sd_bus_open_system() in its steps: a bus whose start failed can still
+ * build the messages a verb checks its arguments into. */
+static int open_system_bus(sd_bus **ret) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+        int r;
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, address && *address ? address : SYSTEM_BUS_DEFAULT);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_bus_client(bus, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        bus_connect_error = r < 0 ? r : 0;
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
 int ctl_new_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message **ret) {
         return sd_bus_message_new_method_call(bus, ret, NL_BUS_NAME, NL_BUS_PATH, iface, method);
 }
@@ -62,6 +99,8 @@ int ctl_call(sd_bus *bus, const char *iface, const char *method, const char *wha
 
         (void) iface;
         (void) method;
+        if (bus_connect_error < 0)
+                return bus_unreachable();
         /* Batches of hundreds of links can take a while: allow 5 minutes. */
         r = sd_bus_call(bus, req, 300ULL * 1000 * 1000, &error, reply);
         if (r < 0)
@@ -195,6 +234,8 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 static int verb_monitor(sd_bus *bus, int argc, char *argv[]) {
         int r;
 
+        if (bus_connect_error < 0)
+                return bus_unreachable();
         /* No sender in the match: with one, signals sent by a daemon that
          * starts after us would not match until sd-bus learnt the owner. */
         r = sd_bus_match_signal(bus, NULL, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, NULL, on_signal, NULL);
@@ -365,12 +406,9 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
 
-        r = sd_bus_open_system(&bus);
+        r = open_system_bus(&bus);
         if (r < 0) {
-                const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
-
-                fprintf(stderr, "Failed to connect to the system bus (%s): %s; is dbus running?\n",
-                        address && *address ? address : "unix:path=/run/dbus/system_bus_socket", strerror(-r));
+                fprintf(stderr, "Failed to set up a bus connection: %s\n", strerror(-r));
                 return EXIT_FAILURE;
         }
         r = verb->fn(bus, argc > 0 ? argc : 1, argc > 0 ? argv : (char *[]) { (char *) "list", NULL });

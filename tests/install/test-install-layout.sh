@@ -114,6 +114,28 @@ for verb in $(help_verbs "$CTL_INSTALLED"); do
         fi
 done
 
+# Without a bus, a command's own checks of its arguments still speak first,
+# and a command that gets as far as the bus says which address it tried.
+ctl_nobus() { DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent "$CTL_INSTALLED" "$@" 2>&1; }
+while IFS='|' read -r want args; do
+        # shellcheck disable=SC2086  # the arguments are words on purpose
+        out=$(ctl_nobus $args) && rc=0 || rc=$?
+        if [ "$rc" -ne 0 ] && [[ "$out" == *"$want"* ]]; then
+                pass "netnslinkctl $args: says '$want' without a bus"
+        else
+                fail "netnslinkctl $args: says '$want' without a bus" "exit $rc: $out"
+        fi
+done <<'CASES'
+needs --expect|replace blue sk_lookup web builtin:steer
+Invalid program 'nocolon'|attach blue sk_lookup web nocolon
+Cannot open BPF object /nonexistent.o|attach blue sk_lookup web /nonexistent.o:prog
+Invalid port '99999'|bind blue s1 tcp 10.0.0.0/8 99999 lbl
+Invalid PID 'xyz'|register-pid blue s1 l xyz
+needs --fd=N|register blue s1 lbl
+Failed to connect to the system bus (unix:path=/nonexistent)|attach blue sk_lookup web builtin:steer
+Failed to connect to the system bus (unix:path=/nonexistent)|monitor
+CASES
+
 # The D-Bus API page names every method, signal and property the daemon's
 # introspection data has, and every error of the contract.
 api_page="$STAGE/usr/share/man/man5/org.netnslink1.5"
