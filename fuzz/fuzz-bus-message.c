@@ -104,7 +104,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         r = setup();
 
         if (r < 0)
-                fuzz_skip_note("fuzz-bus-message", "cannot set up a private bpffs and pin store", -r);
+                fuzz_skip_note("fuzz-bus-message", "cannot set up a private bpffs and pin store", -r, true);
         else
                 ready = true;
         return 0;

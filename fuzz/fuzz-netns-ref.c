@@ -29,7 +29,7 @@ static void make_sandbox(void) {
         int r = fuzz_private_mount("tmpfs", sandbox, sizeof(sandbox));
 
         if (r < 0) {
-                fuzz_skip_note("fuzz-netns-ref", "no private tmpfs for the open sandbox (opens skipped)", -r);
+                fuzz_skip_note("fuzz-netns-ref", "no private tmpfs for the open sandbox (opens skipped)", -r, false);
                 return;
         }
 #define AT(name) (snprintf(p, sizeof(p), "%s/%s", sandbox, name), p)

@@ -133,7 +133,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         int r = setup();
 
         if (r < 0)
-                fuzz_skip_note("fuzz-pin-tree", "cannot set up a private bpffs, netns and links", -r);
+                fuzz_skip_note("fuzz-pin-tree", "cannot set up a private bpffs, netns and links", -r, true);
         else
                 ready = true;
         return 0;

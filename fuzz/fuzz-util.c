@@ -55,9 +55,13 @@ int fuzz_private_mount(const char *fstype, char *dir, size_t size) {
 
 bool fuzz_skipped;
 
-void fuzz_skip_note(const char *harness, const char *why, int error) {
-        if (fuzz_skipped)
+void fuzz_skip_note(const char *harness, const char *why, int error, bool everything) {
+        static bool said;
+
+        fuzz_skipped |= everything;
+        if (said)
                 return;
-        fuzz_skipped = true;
-        fprintf(stderr, "%s: skipping the work of every input: %s: %s\n", harness, why, strerror(error));
+        said = true;
+        fprintf(stderr, "%s: skipping %s: %s: %s\n", harness,
+                everything ? "the work of every input" : "part of the work", why, strerror(error));
 }

@@ -45,7 +45,8 @@ char *fuzz_take_string(FuzzInput *in);
  * per process. */
 int fuzz_private_mount(const char *fstype, char *dir, size_t size);
 
-/* Says once on stderr why a harness skips its work, and sets fuzz_skipped:
- * the replay driver then reports the run as skipped, not passed. */
-void fuzz_skip_note(const char *harness, const char *why, int error);
+/* Says once on stderr why a harness skips (some of) its work. If it skips
+ * everything, sets fuzz_skipped: the replay driver then reports the run as
+ * skipped, not passed. */
+void fuzz_skip_note(const char *harness, const char *why, int error, bool everything);
 extern bool fuzz_skipped;

@@ -51,7 +51,13 @@ int ctl_log_bus_error(const char *what, const sd_bus_error *error, int r) {
         return r < 0 ? r : -EIO;
 }
 
-#define SYSTEM_BUS_DEFAULT "unix:path=/run/dbus/system_bus_socket"
+/* As sd-bus picks it: secure_getenv, so that a privileged caller's
+ * environment cannot point it elsewhere. */
+static const char *system_bus_address(void) {
+        const char *address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
+
+        return address && *address ? address : "unix:path=/run/dbus/system_bus_socket";
+}
 
 /* Why the system bus could not be reached (0 if it was). The verb runs
  * anyway, so that its own checks of its arguments speak first; its first
@@ -59,10 +65,8 @@ int ctl_log_bus_error(const char *what, const sd_bus_error *error, int r) {
 static int bus_connect_error;
 
 static int bus_unreachable(void) {
-        const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
-
         fprintf(stderr, "Failed to connect to the system bus (%s): %s; is dbus running?\n",
-                address && *address ? address : SYSTEM_BUS_DEFAULT, strerror(-bus_connect_error));
+                system_bus_address(), strerror(-bus_connect_error));
         return bus_connect_error;
 }
 
@@ -70,13 +74,12 @@ static int bus_unreachable(void) {
  * build the messages a verb checks its arguments into. */
 static int open_system_bus(sd_bus **ret) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
         int r;
 
         r = sd_bus_new(&bus);
         if (r < 0)
                 return r;
-        r = sd_bus_set_address(bus, address && *address ? address : SYSTEM_BUS_DEFAULT);
+        r = sd_bus_set_address(bus, system_bus_address());
         if (r < 0)
                 return r;
         r = sd_bus_set_bus_client(bus, true);

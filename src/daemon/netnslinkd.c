@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -109,6 +112,15 @@ static void raise_nofile(void) {
         (void) setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* Started with stdin, stdout or stderr closed, the daemon's first fds (a
+ * link, a netns, the bus) would take those numbers: log lines would go
+ * into them, and the loader child, which keeps 0-2, would hold them. */
+static void keep_std_fds_taken(void) {
+        for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+                        (void) open("/dev/null", O_RDWR);       /* takes the lowest free number: fd */
+}
+
 static int run(int argc, char *argv[]) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -119,6 +131,7 @@ static int run(int argc, char *argv[]) {
         sigset_t mask;
         int r;
 
+        keep_std_fds_taken();
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;

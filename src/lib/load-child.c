@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -20,6 +23,31 @@ struct answer {
         int32_t kind;
         char message[NL_ERROR_MESSAGE_MAX];
 };
+
+/* close_range(from, ~0U) where the kernel (before 5.9) or a seccomp filter
+ * refuses it: the fds /proc lists. The daemon has no threads, so nothing
+ * opens an fd meanwhile. */
+static int close_from(int from) {
+        DIR *d;
+        struct dirent *de;
+
+        if (close_range((unsigned) from, ~0U, 0) == 0)
+                return 0;
+        if (errno != ENOSYS && errno != EPERM)
+                return -errno;
+        d = opendir("/proc/self/fd");
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                char *end;
+                long fd = strtol(de->d_name, &end, 10);
+
+                if (*end == 0 && end != de->d_name && fd >= from && fd != dirfd(d))
+                        close((int) fd);
+        }
+        closedir(d);
+        return 0;
+}
 
 static void child_main(int sock, nl_load_fn fn, void *arg) {
         union {
@@ -77,7 +105,7 @@ int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock,
                  * link the daemon has open now must go away when the daemon
                  * lets go of it, not when a slow load ends. */
                 close(pair[0]);
-                if (dup2(pair[1], CHILD_SOCK_FD) < 0 || close_range(CHILD_SOCK_FD + 1, ~0U, 0) < 0)
+                if (dup2(pair[1], CHILD_SOCK_FD) < 0 || close_from(CHILD_SOCK_FD + 1) < 0)
                         _exit(EXIT_NO_CLEAN_SLATE);
                 child_main(CHILD_SOCK_FD, fn, arg);
         }
@@ -131,7 +159,7 @@ int nl_load_child_finish(pid_t pid, int sock, int *ret_fd, NlError *e) {
                                     "The loader crashed (signal %d) on this object", WTERMSIG(status));
         if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NO_CLEAN_SLATE)
                 return nl_error_set(e, NL_ERR_FAILED, r,
-                                    "The loader could not close the daemon's file descriptors (close_range)");
+                                    "The loader could not close the daemon's file descriptors");
         return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "The loader ended without an answer");
 }
 
