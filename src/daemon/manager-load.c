@@ -78,24 +78,25 @@ bool manager_steer_load_pending(Manager *m, uint64_t ino, const char *name) {
         return hashmap_get(m->jobs, key) || hashmap_get(m->prepared, key);
 }
 
-bool manager_netns_load_pending(Manager *m, uint64_t ino) {
-        char prefix[512], dir[4096];
+static bool has_key_prefix(Hashmap *h, const char *prefix, size_t n) {
         HashmapIter it = {};
         const char *k;
+
+        while (hashmap_iterate(h, &it, NULL, &k))
+                if (strncmp(k, prefix, n) == 0)
+                        return true;
+        return false;
+}
+
+bool manager_netns_load_pending(Manager *m, uint64_t ino) {
+        char prefix[512], dir[4096];
         size_t n;
 
         /* The key of a steer load names its map folder, <root>/<ino>/steer/... */
         if (nl_pin_netns_dir(m->store, ino, dir, sizeof(dir)) < 0)
                 return false;
         n = (size_t) snprintf(prefix, sizeof(prefix), "steer:%s/", dir);
-        while (hashmap_iterate(m->jobs, &it, NULL, &k))
-                if (strncmp(k, prefix, n) == 0)
-                        return true;
-        it = (HashmapIter) {};
-        while (hashmap_iterate(m->prepared, &it, NULL, &k))
-                if (strncmp(k, prefix, n) == 0)
-                        return true;
-        return false;
+        return has_key_prefix(m->jobs, prefix, n) || has_key_prefix(m->prepared, prefix, n);
 }
 
 /* Fills a: reads the object (fd or path) and computes the key. */

@@ -164,6 +164,8 @@ void manager_mark_emptied(Manager *m, uint64_t ino) {
         char k[32];
 
         netns_key(k, ino);
+        if (hashmap_get(m->netns, k))
+                return;         /* it has links: its folders are in use */
         /* Kept as a pointer-sized value: when it was emptied. */
         (void) hashmap_remove(m->emptied, k);
         (void) hashmap_put(m->emptied, k, (void *) (uintptr_t) now_usec());
@@ -532,8 +534,7 @@ fail:
         if (spec_is_per_link(p))
                 manager_remove_steer_dir(m, ns.ino, ref->name);
         /* Folders made for it go with the others of a netns without links. */
-        if (!netns_get(m, ns.ino))
-                manager_mark_emptied(m, ns.ino);
+        manager_mark_emptied(m, ns.ino);
         return r;
 }
 
@@ -786,8 +787,7 @@ fail:
                         (void) nl_link_detach(made[k]->fd, NULL);
                         if (spec_is_per_link(&progs[k]))
                                 manager_remove_steer_dir(m, made[k]->ino, made[k]->name);
-                        if (!netns_get(m, made[k]->ino))
-                                manager_mark_emptied(m, made[k]->ino);
+                        manager_mark_emptied(m, made[k]->ino);
                         link_free(made[k]);
                         made[k] = NULL;
                 }

@@ -130,7 +130,8 @@ int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlEr
  * BPF_PROG_QUERY; falls back to the order of link ids among our links. */
 uint32_t manager_link_order(Manager *m, const Link *l);
 
-/* Pin folders of netns without links: noted when emptied, removed by
+/* Pin folders of netns without links: noted when emptied (a netns that
+ * has links is not noted), removed by
  * manager_prune a few seconds later (all of them if all is set). Returns
  * how many netns folders went. */
 void manager_mark_emptied(Manager *m, uint64_t ino);

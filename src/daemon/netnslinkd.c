@@ -208,7 +208,6 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         log_info("Stopping; pinned links keep running");
-        log_flush();
         return 0;
 }
 

@@ -95,17 +95,22 @@ for d in st.ListDestinations(sys.argv[1], "ro"):
         print("cookie", int(d["socket_cookie"]))' "$A" "$2"
 }
 
-# sockets_of LABEL: the cookies registered under LABEL on link ro ("" if
-# none); if the CLI or the parsing fails, a text saying so (never "").
+# json_filter CODE ARG CLI-ARGS...: what the Python CODE prints from
+# netnslinkctl --json=short CLI-ARGS (the JSON on stdin, ARG as
+# sys.argv[1]); if the CLI or the parsing fails, a text saying so (never "").
+json_filter() {
+        local code=$1 arg=$2 out
+        shift 2
+        out=$("$CTL" --json=short "$@" 2>&1) || { echo "netnslinkctl $1 failed: $out"; return; }
+        /usr/bin/python3 -c "$code" "$arg" <<<"$out" 2>&1 || echo "unreadable output of netnslinkctl $1: $out"
+}
+
+# sockets_of LABEL: the cookies registered under LABEL on link ro ("" if none).
 sockets_of() {
-        local out
-        out=$("$CTL" --json=short destinations "$A" ro 2>&1) ||
-                { echo "netnslinkctl destinations failed: $out"; return; }
-        /usr/bin/python3 -c '
+        json_filter '
 import json, sys
 print(" ".join(str(d["socket_cookie"]) for d in json.load(sys.stdin)
-               if d["label"] == sys.argv[1] and d["socket_cookie"]))' "$1" <<<"$out" 2>&1 ||
-                echo "unreadable destinations: $out"
+               if d["label"] == sys.argv[1] and d["socket_cookie"]))' "$1" destinations "$A" ro
 }
 
 # refused_register WHAT WANT: RegisterSocket with a good socket fd, as
@@ -209,15 +214,11 @@ truncate -s 65M "$T/huge2.o"; chmod 644 "$T/huge2.o"
 check_fails "a 65 MiB object fd: InvalidProgram" org.netnslink1.Error.InvalidProgram fd_attach NETADMIN p5 3<"$T/huge2.o"
 : > "$T/empty.o"
 check_fails "an empty object fd: InvalidProgram" org.netnslink1.Error.InvalidProgram fd_attach NETADMIN p6 3<"$T/empty.o"
-# refused_links: the links p1..p9 in A ("" if none); if the CLI or the
-# parsing fails, a text saying so (never "").
+# refused_links: the links p1..p9 in A ("" if none).
 refused_links() {
-        local out
-        out=$("$CTL" --json=short list "$A" 2>&1) || { echo "netnslinkctl list failed: $out"; return; }
-        /usr/bin/python3 -c '
+        json_filter '
 import json, re, sys
-print(" ".join(l["name"] for l in json.load(sys.stdin) if re.fullmatch("p[0-9]", l["name"])))' <<<"$out" 2>&1 ||
-                echo "unreadable list: $out"
+print(" ".join(l["name"] for l in json.load(sys.stdin) if re.fullmatch(sys.argv[1], l["name"])))' "p[0-9]" list "$A"
 }
 check_eq "none of the refused objects left a link" "" "$(refused_links)"
 check "the daemon is still up" daemon_alive
