@@ -1,11 +1,14 @@
 #!/bin/sh
 # Installs, by Debian 12 package name, everything netnslink needs to build,
-# test and run. Idempotent; safe to re-run.
+# test and run. Idempotent; safe to re-run. The second group serves the
+# live tiers: debootstrap and systemd-nspawn (tests/live), qemu (tests/kernels),
+# and the .deb package (dpkg-shlibdeps, file).
 set -eu
 PKGS="build-essential cmake pkg-config clang clang-tidy llvm bpftool libbpf-dev
 libsystemd-dev libmnl-dev libcap-dev linux-libc-dev iproute2 dbus
 dbus-daemon libglib2.0-bin systemd python3 python3-dbus man-db bash-completion util-linux
-procps"
+procps
+debootstrap systemd-container qemu-system-x86 dpkg-dev file e2fsprogs zstd cpio"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
