@@ -163,63 +163,75 @@ static __always_inline int deliver(struct bpf_sk_lookup *ctx, __u32 dest)
 	return SK_PASS;
 }
 
-/* One probe of the longest length left; a global function, so that the
- * verifier checks it once rather than once per possible prefix length. */
-struct steer_probe {
-	struct steer_prefix_key key;
-	__u32 a[4];
-	__u64 m[3];
-	__u16 port;
-	__u16 dest;
-};
-
-__noinline int steer_probe_one(struct steer_probe *pr)
+/*
+ * One probe: the longest prefix length left in mask word m (lengths base to
+ * base + 63), looked up for the address a01:a23 (network-order words 0-1
+ * and 2-3) and meta (gen, protocol, family, port: see probe_meta()).
+ * Returns the binding's destination (> 0) if that prefix holds the port or a
+ * port 0 binding; else -(bit + 1), the bit of m that was probed, so that the
+ * caller clears it and goes on; 0 when m is empty.
+ *
+ * A global function, so that the verifier checks it once rather than once
+ * per possible prefix length. Its arguments are scalars and the map key is
+ * on its own stack: kernels before 5.12 take no pointer argument to a
+ * global function, and 6.1 takes no pointer into one as a map key (the
+ * verifier said "Arg#0 type PTR ... is not supported yet" on 5.10 and
+ * "R2 type=mem expected=fp, ..." on 6.1).
+ */
+__noinline int steer_probe(__u64 a01, __u64 a23, __u64 meta, __u64 m, __u64 base)
 {
+	struct steer_prefix_key key;
 	struct steer_prefix *p;
 	__u64 *hits;
 	__u16 dest = 0;
-	int len;
+	int bit, len;
 
-	if (!pr)
-		return 1;
-	if (pr->m[2]) {
-		len = 128 + fls64(pr->m[2]);
-		pr->m[2] = 0;
-	} else if (pr->m[1]) {
-		len = 64 + fls64(pr->m[1]);
-		pr->m[1] &= ~(1ULL << (len - 64));
-	} else if (pr->m[0]) {
-		len = fls64(pr->m[0]);
-		pr->m[0] &= ~(1ULL << len);
-	} else
-		return 1;
+	if (!m)
+		return 0;
+	bit = fls64(m);
+	len = (int) (base & 0xff) + bit;
 	if (len > 128)
-		return 1;
-	pr->key.len = len;
-	pr->key.addr[0] = mask_word(pr->a[0], 0, len);
-	pr->key.addr[1] = mask_word(pr->a[1], 1, len);
-	pr->key.addr[2] = mask_word(pr->a[2], 2, len);
-	pr->key.addr[3] = mask_word(pr->a[3], 3, len);
-	p = bpf_map_lookup_elem(&prefixes, &pr->key);
+		return -(bit + 1);
+	key.gen = meta;
+	key.protocol = meta >> 8;
+	key.family = meta >> 16;
+	key.len = len;
+	key.addr[0] = mask_word(a01, 0, len);
+	key.addr[1] = mask_word(a01 >> 32, 1, len);
+	key.addr[2] = mask_word(a23, 2, len);
+	key.addr[3] = mask_word(a23 >> 32, 3, len);
+	p = bpf_map_lookup_elem(&prefixes, &key);
 	if (!p)
-		return 0;
-	hits = match_port(p, pr->port, &dest);
-	if (!hits)
-		return 0;
+		return -(bit + 1);
+	hits = match_port(p, meta >> 32, &dest);
+	if (!hits || !dest)
+		return -(bit + 1);
 	/* Shared, not per CPU: per-CPU per-binding counters would cost
 	 * STEER_MAX_PREFIXES * slots * CPUs of memory. */
 	__sync_fetch_and_add(hits, 1);
-	pr->dest = dest;
-	return 1;
+	return dest;
+}
+
+static __always_inline __u64 probe_meta(__u8 gen, __u8 protocol, __u8 family, __u16 port)
+{
+	return gen | (__u64) protocol << 8 | (__u64) family << 16 | (__u64) port << 32;
+}
+
+/* Clears the bit that a failed probe (r < 0) of word m tried. */
+static __always_inline __u64 probed(__u64 m, int r)
+{
+	return m & ~(1ULL << ((-r - 1) & 63));
 }
 
 SEC("sk_lookup")
 int steer_lookup(struct bpf_sk_lookup *ctx)
 {
-	struct steer_probe pr = {};
 	__u32 zero = 0, region, port;
 	struct steer_portlens *pl, *wl;
 	struct steer_config *cfg;
+	__u64 a01, a23 = 0, meta, m0, m1 = 0, m2 = 0;
+	__u8 family;
+	int r = 0;
 
 	/* Another sk_lookup program chose already: its choice stands. */
 	if (ctx->sk)
@@ -230,48 +242,59 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 	if (!cfg)
 		return SK_PASS;
 
-	pr.key.gen = cfg->gen;
-	pr.key.protocol = ctx->protocol;
-	pr.port = ctx->local_port;
-	port = pr.port;
+	port = ctx->local_port;
 	pl = bpf_map_lookup_elem(&portlens, &port);
 	wl = bpf_map_lookup_elem(&portlens, &zero);
 	if (!pl || !wl)
 		return SK_PASS;
 	if (ctx->family == AF_INET) {
-		struct steer_region4 *r;
+		struct steer_region4 *rg;
+		__u32 a = ctx->local_ip4;
 
-		pr.a[0] = ctx->local_ip4;
-		region = bpf_ntohl(pr.a[0]) >> (32 - STEER_REGION_BITS);
-		r = bpf_map_lookup_elem(&regions4, &region);
-		if (!r || !r->lens)
+		a01 = a;
+		region = bpf_ntohl(a) >> (32 - STEER_REGION_BITS);
+		rg = bpf_map_lookup_elem(&regions4, &region);
+		if (!rg || !rg->lens)
 			return SK_PASS;
-		pr.m[0] = r->lens & (pl->v4 | wl->v4);
-		pr.key.family = STEER_FAMILY_V4;
+		m0 = rg->lens & (pl->v4 | wl->v4);
+		family = STEER_FAMILY_V4;
 	} else if (ctx->family == AF_INET6) {
-		struct steer_region6 *r;
+		struct steer_region6 *rg;
+		__u32 w0 = ctx->local_ip6[0];
 
-		pr.a[0] = ctx->local_ip6[0];
-		pr.a[1] = ctx->local_ip6[1];
-		pr.a[2] = ctx->local_ip6[2];
-		pr.a[3] = ctx->local_ip6[3];
-		region = bpf_ntohl(pr.a[0]) >> (32 - STEER_REGION_BITS);
-		r = bpf_map_lookup_elem(&regions6, &region);
-		if (!r)
+		a01 = w0 | (__u64) ctx->local_ip6[1] << 32;
+		a23 = ctx->local_ip6[2] | (__u64) ctx->local_ip6[3] << 32;
+		region = bpf_ntohl(w0) >> (32 - STEER_REGION_BITS);
+		rg = bpf_map_lookup_elem(&regions6, &region);
+		if (!rg)
 			return SK_PASS;
-		pr.m[0] = r->lens[0] & (pl->v6[0] | wl->v6[0]);
-		pr.m[1] = r->lens[1] & (pl->v6[1] | wl->v6[1]);
-		pr.m[2] = r->lens[2] & (pl->v6[2] | wl->v6[2]);
-		pr.key.family = STEER_FAMILY_V6;
+		m0 = rg->lens[0] & (pl->v6[0] | wl->v6[0]);
+		m1 = rg->lens[1] & (pl->v6[1] | wl->v6[1]);
+		m2 = rg->lens[2] & (pl->v6[2] | wl->v6[2]);
+		family = STEER_FAMILY_V6;
 	} else
 		return SK_PASS;
+	meta = probe_meta(cfg->gen, ctx->protocol, family, port);
 
-	for (int i = 0; i < 129; i++)
-		if (steer_probe_one(&pr))
+	/* From the longest length down; the first binding found decides. */
+	for (int i = 0; i < 129; i++) {
+		if (m2) {
+			r = steer_probe(a01, a23, meta, m2, 128);
+			m2 = 0;         /* only /128 lives in word 2 */
+		} else if (m1) {
+			r = steer_probe(a01, a23, meta, m1, 64);
+			m1 = probed(m1, r);
+		} else if (m0) {
+			r = steer_probe(a01, a23, meta, m0, 0);
+			m0 = probed(m0, r);
+		} else
 			break;
-	if (!pr.dest)
+		if (r > 0)
+			break;
+	}
+	if (r <= 0)
 		return SK_PASS;
-	return deliver(ctx, pr.dest);
+	return deliver(ctx, r);
 }
 
 char LICENSE[] SEC("license") = "GPL";

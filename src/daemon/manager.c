@@ -101,6 +101,11 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
                 manager_free(m);
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
+        r = nl_kernel_features_probe(&m->kernel);
+        if (r < 0) {
+                manager_free(m);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot load even a trivial BPF program: %m");
+        }
         *ret = m;
         return 0;
 }
@@ -400,8 +405,15 @@ int manager_find(Manager *m, const char *netns, NlAttachType type, const char *n
         return 0;
 }
 
-static int parse_ref(const LinkRef *ref, NlAttachType *type, NlError *e) {
+/* For a new link: its type must be one this kernel attaches (5.8 and 5.9
+ * brought them; see kernel-features.h), so that an old kernel's refusal
+ * names the release needed instead of a bare EINVAL. */
+static int parse_ref(Manager *m, const LinkRef *ref, NlAttachType *type, NlError *e) {
         int r = nl_attach_type_parse(ref->type, type, e);
+        if (r < 0)
+                return r;
+        r = nl_kernel_require(&m->kernel, *type == NL_ATTACH_SK_LOOKUP ? NL_FEATURE_SK_LOOKUP_LINK
+                                                                       : NL_FEATURE_FLOW_DISSECTOR_LINK, e);
         if (r < 0)
                 return r;
         return nl_link_name_check(ref->name, e);
@@ -443,7 +455,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         Link *l = NULL;
         int r;
 
-        r = parse_ref(ref, &type, e);
+        r = parse_ref(m, ref, &type, e);
         if (r < 0)
                 return r;
         r = nl_netns_open_nsfs(ref->netns, &ns, e);
@@ -713,7 +725,7 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
 
                 if (spec_is_per_link(&progs[i]))
                         continue;
-                r = parse_ref(&refs[i], &type, e);
+                r = parse_ref(m, &refs[i], &type, e);
                 /* A rollout names one program many times: look it up once. */
                 if (r >= 0 && i > 0 && loaded[i - 1] && same_spec(&progs[i], &progs[i - 1]) &&
                     strcmp(refs[i].type, refs[i - 1].type) == 0) {

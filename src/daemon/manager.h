@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "hashmap.h"
+#include "kernel-features.h"
 #include "link-ops.h"
 #include "names.h"
 #include "pin-store.h"
@@ -80,6 +81,7 @@ struct Manager {
         program_loaded_fn on_loaded;
 
         Hashmap *emptied;   /* "ino" -> when its last link went (see manager_prune) */
+        NlKernelFeatures kernel;    /* probed once, at start */
 };
 
 typedef enum ProgramKind {

@@ -126,7 +126,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
         sd_event_source *timer = NULL;
-        char kept[256];
+        char kept[256], features[512];
         NlError e = {};
         sigset_t mask;
         int r;
@@ -147,6 +147,8 @@ static int run(int argc, char *argv[]) {
         r = manager_new(arg_pin_root, &m, &e);
         if (r < 0)
                 return log_error_errno(r, "%s", e.message);
+        nl_kernel_features_describe(&m->kernel, features, sizeof(features));
+        log_info("Kernel %s: %s", m->kernel.release, features);
 
         r = sd_event_default(&event);
         if (r < 0)
