@@ -2,6 +2,7 @@
 /* The steering verbs: bindings, sockets and destinations of links running
  * builtin:steer, through org.netnslink1.Steering. */
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,6 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "json-parse.h"
 #include "macro.h"
 #include "steer-sockets.h"
 
@@ -199,81 +199,94 @@ static int read_file(const char *path, char **ret, size_t *ret_size) {
         return 0;
 }
 
+static const char *json_kind(const json_t *v) {
+        switch (json_typeof(v)) {
+        case JSON_OBJECT: return "an object";
+        case JSON_ARRAY: return "an array";
+        case JSON_STRING: return "a string";
+        case JSON_INTEGER: return "an integer";
+        case JSON_REAL: return "a number";
+        case JSON_TRUE: case JSON_FALSE: return "a boolean";
+        default: return "null";
+        }
+}
+
 /* One element of a bindings file: {"protocol", "prefix", "port", "label"},
  * nothing more, nothing less; the daemon checks the values themselves. */
-static int append_binding_element(sd_bus_message *req, const char *path, size_t index, const JsonValue *o) {
+static int append_binding_element(sd_bus_message *req, const char *path, size_t index, const json_t *o) {
         static const char *const keys[] = { "protocol", "prefix", "port", "label" };
-        const JsonValue *v[ELEMENTSOF(keys)];
+        const json_t *v[ELEMENTSOF(keys)];
+        const char *key;
+        json_t *value;
 
-        if (o->type != JSON_OBJECT) {
-                fprintf(stderr, "%s:%u:%u: binding %zu must be an object, got %s\n", path, o->line, o->column,
-                        index, json_type_to_string(o->type));
+        if (!json_is_object(o)) {
+                fprintf(stderr, "%s: binding %zu must be an object, got %s\n", path, index, json_kind(o));
                 return -EINVAL;
         }
-        for (size_t i = 0; i < o->n; i++) {
+        json_object_foreach((json_t *) o, key, value) {
                 bool known = false;
                 for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                        known |= strcmp(o->keys[i], keys[k]) == 0;
+                        known |= strcmp(key, keys[k]) == 0;
                 if (!known) {
-                        fprintf(stderr, "%s:%u:%u: binding %zu has unknown key \"%s\" (expected protocol, prefix, port, label)\n",
-                                path, o->items[i].line, o->items[i].column, index, o->keys[i]);
+                        fprintf(stderr, "%s: binding %zu has unknown key \"%s\" (expected protocol, prefix, port, label)\n",
+                                path, index, key);
                         return -EINVAL;
                 }
         }
         for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
-                JsonType want = k == 2 ? JSON_NUMBER : JSON_STRING;
+                bool number = k == 2;
 
                 v[k] = json_object_get(o, keys[k]);
                 if (!v[k]) {
-                        fprintf(stderr, "%s:%u:%u: binding %zu lacks key \"%s\"\n", path, o->line, o->column, index,
-                                keys[k]);
+                        fprintf(stderr, "%s: binding %zu lacks key \"%s\"\n", path, index, keys[k]);
                         return -EINVAL;
                 }
-                if (v[k]->type != want) {
-                        fprintf(stderr, "%s:%u:%u: binding %zu: \"%s\" must be %s, got %s\n", path, v[k]->line,
-                                v[k]->column, index, keys[k], json_type_to_string(want),
-                                json_type_to_string(v[k]->type));
+                if (number ? !json_is_number(v[k]) : !json_is_string(v[k])) {
+                        fprintf(stderr, "%s: binding %zu: \"%s\" must be %s, got %s\n", path, index, keys[k],
+                                number ? "a number" : "a string", json_kind(v[k]));
                         return -EINVAL;
                 }
         }
-        if (!v[2]->integer || v[2]->integer_value < 0 || v[2]->integer_value > 65535) {
-                fprintf(stderr, "%s:%u:%u: binding %zu: \"port\" must be an integer from 0 (every port) to 65535\n",
-                        path, v[2]->line, v[2]->column, index);
+        if (!json_is_integer(v[2]) || json_integer_value(v[2]) < 0 || json_integer_value(v[2]) > 65535) {
+                fprintf(stderr, "%s: binding %zu: \"port\" must be an integer from 0 (every port) to 65535\n",
+                        path, index);
                 return -EINVAL;
         }
-        return sd_bus_message_append(req, "(ssqs)", v[0]->string, v[1]->string, (uint16_t) v[2]->integer_value,
-                                     v[3]->string);
+        return sd_bus_message_append(req, "(ssqs)", json_string_value(v[0]), json_string_value(v[1]),
+                                     (uint16_t) json_integer_value(v[2]), json_string_value(v[3]));
 }
 
 static int verb_load_bindings(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL, *reply = NULL;
+        json_auto_t *doc = NULL;       /* jansson's own cleanup attribute */
         _cleanup_free_ char *text = NULL;
         const char *path = argv[3];
-        JsonValue doc = {};
-        char err[256];
-        size_t size = 0;
+        json_error_t err;
+        size_t size = 0, i;
+        json_t *item;
         int r;
 
         r = read_file(path, &text, &size);
         if (r < 0)
                 return r;
-        r = json_parse(text, size, &doc, err, sizeof(err));
-        if (r < 0) {
-                fprintf(stderr, "%s: invalid JSON: %s\n", path, err);
-                return r;
+        /* Strict: one document, no duplicate keys, no NUL inside strings. */
+        doc = json_loadb(text, size, JSON_REJECT_DUPLICATES, &err);
+        if (!doc) {
+                fprintf(stderr, "%s: invalid JSON: line %d, column %d: %s\n", path, err.line, err.column, err.text);
+                return -EINVAL;
         }
-        if (doc.type != JSON_ARRAY) {
-                fprintf(stderr, "%s:%u:%u: expected an array of bindings, got %s\n", path, doc.line, doc.column,
-                        json_type_to_string(doc.type));
-                json_value_done(&doc);
+        if (!json_is_array(doc)) {
+                fprintf(stderr, "%s: expected an array of bindings, got %s\n", path, json_kind(doc));
                 return -EINVAL;
         }
         r = steer_call_new(bus, "SetBindings", argv[1], argv[2], &req);
         if (r >= 0)
                 r = sd_bus_message_open_container(req, 'a', "(ssqs)");
-        for (size_t i = 0; r >= 0 && i < doc.n; i++)
-                r = append_binding_element(req, path, i, &doc.items[i]);
-        json_value_done(&doc);
+        json_array_foreach(doc, i, item) {
+                if (r < 0)
+                        break;
+                r = append_binding_element(req, path, i, item);
+        }
         if (r >= 0)
                 r = sd_bus_message_close_container(req);
         if (r < 0)

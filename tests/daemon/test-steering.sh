@@ -294,11 +294,11 @@ for f in '[{"protocol": "tcp", "prefix": "10.0.0.0/8", "port": 80}]|lacks key "l
          '[{"protocol": "tcp", "prefix": "10.0.0.0/8", "port": 70000, "label": "x"}]|from 0 (every port) to 65535' \
          '[{"protocol": "tcp", "prefix": "10.0.0.0/8", "port": 8.5, "label": "x"}]|integer' \
          '{"protocol": "tcp"}|expected an array' \
-         '[{"protocol": "tcp",}]|trailing comma' \
-         '[1, 2|line 1, column 6' \
-         '[{"a": 1, "a": 2}]|duplicate key' \
-         '[tru]|expected true' \
-         '[] x|after the document' \
+         '[{"protocol": "tcp",}]|line 1, column 21: string or' \
+         '[1, 2|line 1, column 5: '"'"']'"'"' expected near end of file' \
+         '[{"a": 1, "a": 2}]|duplicate object key' \
+         '[tru]|invalid token near '"'"'tru'"'"'' \
+         '[] x|end of file expected' \
          '[{"protocol": "tcp", "prefix": "10.0.0.0/8", "port": 80, "label": "bad label"}]|InvalidArgs'; do
         printf '%s' "${f%|*}" > "$T/bad.json"
         check_fails "load-bindings refuses ${f%|*}" "${f##*|}" "$CTL" load-bindings "$A" s1 "$T/bad.json"
