@@ -6,40 +6,15 @@
 # its addresses can be connected to, and only builtin:steer decides which
 # socket answers. Answers name the socket (tests/steer/steer-traffic.py).
 source "$NL_SOURCE/tests/harness/harness.sh"
-
-PY=/usr/bin/python3
-TRAFFIC="$NL_SOURCE/tests/steer/steer-traffic.py"
+source "$NL_SOURCE/tests/harness/traffic.sh"
 
 start_bus && mount_pins && start_daemon || exit 1
 A=$(make_netns a)
+TRAFFIC_NS=$A
 INO=$(stat -L -c %i "/run/netns/$A")
-
-in_ns() { ip netns exec "$A" "$@"; }
 steer() { gdbus call --system --dest org.netnslink1 --object-path /org/netnslink1 \
                 --method "org.netnslink1.Steering.$1" -- "${@:2}"; }
-# probe PROTO ADDR PORT...: what answered each target, space-separated.
-probe() { in_ns "$PY" "$TRAFFIC" probe "$@"; }
-# serve NAME SPEC... [--register ...]: a socket server in the netns, waited for.
-serve() {
-        local name=$1; shift
-        rm -f "$T/ready-$name"
-        # Not on our stdout: check's $(...) would wait for the server to end.
-        in_ns "$PY" "$TRAFFIC" serve "$T/ready-$name" "$@" >>"$T/serve-$name.log" 2>&1 &
-        for _ in $(seq 100); do [ -s "$T/ready-$name" ] && return 0; sleep 0.05; done
-        echo "server $name did not start: $(cat "$T/serve-$name.log")" >&2
-        return 1
-}
-server_pid() { cat "$T/ready-$1"; }
-# serve runs inside check's $(...): the ready files are what remembers servers.
-stop_servers() {
-        local f pid
-        for f in "$T"/ready-*; do
-                pid=$(cat "$f")
-                kill "$pid" 2>/dev/null
-                while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-                rm -f "$f"
-        done
-}
+
 # dest_get LABEL PROTO FAMILY KEY: a counter or field of one destination.
 dest_get() {
         "$CTL" --json=short destinations "$A" s1 | "$PY" -c '
@@ -52,12 +27,7 @@ else:
 }
 n_bindings() { "$CTL" --json=short bindings "$A" "${1:-s1}" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
-setup_netns() {
-        ip -n "$A" link set lo up &&
-        ip -n "$A" route add local 10.50.0.0/16 dev lo table local &&
-        ip -n "$A" -6 route add local fd00:50::/64 dev lo table local
-}
-check "netns $A with lo up and local prefixes 10.50.0.0/16, fd00:50::/64" setup_netns
+check "netns $A with lo up and local prefixes 10.50.0.0/16, fd00:50::/64" local_prefixes
 check "attach builtin:steer as sk_lookup link s1" "$CTL" attach "$A" sk_lookup s1 builtin:steer
 
 # --- Many addresses and ports reach one socket --------------------------------
