@@ -54,7 +54,7 @@
 static unsigned arg_clients = 8, arg_ops = 300, arg_rounds = 3, arg_per = 4;
 static pid_t arg_daemon_pid, arg_bus_pid, arg_floor_pid;
 static long arg_max_rss_growth_kib = -1;
-static double arg_max_p99_ms = 50;
+static double arg_max_p99_ms = 0;         /* 0: printed, not judged */
 static const char *arg_pin_dir;
 
 static char **read_lines(const char *file, unsigned *ret_n) {
@@ -444,10 +444,12 @@ static int verb_load(int argc, char **argv) {
         double p50 = lat[n_lat / 2], p99 = lat[(size_t) ((n_lat - 1) * 0.99)], max = lat[n_lat - 1];
         printf("operations: %u clients x %u = %u in %.2f s (%.0f ops/s)\n", arg_clients, arg_ops,
                arg_clients * arg_ops, elapsed / 1e6, arg_clients * arg_ops / (elapsed / 1e6));
-        printf("GetLink latency meanwhile (%u samples): p50 %.2f ms, p99 %.2f ms, max %.2f ms (target p99 < %.0f ms)\n",
-               n_lat, p50, p99, max, arg_max_p99_ms);
+        printf("GetLink latency meanwhile (%u samples): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+               n_lat, p50, p99, max);
+        if (arg_max_p99_ms > 0)
+                printf("  target p99 < %.0f ms\n", arg_max_p99_ms);
         printf("daemon after:  %d fds, RSS %ld KiB (fds %+d, RSS %+ld KiB)\n", fd1, rss1, fd1 - fd0, rss1 - rss0);
-        if (p99 >= arg_max_p99_ms) {
+        if (arg_max_p99_ms > 0 && p99 >= arg_max_p99_ms) {
                 printf("FAIL: GetLink p99 %.2f ms >= %.0f ms\n", p99, arg_max_p99_ms);
                 failed = 1;
         }

@@ -11,10 +11,11 @@
 #include <string.h>
 
 #include "flow-run.h"
+#include "test-util.h"
 #include "flow.skel.h"
 #include "vectors.h"
 
-static unsigned passed, failed;
+static unsigned checked;
 
 static void print_keys(const char *what, const struct bpf_flow_keys *k) {
         const uint8_t *s = (const uint8_t *) k->ipv6_src, *d = (const uint8_t *) k->ipv6_dst;
@@ -32,12 +33,10 @@ static void print_keys(const char *what, const struct bpf_flow_keys *k) {
 }
 
 static void check(const char *name, size_t len, bool ok, const char *why) {
-        if (ok) {
-                passed++;
-                return;
-        }
-        failed++;
-        printf("FAIL %s (%zu bytes): %s\n", name, len, why);
+        checked++;
+        test_case("%s (%zu bytes)", name, len);
+        CHECK(ok, "%s", why ? why : "");
+        test_case(NULL);
 }
 
 
@@ -111,22 +110,22 @@ static void run_case(int fd, const FlowCase *c) {
         }
 }
 
-int main(void) {
+static void body(void) {
         struct flow *skel;
         int fd;
 
         skel = flow__open_and_load();
-        if (!skel) {
-                fprintf(stderr, "cannot load builtin:flow: %m\n");
-                return 1;
-        }
+        if (!CHECK(skel, "cannot load builtin:flow: %m"))
+                return;
         fd = bpf_program__fd(skel->progs.flow_dissect);
 
         for (unsigned i = 0; i < flow_cases_n; i++)
                 run_case(fd, &flow_cases[i]);
 
         flow__destroy(skel);
-        printf("flow: %u vectors, %u truncations of them\n", flow_cases_n, passed + failed - flow_cases_n);
-        printf("flow: %u passed, %u failed\n", passed, failed);
-        return failed ? 1 : 0;
+        printf("flow: %u vectors, %u truncations of them\n", flow_cases_n, checked - flow_cases_n);
+}
+
+int main(void) {
+        return test_main("flow-vectors", body);
 }

@@ -43,60 +43,37 @@ fi
 
 ATTACH=${1:?usage: $0 FLOW-ATTACH FLOW-TRAFFIC.PY}
 TRAFFIC=${2:?usage: $0 FLOW-ATTACH FLOW-TRAFFIC.PY}
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 [ -x "$PY" ] || { echo "SKIP: no $PY"; exit 77; }
+# The shared harness: private mount and pid namespaces, a private
+# /run/netns, and every netns, process and folder gone on exit.
+source "$NL_SOURCE/tests/harness/harness.sh"
 
-A=nlflow-a-$$
-B=nlflow-b-$$
-TMP=$(mktemp -d)
 SERVER=
-cleanup() {
-        if [ -n "$SERVER" ]; then
-                kill "$SERVER" 2>/dev/null
-                wait "$SERVER" 2>/dev/null
-        fi
-        ip netns del "$A" 2>/dev/null
-        ip netns del "$B" 2>/dev/null
-        rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-passed=0 failed=0
-step() {
-        # step DESCRIPTION COMMAND...: counts and reports one check
-        local what=$1
-        shift
-        if "$@"; then
-                passed=$((passed + 1))
-        else
-                echo "FAIL $what"
-                failed=$((failed + 1))
-                return 1
-        fi
+stop_server() {
+        [ -n "$SERVER" ] || return 0
+        kill "$SERVER" 2>/dev/null
+        wait "$SERVER" 2>/dev/null
 }
 
-setup() { ip netns add "$A" && ip netns add "$B" && flow_veth_setup "$A" "$B"; }
+setup() { A=$(make_netns a) && B=$(make_netns b) && flow_veth_setup "$A" "$B"; }
 
 start_server() {
-        ip netns exec "$B" "$PY" "$TRAFFIC" serve "$PORT" "$TMP/ready" &
+        ip netns exec "$B" "$PY" "$TRAFFIC" serve "$PORT" "$T/ready" >"$T/server.log" 2>&1 &
         SERVER=$!
         for _ in $(seq 50); do
-                [ -s "$TMP/ready" ] && return 0
+                [ -s "$T/ready" ] && return 0
                 sleep 0.1
         done
         return 1
 }
 
 attached_run() {
-        "$ATTACH" "/run/netns/$A" "$0" --inside "$A" "$TRAFFIC" | tee "$TMP/attach.out"
-        return "${PIPESTATUS[0]}"
+        "$ATTACH" "/run/netns/$A" "$0" --inside "$A" "$TRAFFIC" >"$T/attach.out" 2>&1
 }
 
 program_ran() {
         local n
-        n=$(sed -n 's/^flow-attach: the program ran \([0-9]*\) times$/\1/p' "$TMP/attach.out")
-        echo "the program ran ${n:-?} times on A's traffic"
+        n=$(sed -n 's/^flow-attach: the program ran \([0-9]*\) times$/\1/p' "$T/attach.out")
         [ -n "$n" ] && [ "$n" -gt 0 ]
 }
 
@@ -107,11 +84,12 @@ detached() {
         [ -z "$(flow_ids <<< "$out")" ]
 }
 
-step "setting up netns $A and $B" setup || exit 1
-step "starting the echo server in $B" start_server || exit 1
-step "traffic with builtin:flow attached to $A" attached_run
-step "builtin:flow saw packets" program_ran
-step "no flow_dissector left in $A after detach" detached
-
-echo "flow-veth: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+# Not through check's $(...): A and B must be set in this shell.
+if setup; then pass "netns $A and $B joined by veth and VXLAN"; else fail "setting up the netns"; finish; exit 1; fi
+if start_server; then pass "echo server in $B"; else fail "echo server in $B"; fi
+if attached_run; then pass "traffic with builtin:flow attached to $A"; else
+        fail "traffic with builtin:flow attached to $A" "$(cat "$T/attach.out")"; fi
+check "builtin:flow saw packets: $(grep -o 'ran [0-9]* times' "$T/attach.out")" program_ran
+check "no flow_dissector left in $A after detach" detached
+stop_server
+finish

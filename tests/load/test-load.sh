@@ -14,14 +14,14 @@ start_bus && mount_pins && start_daemon || exit 1
 for i in $(seq 6); do make_netns "load$i"; done > "$T/netns"
 
 # Latency is a benchmark figure (bench/daemon/run.sh load judges p99 < 50
-# ms on a quiet machine): here it is printed, not judged, since ctest may
-# share the machine. Under ASan the quarantine holds freed memory (RSS grows
+# ms on a quiet machine with --max-p99-ms): here it is printed, not judged,
+# since ctest may share the machine. Under ASan the quarantine holds freed memory (RSS grows
 # by design), so the RSS bound applies to real builds; errors and the fd
 # count are checked in both.
-LIMITS=(--max-rss-growth-kib=4096 --max-p99-ms=100000)
+LIMITS=(--max-rss-growth-kib=4096)
 if grep -q "^NETNSLINK_SANITIZE:BOOL=ON" "$NL_BUILD/CMakeCache.txt" 2>/dev/null; then
         log "sanitizer build: RSS growth is printed, not judged"
-        LIMITS=(--max-p99-ms=100000)
+        LIMITS=()
 fi
 "$CLIENT" load --clients=8 --ops="${NL_LOAD_OPS:-300}" --daemon-pid="$DAEMON_PID" \
         "${LIMITS[@]}" "$T/netns" "$OBJ" > "$T/load.out" 2>&1

@@ -16,33 +16,6 @@
 #include "link-ops.h"
 #include "steer-test.h"
 
-unsigned steer_passed, steer_failed;
-
-bool steer_check(bool ok, const char *file, int line, const char *fmt, ...) {
-        va_list ap;
-
-        if (ok) {
-                steer_passed++;
-                return true;
-        }
-        steer_failed++;
-        fprintf(stderr, "FAIL %s:%d: ", file, line);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-        return false;
-}
-
-const char *steer_msg(const NlError *e) {
-        return e ? e->message : "";
-}
-
-int steer_test_finish(void) {
-        printf("steer: %u passed, %u failed\n", steer_passed, steer_failed);
-        return steer_failed == 0 && steer_passed > 0 ? 0 : 1;
-}
-
 int steer_sh(const char *fmt, ...) {
         char cmd[1024];
         va_list ap;
@@ -58,19 +31,9 @@ int steer_env_setup(SteerEnv *env) {
 
         memset(env, 0, sizeof(*env));
         env->netns_fd = -1;
-        if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0)
+        if (unshare(CLONE_NEWNET) < 0)
                 return -errno;
-        /* Mounts made here must not leak to the host's namespace. */
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return -errno;
-        snprintf(env->tmp, sizeof(env->tmp), "/tmp/steer-test.XXXXXX");
-        if (!mkdtemp(env->tmp))
-                return -errno;
-        if (mount("bpf", env->tmp, "bpf", 0, NULL) < 0) {
-                rmdir(env->tmp);
-                env->tmp[0] = 0;
-                return -errno;
-        }
+        snprintf(env->tmp, sizeof(env->tmp), "%s", test_bpffs());
         if (steer_sh("ip link set lo up") < 0)
                 return -EIO;
         env->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -85,10 +48,6 @@ void steer_env_teardown(SteerEnv *env) {
         nl_prog_cache_free(env->cache);
         env->cache = NULL;
         safe_close(env->netns_fd);
-        if (env->tmp[0]) {
-                umount2(env->tmp, MNT_DETACH);
-                rmdir(env->tmp);
-        }
 }
 
 int steer_link_open(SteerEnv *env, const char *name, bool attach, SteerLink *l) {

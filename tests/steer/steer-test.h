@@ -8,22 +8,12 @@
 #include "error.h"
 #include "prog-loader.h"
 #include "steer.h"
-
-/* Counting checks: a failure is reported and counted, the test goes on. */
-extern unsigned steer_passed, steer_failed;
-bool steer_check(bool ok, const char *file, int line, const char *fmt, ...) _printf_(4, 5);
-#define CHECK(cond, ...) steer_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-const char *steer_msg(const NlError *e);
-#define CHECK_OK(r, e) ({                                                              \
-                long _r = (r);                                                          \
-                steer_check(_r >= 0, __FILE__, __LINE__, "%s = %ld: %s", #r, _r, steer_msg(e)); \
-        })
-/* Prints "steer: N passed, M failed" and returns the exit status. */
-int steer_test_finish(void);
+#include "test-util.h"
 
 /*
- * A private mount namespace with a bpffs in a temporary folder, and a
- * private netns with lo up: what a test does dies with it.
+ * Inside test_main()'s sandbox (tests/lib/test-util.h: private mount
+ * namespace and bpffs): a private netns with lo up, and the bpffs as the
+ * pin root. What a test does dies with it.
  */
 typedef struct SteerEnv {
         char tmp[256];

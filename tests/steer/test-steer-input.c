@@ -73,7 +73,7 @@ static void check_refused(int r, const NlError *e, const char *what, const char 
                 check_refused((call), &(e), (what), (why));             \
         } while (0)
 
-int main(void) {
+static void body(void) {
         SteerEnv env;
         SteerLink l = { .link_fd = -1 };
         int other_ns_sock = -1;
@@ -82,8 +82,8 @@ int main(void) {
         /* A listening socket in a netns that is not the link's. */
         if (unshare(CLONE_NEWNET) == 0)
                 other_ns_sock = steer_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, false);
-        if (!CHECK(steer_env_setup(&env) >= 0, "environment (root needed)"))
-                return steer_test_finish();
+        if (!CHECK(steer_env_setup(&env) >= 0, "private netns"))
+                return;
         if (steer_link_open(&env, "in", false, &l) < 0)
                 goto out;
 
@@ -198,5 +198,8 @@ out:
         if (other_ns_sock >= 0)
                 close(other_ns_sock);
         steer_env_teardown(&env);
-        return steer_test_finish();
+}
+
+int main(void) {
+        return test_main("steer-input", body);
 }

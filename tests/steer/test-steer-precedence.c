@@ -95,7 +95,7 @@ static void run_cases(SteerLink *l, const char *when) {
         }
 }
 
-int main(void) {
+static void body(void) {
         SteerEnv env;
         SteerLink l;
         NlSteerBinding set[ELEMENTSOF(bindings)];
@@ -103,8 +103,8 @@ int main(void) {
         unsigned added = 0, removed = 0;
         NlError e = {};
 
-        if (!CHECK(steer_env_setup(&env) >= 0, "environment (root needed)"))
-                return steer_test_finish();
+        if (!CHECK(steer_env_setup(&env) >= 0, "private netns"))
+                return;
         if (steer_link_open(&env, "prec", false, &l) < 0)
                 goto out;
 
@@ -191,5 +191,8 @@ int main(void) {
         steer_link_close(&l);
 out:
         steer_env_teardown(&env);
-        return steer_test_finish();
+}
+
+int main(void) {
+        return test_main("steer-precedence", body);
 }

@@ -82,15 +82,15 @@ static const NlSteerDestination *find_dest(NlSteerDestination *d, size_t n, cons
         return NULL;
 }
 
-int main(void) {
+static void body(void) {
         SteerEnv env;
         SteerLink a = { .link_fd = -1 }, b = { .link_fd = -1 };
         int web = -1, web6 = -1, dual = -1, dns = -1, plain = -1, other = -1, web2 = -1;
         NlError e = {};
         char addr[64];
 
-        if (!CHECK(steer_env_setup(&env) >= 0, "environment (root needed)"))
-                return steer_test_finish();
+        if (!CHECK(steer_env_setup(&env) >= 0, "private netns"))
+                return;
         CHECK_OK(steer_sh("ip route add local 10.0.0.0/8 dev lo && ip -6 route add local 2001:db8::/32 dev lo"),
                  NULL);
         if (steer_link_open(&env, "a", true, &a) < 0)
@@ -225,5 +225,8 @@ out:
         steer_link_close(&b);
         steer_link_close(&a);
         steer_env_teardown(&env);
-        return steer_test_finish();
+}
+
+int main(void) {
+        return test_main("steer-traffic", body);
 }
