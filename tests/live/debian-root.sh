@@ -24,7 +24,9 @@ SUITE=bookworm
 # PID 1 and the bus, the tools the checks call, and the things the .deb
 # depends on already fetched so that apt inside has less to do.
 INCLUDE=systemd,systemd-sysv,dbus,iproute2,procps,python3,ca-certificates,bpftool,libbpf1,libsystemd0,libmnl0,libcap2,kmod,udev,initramfs-tools,e2fsprogs
-TARBALL="$CACHE/debian-$SUITE-root-v1.tar"
+# v2: v1's top folder kept mktemp's mode 0700, so that no user but root
+# could reach anything in it (dbus-daemon, as messagebus, never started).
+TARBALL="$CACHE/debian-$SUITE-root-v2.tar"
 
 make_tarball() {
 	mkdir -p "$CACHE"
@@ -52,6 +54,8 @@ make_tarball() {
 	# No password for root's console, nothing to answer at boot.
 	chroot "$dir" passwd -d root >/dev/null
 	rm -f "$dir"/var/cache/apt/archives/*.deb
+	# mktemp made it 0700; the root of a system is 0755.
+	chmod 0755 "$dir"
 	tar -C "$dir" -cf "$TARBALL.tmp" .
 	mv "$TARBALL.tmp" "$TARBALL"
 	rm -rf "$dir"
