@@ -3,12 +3,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-names.h"
 #include "output.h"
-
-#define NL_BUS_NAME "org.netnslink1"
-#define NL_BUS_PATH "/org/netnslink1"
-#define NL_BUS_MANAGER_IFACE "org.netnslink1.Manager"
-#define NL_BUS_STEERING_IFACE "org.netnslink1.Steering"
 
 /* Options every verb sees. */
 extern OutputOptions arg_output;

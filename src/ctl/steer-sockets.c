@@ -2,87 +2,36 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "macro.h"
+#include "socket-check.h"
 #include "steer-sockets.h"
-
-#ifndef SO_COOKIE
-#define SO_COOKIE 57
-#endif
 
 const char *steer_kind_to_string(unsigned bit_index) {
         static const char *const names[] = { "tcp ipv4", "tcp ipv6", "udp ipv4", "udp ipv6" };
         return bit_index < ELEMENTSOF(names) ? names[bit_index] : "?";
 }
 
-static int getsockopt_int(int fd, int level, int name, int *ret) {
-        socklen_t len = sizeof(*ret);
-        return getsockopt(fd, level, name, ret, &len) < 0 ? -errno : 0;
-}
-
-static void format_address(const struct sockaddr_storage *ss, char *buf, size_t size) {
-        char a[INET6_ADDRSTRLEN] = "?";
-
-        if (ss->ss_family == AF_INET) {
-                const struct sockaddr_in *in = (const struct sockaddr_in *) ss;
-                inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-                snprintf(buf, size, "%s:%u", a, ntohs(in->sin_port));
-        } else {
-                const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) ss;
-                inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-                snprintf(buf, size, "[%s]:%u", a, ntohs(in6->sin6_port));
-        }
-}
-
+/* The daemon's own rule (socket-check.h), so that register-pid never offers
+ * a socket RegisterSocket would refuse. */
 int steer_socket_inspect(int fd, uint64_t netns_ino, SteerSocket *s) {
-        struct sockaddr_storage ss = {};
-        socklen_t len = sizeof(ss);
-        int domain, type, protocol, v;
-        struct stat st;
+        NlSocketInfo si;
 
-        if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+        if (nl_socket_inspect(fd, &si, NULL) < 0)
                 return 0;
-        if (getsockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &domain) < 0 ||
-            getsockopt_int(fd, SOL_SOCKET, SO_TYPE, &type) < 0 ||
-            getsockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &protocol) < 0)
+        if (netns_ino && si.netns_ino != netns_ino)
                 return 0;
-        if (domain != AF_INET && domain != AF_INET6)
-                return 0;
-        if (type == SOCK_STREAM && protocol == IPPROTO_TCP) {
-                if (getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &v) < 0 || !v)
-                        return 0;
-        } else if (type == SOCK_DGRAM && protocol == IPPROTO_UDP) {
-                if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0)
-                        return 0;       /* connected */
-        } else
-                return 0;
-        len = sizeof(ss);
-        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
-                return 0;
-        if (protocol == IPPROTO_UDP &&
-            (domain == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port : ((struct sockaddr_in6 *) &ss)->sin6_port) == 0)
-                return 0;       /* not bound */
-        if (netns_ino) {
-                _cleanup_close_ int ns = ioctl(fd, SIOCGSKNS);
-                if (ns < 0 || fstat(ns, &st) < 0 || st.st_ino != netns_ino)
-                        return 0;
-        }
-        *s = (SteerSocket) { .fd = fd, .source_fd = -1, .family = domain, .udp = protocol == IPPROTO_UDP };
-        if (domain == AF_INET6 && getsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v) >= 0)
-                s->dual_stack = !v;
-        len = sizeof(s->cookie);
-        (void) getsockopt(fd, SOL_SOCKET, SO_COOKIE, &s->cookie, &len);
-        format_address(&ss, s->address, sizeof(s->address));
+        *s = (SteerSocket) { .fd = fd, .source_fd = -1, .family = si.family, .udp = si.protocol == IPPROTO_UDP,
+                             .dual_stack = si.dual_stack, .cookie = si.cookie };
+        snprintf(s->address, sizeof(s->address), "%s", si.address);
         return 1;
 }
 

@@ -3,13 +3,9 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-names.h"
 #include "error.h"
 #include "manager.h"
-
-#define NL_BUS_NAME "org.netnslink1"
-#define NL_BUS_PATH "/org/netnslink1"
-#define NL_BUS_MANAGER_IFACE "org.netnslink1.Manager"
-#define NL_BUS_STEERING_IFACE "org.netnslink1.Steering"
 
 /* Replies with the contract's error name for e. */
 int bus_reply_nl_error(sd_bus_error *error, const NlError *e, int r);

@@ -3,16 +3,15 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "hashmap.h"
 #include "names.h"
+#include "socket-check.h"
 #include "steer.h"
 
 /* ---- input ------------------------------------------------------------ */
@@ -1332,74 +1331,17 @@ finish:
 
 /* ---- sockets ----------------------------------------------------------- */
 
-static int socket_netns_ino(int fd, uint64_t *ret) {
-        _cleanup_close_ int ns = ioctl(fd, SIOCGSKNS);
-        struct stat st;
+/* The socket must be one steering can deliver to (socket-check.h), in the
+ * link's netns. */
+static int socket_check(int fd, uint64_t netns_ino, NlSocketInfo *si, NlError *e) {
+        int r = nl_socket_inspect(fd, si, e);
 
-        if (ns < 0)
-                return negative_errno();
-        if (fstat(ns, &st) < 0)
-                return negative_errno();
-        *ret = st.st_ino;
-        return 0;
-}
-
-static int getsockopt_int(int fd, int level, int name, int *ret) {
-        socklen_t len = sizeof(*ret);
-
-        return getsockopt(fd, level, name, ret, &len) < 0 ? negative_errno() : 0;
-}
-
-typedef struct SocketInfo {
-        int domain, type, protocol;
-        bool dual_stack;
-} SocketInfo;
-
-static int socket_check(int fd, uint64_t netns_ino, SocketInfo *si, NlError *e) {
-        struct sockaddr_storage sa;
-        socklen_t salen = sizeof(sa);
-        uint64_t ino;
-        struct stat st;
-        int v, r;
-
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-                return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENOTSOCK, "The file descriptor is not a socket");
-        if (getsockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &si->domain) < 0 ||
-            getsockopt_int(fd, SOL_SOCKET, SO_TYPE, &si->type) < 0 ||
-            getsockopt_int(fd, SOL_SOCKET, SO_PROTOCOL, &si->protocol) < 0)
-                return nl_error_set(e, NL_ERR_INVALID_ARGS, negative_errno(), "Cannot inspect the socket: %m");
-        if (si->domain != AF_INET && si->domain != AF_INET6)
-                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EAFNOSUPPORT,
-                                    "The socket is not an IPv4 or IPv6 socket");
-        if (!((si->type == SOCK_STREAM && si->protocol == IPPROTO_TCP) ||
-              (si->type == SOCK_DGRAM && si->protocol == IPPROTO_UDP)))
-                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EPROTONOSUPPORT,
-                                    "The socket is neither TCP nor UDP");
-        if (si->protocol == IPPROTO_TCP) {
-                if (getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN, &v) < 0 || !v)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "The TCP socket is not listening");
-        } else {
-                if (getpeername(fd, (struct sockaddr *) &sa, &salen) == 0)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EISCONN, "The UDP socket is connected");
-                salen = sizeof(sa);
-                if (getsockname(fd, (struct sockaddr *) &sa, &salen) < 0 ||
-                    (si->domain == AF_INET ? ((struct sockaddr_in *) &sa)->sin_port
-                                           : ((struct sockaddr_in6 *) &sa)->sin6_port) == 0)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EDESTADDRREQ, "The UDP socket is not bound");
-        }
-        r = socket_netns_ino(fd, &ino);
         if (r < 0)
-                return nl_error_set(e, NL_ERR_INVALID_ARGS, r, "Cannot tell the socket's network namespace: %m");
-        if (ino != netns_ino)
+                return r;
+        if (si->netns_ino != netns_ino)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -EXDEV,
                                     "The socket is in network namespace %llu, the link in %llu",
-                                    (unsigned long long) ino, (unsigned long long) netns_ino);
-        si->dual_stack = false;
-        if (si->domain == AF_INET6) {
-                if (getsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v) < 0)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, negative_errno(), "Cannot inspect the socket: %m");
-                si->dual_stack = !v;
-        }
+                                    (unsigned long long) si->netns_ino, (unsigned long long) netns_ino);
         return 0;
 }
 
@@ -1428,7 +1370,7 @@ static int label_binding_kinds(NlSteer *s, const char *label, unsigned *ret) {
 int nl_steer_register_socket(NlSteer *s, uint64_t netns_ino, const char *label, int fd, NlError *e) {
         uint8_t fams[2];
         unsigned kinds, nfams = 0, pbit;
-        SocketInfo si;
+        NlSocketInfo si;
         int r;
 
         r = nl_steer_label_check(label, e);
@@ -1445,10 +1387,10 @@ int nl_steer_register_socket(NlSteer *s, uint64_t netns_ino, const char *label, 
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -EPROTOTYPE,
                                     "Label '%s' has only %s bindings, the socket is %s", label,
                                     nl_steer_protocol_to_string(si.protocol == IPPROTO_UDP ? IPPROTO_TCP : IPPROTO_UDP),
-                                    nl_steer_protocol_to_string((uint8_t) si.protocol));
-        if (si.domain == AF_INET || si.dual_stack)
+                                    nl_steer_protocol_to_string(si.protocol));
+        if (si.family == AF_INET || si.dual_stack)
                 fams[nfams++] = STEER_FAMILY_V4;
-        if (si.domain == AF_INET6)
+        if (si.family == AF_INET6)
                 fams[nfams++] = STEER_FAMILY_V6;
         if (kinds & (3U << pbit)) {
                 bool serves = false;
@@ -1459,14 +1401,14 @@ int nl_steer_register_socket(NlSteer *s, uint64_t netns_ino, const char *label, 
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EAFNOSUPPORT,
                                             "Label '%s' has only %s %s bindings, which this %s socket cannot serve",
                                             label, kinds & (1U << (pbit + 1)) ? "IPv6" : "IPv4",
-                                            nl_steer_protocol_to_string((uint8_t) si.protocol),
-                                            si.domain == AF_INET ? "IPv4" : "IPv6-only");
+                                            nl_steer_protocol_to_string(si.protocol),
+                                            si.family == AF_INET ? "IPv4" : "IPv6-only");
         }
 
         for (unsigned i = 0; i < nfams; i++) {
                 uint64_t v = (uint64_t) fd;
                 uint32_t id;
-                int d = dest_get(s, label, (uint8_t) si.protocol, fams[i], e);
+                int d = dest_get(s, label, si.protocol, fams[i], e);
 
                 if (d < 0)
                         return d;
