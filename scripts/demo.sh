@@ -9,10 +9,11 @@
 #   scripts/demo.sh [BUILD_DIR]      (default: $NETNSLINK_BUILD, else build/)
 #
 # Run as root, on a built tree (scripts/quickstart.sh builds and runs it).
-# Where systemd is PID 1, the demo installs netnslink (cmake --install, prefix
-# /usr) and runs the daemon as netnslinkd.service; elsewhere (a container, a
-# CI job) it runs the daemon in the foreground on a private D-Bus system bus
-# with the project's own bus policy, and a private bpffs.
+# Where systemd is PID 1, the demo runs the daemon as netnslinkd.service of
+# the netnslink package: the one installed, else the package of this build
+# (cmake --build BUILD --target package, then apt-get install). Elsewhere (a
+# container, a CI job) it runs the daemon in the foreground on a private
+# D-Bus system bus with the project's own bus policy, and a private bpffs.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,9 +39,6 @@ run() { printf '%s$ %s%s\n' "$G" "$*" "$N"; "$@"; }
 for tool in ip python3 dbus-daemon busctl; do
         command -v "$tool" >/dev/null || { echo "demo: $tool is missing; run scripts/install-deps.sh" >&2; exit 1; }
 done
-for f in "$BUILD/src/daemon/netnslinkd" "$BUILD/src/ctl/netnslinkctl"; do
-        [ -x "$f" ] || { echo "demo: $f is not built; run scripts/build.sh" >&2; exit 1; }
-done
 for ns in "$NS_A" "$NS_B"; do
         if ip netns list | grep -qw "^$ns"; then
                 echo "demo: netns $ns exists already (an earlier demo?); remove it with: ip netns del $ns" >&2
@@ -52,6 +50,16 @@ if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]
         MODE=systemd
 else
         MODE=foreground
+fi
+PACKAGED=""
+if [ "$MODE" = systemd ] && dpkg-query -W -f='${Status}' netnslink 2>/dev/null | grep -q "install ok installed"; then
+        PACKAGED=$(dpkg-query -W -f='${Version}' netnslink)
+fi
+# The built programs: run in the foreground, or packaged.
+if [ -z "$PACKAGED" ]; then
+        for f in "$BUILD/src/daemon/netnslinkd" "$BUILD/src/ctl/netnslinkctl"; do
+                [ -x "$f" ] || { echo "demo: $f is not built; run scripts/build.sh" >&2; exit 1; }
+        done
 fi
 WORK=$(mktemp -d /run/netnslink-demo.XXXXXX)
 chmod 755 "$WORK"
@@ -125,14 +133,17 @@ printf 'owned by one daemon, pinned so that they outlive it.\n'
 
 step "1. Starting the daemon ($MODE)"
 if [ "$MODE" = systemd ]; then
-        say "systemd is PID 1, so netnslink is installed like a package (cmake --install, prefix /usr): the daemon, netnslinkd.service, the bus policy, the man pages and the bash completion."
-        run cmake --install "$BUILD" --prefix /usr >"$WORK/install.log" || { cat "$WORK/install.log"; exit 1; }
+        if [ -n "$PACKAGED" ]; then
+                say "systemd is PID 1 and the netnslink package ($PACKAGED) is installed: the demo uses its netnslinkd.service."
+        else
+                say "systemd is PID 1, so netnslink is installed as the README says: the Debian package of this build, with apt. It brings the daemon, netnslinkd.service, the bus policy, the man pages and the bash completion; its postinst enables and starts the service and has dbus-daemon read the policy."
+                run cmake --build "$BUILD" --target package >"$WORK/package.log" || { cat "$WORK/package.log"; exit 1; }
+                deb=$(ls -t "$BUILD"/netnslink_*.deb | head -n 1)
+                run apt-get install -y -q "$deb" >"$WORK/install.log" || { cat "$WORK/install.log"; exit 1; }
+        fi
         NLD=netnslinkd
         CTL=netnslinkctl
         export PATH="/usr/sbin:/usr/bin:$PATH"
-        run systemctl daemon-reload
-        say "dbus-daemon reads the new policy (who may own org.netnslink1 and call what):"
-        run busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
         systemctl is-active -q netnslinkd.service || STARTED_SERVICE=1
         run systemctl start netnslinkd.service
         run systemctl --no-pager --lines=3 status netnslinkd.service || true
