@@ -5,6 +5,7 @@
 
 STAGE="$T/stage"
 UNIT="$STAGE/usr/lib/systemd/system/netnslinkd.service"
+PIN_ROOT_UNIT="$STAGE/usr/lib/systemd/system/netnslinkd-pin-root.service"
 POLICY="$STAGE/usr/share/dbus-1/system.d/org.netnslink1.conf"
 ACTIVATION="$STAGE/usr/share/dbus-1/system-services/org.netnslink1.service"
 COMPLETION="$STAGE/usr/share/bash-completion/completions/netnslinkctl"

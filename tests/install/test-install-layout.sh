@@ -1,14 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The installed tree: every file where systemd, D-Bus, man and bash-completion
-# look; the unit verifies and its exposure is at most 2.5; the policy is the
+# look; the units verify and the daemon's exposure is at most 2.0, and the
+# pin root is made before its sandbox needs it; the policy is the
 # one the tests' private bus uses; the man pages render without warnings and
 # list the same options and commands as --help.
 
 . "$NL_SOURCE/tests/harness/harness.sh"
 . "$NL_SOURCE/tests/install/stage.sh"
 
-MAX_EXPOSURE=2.5
+MAX_EXPOSURE=2.0
 
 stage_install || { finish; exit 1; }
 
@@ -16,7 +17,7 @@ log "files in place"
 for f in "$NLD_INSTALLED" "$CTL_INSTALLED"; do
         check "${f#"$STAGE"} is executable" test -x "$f"
 done
-for f in "$UNIT" "$POLICY" "$ACTIVATION" "$COMPLETION" "${MAN_PAGES[@]/#/$STAGE/usr/share/man/}"; do
+for f in "$UNIT" "$PIN_ROOT_UNIT" "$POLICY" "$ACTIVATION" "$COMPLETION" "${MAN_PAGES[@]/#/$STAGE/usr/share/man/}"; do
         check "${f#"$STAGE"} is installed" test -s "$f"
 done
 
@@ -30,13 +31,22 @@ check_eq "activation file hands over to the unit" "netnslinkd.service" "$(sed -n
 check_eq "activation file runs as root" "root" "$(sed -n 's/^User=//p' "$ACTIVATION")"
 
 log "the unit"
-unit_value() { sed -n "s/^$1=//p" "$UNIT" | tail -n 1; }
+unit_value() { sed -n "s/^$1=//p" "${2:-$UNIT}" | tail -n 1; }
 check_eq "Type=notify" notify "$(unit_value Type)"
 check_eq "BusName=org.netnslink1" org.netnslink1 "$(unit_value BusName)"
 check_eq "Restart=on-failure" on-failure "$(unit_value Restart)"
 check_eq "ExecStart names the installed daemon" "/usr/sbin/netnslinkd" "$(unit_value ExecStart | cut -d' ' -f1)"
 pin_root=$(unit_value ExecStart | sed -n 's/.*--pin-root=\([^ ]*\).*/\1/p')
 check_eq "the pin root is the only writable path" "$pin_root" "$(unit_value ReadWritePaths)"
+# ReadWritePaths= needs the pin root before the sandbox is set up, which is
+# before any command of the unit runs: netnslinkd-pin-root.service makes it.
+for key in Requires After; do
+        check "netnslinkd.service has $key=netnslinkd-pin-root.service" \
+                grep -qE "^$key=(.* )?netnslinkd-pin-root\.service( |$)" "$UNIT"
+done
+check_eq "netnslinkd-pin-root.service makes that pin root" "/bin/mkdir -p -m 0700 $pin_root" \
+        "$(unit_value ExecStart "$PIN_ROOT_UNIT")"
+check_eq "netnslinkd-pin-root.service is a oneshot" oneshot "$(unit_value Type "$PIN_ROOT_UNIT")"
 check_eq "ProtectSystem=strict" strict "$(unit_value ProtectSystem)"
 check_eq "LimitMEMLOCK=infinity" infinity "$(unit_value LimitMEMLOCK)"
 check_eq "LimitNOFILE=524288" 524288 "$(unit_value LimitNOFILE)"
@@ -49,11 +59,13 @@ done
 
 # systemd-analyze checks the executables and man pages a unit names; in the
 # staged view they are the installed ones.
-if out=$(in_installed_view systemd-analyze verify /usr/lib/systemd/system/netnslinkd.service 2>&1) && [ -z "$out" ]; then
-        pass "systemd-analyze verify: the installed unit, its ExecStart and its man pages"
-else
-        fail "systemd-analyze verify: the installed unit, its ExecStart and its man pages" "$out"
-fi
+for u in netnslinkd.service netnslinkd-pin-root.service; do
+        if out=$(in_installed_view systemd-analyze verify "/usr/lib/systemd/system/$u" 2>&1) && [ -z "$out" ]; then
+                pass "systemd-analyze verify: the installed $u, its commands and its man pages"
+        else
+                fail "systemd-analyze verify: the installed $u, its commands and its man pages" "$out"
+        fi
+done
 security=$(in_installed_view systemd-analyze security --offline=true --no-pager \
         /usr/lib/systemd/system/netnslinkd.service 2>&1)
 exposure=$(printf '%s\n' "$security" | sed -n 's/.*Overall exposure level for netnslinkd.service: \([0-9.]*\).*/\1/p')

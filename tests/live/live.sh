@@ -11,7 +11,8 @@
 
 LIVE="$T/live"
 LIVE_ROOT="$LIVE/root"
-LIVE_MACHINE="nl-live-$$"
+# $$ is 1 in the test's pid namespace; $T's suffix is unique.
+LIVE_MACHINE="nl-live-${T##*-}"
 LIVE_NSPAWN_PID=""
 LIVE_PID1=""
 LIVE_BOOTS=0

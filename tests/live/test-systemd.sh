@@ -105,7 +105,7 @@ check "apt-get update" inside apt-get -q update
 # Debian 12's archive.
 if out=$(inside apt-get install -s -q -o Dir::State::status=/dev/null "$DEB_INSIDE" 2>&1); then
         missing=""
-        for p in netnslink libbpf1 libsystemd0 libcap2 libc6 dbus systemd init-system-helpers; do
+        for p in netnslink $(dpkg-deb -f "$LIVE_DEB" Depends | tr ',' '\n' | awk '{ print $1 }'); do
                 grep -q "^Inst $p " <<<"$out" || missing+=" $p"
         done
         check_eq "on an empty system, apt resolves the package's dependencies from the archive" "" "${missing# }"
@@ -326,6 +326,16 @@ fi
 check "the demo ran as netnslinkd.service" grep -q 'Starting the daemon (systemd)' <<<"$out"
 check_eq "the demo's connections were answered (6 answers: 5 steered, 1 direct)" 6 "$(grep -c 'hello from pid' <<<"$out")"
 check_eq "the demo left no link" "" "$(links_now)"
+
+log "purge, and the pins removed by hand as netnslinkd(8) says"
+check "a link to remove" inside_sh 'ip netns add live-p && netnslinkctl attach live-p flow_dissector flow builtin:flow'
+LINKS=$(links_now)
+check "apt-get purge netnslink" inside apt-get purge -y -q netnslink
+check "after purge: the kernel runs the link" kernel_runs "$LINKS"
+check "rm -r /sys/fs/bpf/netnslinkd" inside rm -r /sys/fs/bpf/netnslinkd
+link_id=${LINKS##*=}
+link_id=${link_id%%:*}
+check "... detached it (link $link_id is gone from the kernel)" wait_inside 5 bash -c "! bpftool link show id $link_id"
 check_no_errors "boot 2"
 check "boot 2: systemctl poweroff ends the container" live_poweroff 60
 
