@@ -87,6 +87,14 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
                 free(m);
                 return r;
         }
+        /* Before anything under the root is read or changed: a second
+         * daemon must not repair or tidy what the first is making. */
+        r = nl_pin_store_lock(m->store, e);
+        if (r < 0) {
+                nl_pin_store_free(m->store);
+                free(m);
+                return r;
+        }
         m->cache = nl_prog_cache_new();
         m->links = hashmap_new();
         m->netns = hashmap_new();

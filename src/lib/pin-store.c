@@ -12,6 +12,7 @@
 #include <sys/vfs.h>
 
 #include "hashmap.h"
+#include "pin-lock.h"
 #include "pin-store-private.h"
 
 #ifndef BPF_FS_MAGIC
@@ -21,6 +22,7 @@
 struct NlPinStore {
         char *root;
         bool keep_dirs;
+        int lock_fd;            /* holds the root's flock (pin-lock.c) */
 };
 
 void nl_crash_point(const char *point) {
@@ -108,12 +110,26 @@ int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e) {
                 free(s);
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
+        s->lock_fd = -EBADF;
         *ret = s;
+        return 0;
+}
+
+int nl_pin_store_lock(NlPinStore *s, NlError *e) {
+        int fd;
+
+        if (s->lock_fd >= 0)
+                return 0;
+        fd = nl_pin_lock_take(s->root, e);
+        if (fd < 0)
+                return fd;
+        s->lock_fd = fd;
         return 0;
 }
 
 NlPinStore *nl_pin_store_free(NlPinStore *s) {
         if (s) {
+                safe_close(s->lock_fd);
                 free(s->root);
                 free(s);
         }

@@ -28,6 +28,10 @@ typedef struct NlPinStore NlPinStore;
 
 /* Creates root if needed; refuses a root that is not on bpffs. */
 int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e);
+/* Takes the root's lock (pin-lock.h) for as long as s lives: the daemon
+ * does so before it reads or changes anything under the root. Held by
+ * another process: -EWOULDBLOCK, with e naming its pid. */
+int nl_pin_store_lock(NlPinStore *s, NlError *e);
 NlPinStore *nl_pin_store_free(NlPinStore *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NlPinStore *, nl_pin_store_free);
 const char *nl_pin_store_root(const NlPinStore *s);
