@@ -1055,16 +1055,16 @@ struct load_ctx {
         int served, defunct, bad;
 };
 
-static int load_one(NlPinEntry *pe, void *userdata) {
+static int load_one(NlPinEntry *pe, void *userdata, NlError *e) {
         struct load_ctx *c = userdata;
         Manager *m = c->m;
         char k[32], netns[64], path[4096];
         const char *name;
         Link *l = NULL;
+        int r;
 
         if (pe->state == NL_PIN_BAD) {
-                log_warning("Ignoring %s: not a %s netns link of netns %" PRIu64 " (%s)", pe->path,
-                            nl_attach_type_to_string(pe->type), pe->ino, strerror(pe->error));
+                log_warning("Ignoring %s: %s", pe->path, pe->reason);
                 c->bad++;
                 return 0;
         }
@@ -1081,10 +1081,16 @@ static int load_one(NlPinEntry *pe, void *userdata) {
 
         l = link_new(pe->ino, pe->type, pe->name, netns, NULL);
         if (!l)
-                return -ENOMEM;
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         l->fd = TAKE_FD(pe->link_fd);
         l->info = pe->info;
-        (void) nl_prog_describe(l->info.prog_id, l->info.prog_name, l->info.prog_tag);
+        /* A link whose program cannot be told is not known: what is
+         * tidied after the scan depends on it. */
+        r = nl_prog_describe(l->info.prog_id, l->info.prog_name, l->info.prog_tag);
+        if (r < 0) {
+                link_free(l);
+                return nl_pin_scan_incomplete(e, r, "the program of link", pe->path);
+        }
         {
                 const NlBuiltin *b = nl_builtin_from_prog_name(l->info.prog_name);
                 if (b) {
@@ -1099,7 +1105,7 @@ static int load_one(NlPinEntry *pe, void *userdata) {
 
         if (link_add(m, l, path[0] ? path : NULL) < 0) {
                 link_free(l);
-                return -ENOMEM;
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
         /* A link whose netns died while we were away stays listed until
          * manager_check_defunct() drops it, after the bus name is ours. */
@@ -1174,7 +1180,7 @@ static void repair_steer_maps(Manager *m) {
         }
 }
 
-int manager_load_pins(Manager *m) {
+int manager_load_pins(Manager *m, NlError *e) {
         struct load_ctx c = { .m = m };
         int r;
 
@@ -1186,9 +1192,12 @@ int manager_load_pins(Manager *m) {
 
         c.names = scan_run_netns();
         if (!c.names)
-                return -ENOMEM;
-        r = nl_pin_store_scan(m->store, load_one, &c);
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = nl_pin_store_scan(m->store, load_one, &c, e);
         hashmap_free(c.names, free);
+        /* Nothing is tidied after a scan that missed links: their steer
+         * maps would look left over, and the kernel would go on running
+         * them with state nobody could reach. */
         if (r < 0)
                 return r;
         tidy_pin_folders(m);

@@ -107,8 +107,10 @@ Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
 /* Finds every pinned link again, repairs what a crash left, drops links
- * whose netns died. Returns the number of links served. */
-int manager_load_pins(Manager *m);
+ * whose netns died. Returns the number of links served. A pin root it
+ * cannot read whole is an error, with e naming the folder or pin and why:
+ * then nothing was tidied or repaired, and the daemon must not serve. */
+int manager_load_pins(Manager *m, NlError *e);
 
 int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e);
 int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e);

@@ -172,9 +172,9 @@ static int run(int argc, char *argv[]) {
         m->userdata = bus;
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
-        r = manager_load_pins(m);
+        r = manager_load_pins(m, &e);
         if (r < 0)
-                return log_error_errno(r, "Failed to load pinned links from %s: %m", arg_pin_root);
+                return log_error_errno(r, "Refusing to start: %s", e.message);
 
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
