@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-event.h>
 
+#include "builtin-marks.h"
 #include "builtins.h"
 #include "log.h"
 #include "manager.h"
@@ -82,6 +83,7 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         m = calloc(1, sizeof(*m));
         if (!m)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        m->marks_fd = -EBADF;
         r = nl_pin_store_open(pin_root, &m->store, e);
         if (r < 0) {
                 free(m);
@@ -90,7 +92,10 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         /* Before anything under the root is read or changed: a second
          * daemon must not repair or tidy what the first is making. */
         r = nl_pin_store_lock(m->store, e);
+        if (r >= 0)
+                r = manager_layout_open(m, e);
         if (r < 0) {
+                safe_close(m->marks_fd);
                 nl_pin_store_free(m->store);
                 free(m);
                 return r;
@@ -125,6 +130,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->links, link_free_void);
         hashmap_free(m->netns, netns_free);
         nl_prog_cache_free(m->cache);
+        safe_close(m->marks_fd);
         nl_pin_store_free(m->store);
         free(m);
         return NULL;
@@ -149,8 +155,7 @@ void manager_remove_steer_dir(Manager *m, uint64_t ino, const char *name) {
 }
 
 static bool link_is_steer(const Link *l) {
-        const NlBuiltin *b = nl_builtin_from_prog_name(l->info.prog_name);
-        return b && b->per_link;
+        return l->builtin && l->builtin->per_link;
 }
 
 /*
@@ -513,6 +518,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         }
         l->fd = TAKE_FD(link_fd);
         l->prog = TAKE_PTR(prog);
+        l->builtin = nl_builtin_from_source(nl_program_source(l->prog));
         if (order != UINT32_MAX) {
                 l->order = order;
                 l->order_known = true;
@@ -624,6 +630,7 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
 
         nl_program_unref(l->prog);
         l->prog = TAKE_PTR(prog);
+        l->builtin = nl_builtin_from_source(nl_program_source(l->prog));
         free(l->source);
         l->source = strdup(nl_program_source(l->prog));
         if (!l->source)
@@ -1091,17 +1098,9 @@ static int load_one(NlPinEntry *pe, void *userdata, NlError *e) {
                 link_free(l);
                 return nl_pin_scan_incomplete(e, r, "the program of link", pe->path);
         }
-        {
-                const NlBuiltin *b = nl_builtin_from_prog_name(l->info.prog_name);
-                if (b) {
-                        free(l->source);
-                        l->source = NULL;
-                        if (asprintf(&l->source, "builtin:%s", b->name) < 0)
-                                l->source = NULL;
-                        if (!l->source)
-                                l->source = strdup("");
-                }
-        }
+        /* A builtin by the daemon's record, not by a name anyone can give
+         * a program (builtin-marks.h). */
+        manager_link_set_builtin(l, nl_builtin_marked(m->marks_fd, l->info.prog_id));
 
         if (link_add(m, l, path[0] ? path : NULL) < 0) {
                 link_free(l);
@@ -1198,6 +1197,9 @@ int manager_load_pins(Manager *m, NlError *e) {
         /* Nothing is tidied after a scan that missed links: their steer
          * maps would look left over, and the kernel would go on running
          * them with state nobody could reach. */
+        if (r < 0)
+                return r;
+        r = manager_layout_update(m, e);
         if (r < 0)
                 return r;
         tidy_pin_folders(m);

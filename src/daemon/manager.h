@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "builtins.h"
 #include "error.h"
 #include "hashmap.h"
 #include "link-ops.h"
@@ -30,6 +31,7 @@ typedef struct Link {
         NlLinkInfo info;            /* with prog_name and prog_tag */
         char *netns;                /* how the netns was named */
         char *source;               /* builtin:steer, sha256:…, or "" if unknown */
+        const NlBuiltin *builtin;   /* the builtin it runs, as the daemon recorded it; NULL: none */
         NlProgram *prog;            /* NULL for links found at start */
         bool defunct;
         bool detached;              /* being dropped: its last signal is on the way */
@@ -80,6 +82,12 @@ struct Manager {
         program_loaded_fn on_loaded;
 
         Hashmap *emptied;   /* "ino" -> when its last link went (see manager_prune) */
+
+        /* The pin root's layout (manager-layout.c): its version at start,
+         * and the record of built-in programs (builtin-marks.h). */
+        uint32_t layout_version;
+        int marks_fd;
+        bool marks_lost;    /* a root of a version with marks had none */
 };
 
 typedef enum ProgramKind {
@@ -157,6 +165,14 @@ void manager_forget_prepared(Manager *m, const char *key);
 void manager_load_free_all(Manager *m);
 /* Used by manager-load.c. */
 void manager_remove_steer_dir(Manager *m, uint64_t ino, const char *name);
+
+/* The layout of the pin root (manager-layout.c): checked before anything
+ * under it is read (a newer one is refused), and brought up to date after
+ * the scan found every link, before anything is tidied. */
+int manager_layout_open(Manager *m, NlError *e);
+int manager_layout_update(Manager *m, NlError *e);
+/* Sets the builtin l runs, and its source to match. */
+void manager_link_set_builtin(Link *l, const NlBuiltin *b);
 
 /* The steer map folder of a link, <pin-root>/<ino>/steer/<name>. */
 int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size);

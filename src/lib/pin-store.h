@@ -20,6 +20,10 @@
  * map pinned at <root>/attach-pending-<id> or <root>/detach-commit--<id>
  * while they run. A crash leaves it, and its name says which way to repair
  * (see pin-batch.c and nl_pin_store_recover).
+ *
+ * The root also holds its layout version (pin-layout.h) and the record of
+ * built-in programs (builtin-marks.h), and its lock is held on the root
+ * folder itself (pin-lock.h).
  */
 typedef struct NlPinStore NlPinStore;
 
