@@ -370,6 +370,7 @@ int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, ui
                                 goto out;
                 }
                 snprintf(m->pending_key, sizeof(m->pending_key), "%s", a.key);
+                m->pending_index = 0;
                 r = -EINPROGRESS;
                 goto out;
         }
@@ -400,11 +401,20 @@ void manager_forget_prepared(Manager *m, const char *key) {
         free(pr);
 }
 
+void manager_hold_free(ProgramHold *h) {
+        for (size_t i = 0; i < h->n; i++)
+                nl_program_unref(h->progs[i]);
+        free(h->progs);
+        h->progs = NULL;
+        h->n = 0;
+}
+
 void manager_load_free_all(Manager *m) {
         HashmapIter it = {};
 
         hashmap_free(identities, free);
         identities = NULL;
+        manager_hold_free(&m->pending_hold);
         const char *key;
         LoadJob *j;
 

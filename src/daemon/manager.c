@@ -737,8 +737,14 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
                 }
                 if (r >= 0)
                         r = manager_load_program(m, &progs[i], type, 0, refs[i].name, &loaded[i], e);
-                if (r == -EINPROGRESS)
+                if (r == -EINPROGRESS) {
+                        /* Element i waits; what came before it is kept
+                         * loaded for the next run (bus-manager.c). */
+                        m->pending_index = i;
+                        manager_hold_free(&m->pending_hold);
+                        m->pending_hold = (ProgramHold) { .progs = TAKE_PTR(loaded), .n = i };
                         goto out;
+                }
                 if (r < 0) {
                         r = batch_error(e, i, &refs[i], r);
                         goto out;

@@ -58,6 +58,12 @@ typedef enum LinkEvent {
         LINK_DEFUNCT,
 } LinkEvent;
 
+typedef struct ProgramHold {
+        NlProgram **progs;
+        size_t n;
+} ProgramHold;
+void manager_hold_free(ProgramHold *h);
+
 typedef struct Manager Manager;
 typedef void (*link_event_fn)(Manager *m, LinkEvent ev, const Link *l);
 typedef void (*program_loaded_fn)(Manager *m, const char *key);
@@ -79,6 +85,12 @@ struct Manager {
         Hashmap *jobs;      /* key -> running LoadJob */
         Hashmap *prepared;  /* key -> Prepared: a finished load not yet taken */
         char pending_key[512];
+        /* With -EINPROGRESS: which element of a batch waits (0 for a
+         * single call), and the programs the batch loaded before it, for
+         * the caller to keep until it runs the request again, so that the
+         * cache cannot drop them meanwhile (manager_hold_free). */
+        size_t pending_index;
+        ProgramHold pending_hold;
         program_loaded_fn on_loaded;
 
         Hashmap *emptied;   /* "ino" -> when its last link went (see manager_prune) */
