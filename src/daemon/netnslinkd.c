@@ -18,6 +18,7 @@
 #include "caps.h"
 #include "log.h"
 #include "manager.h"
+#include "netns-ref.h"
 
 /* A deleted netns is noticed within this interval (the contract asks for
  * 2 s); one get_info per link costs about 1 us. */
@@ -143,6 +144,8 @@ static int run(int argc, char *argv[]) {
                  *kept ? kept : "(none: not running as root?)");
         raise_nofile();
         nl_libbpf_set_log(libbpf_log);
+        /* Every netns reference comes from a caller: /proc/self would be ours. */
+        nl_netns_refs_of_others(true);
 
         r = manager_new(arg_pin_root, &m, &e);
         if (r < 0)
