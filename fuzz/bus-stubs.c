@@ -67,6 +67,7 @@ static Link *make_link(const char *netns, NlAttachType type, const char *name) {
                 .fd = -EBADF,
                 .netns = fake_netns,
                 .source = (char *) "builtin:steer",
+                .builtin = nl_builtin_find("steer"),
                 .info = { .link_id = 7, .prog_id = 42, .netns_ino = fuzz_netns_ino, .attach_type = type,
                           .prog_tag = "0123456789abcdef" },
         };
@@ -163,6 +164,12 @@ int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlEr
         *ret = links;
         *ret_n = 2;     /* a NULL entry, as a link dropped meanwhile leaves */
         return 0;
+}
+
+/* Nothing here loads programs, so no request holds any. */
+void manager_hold_free(ProgramHold *h) {
+        free(h->progs);
+        *h = (ProgramHold) {};
 }
 
 uint32_t manager_link_order(Manager *m, const Link *l) {

@@ -226,7 +226,7 @@ static void build(FuzzInput *in) {
         }
 }
 
-static int scan_cb(NlPinEntry *entry, void *userdata) {
+static int scan_cb(NlPinEntry *entry, void *userdata, NlError *e) {
         unsigned *n = userdata;
 
         FUZZ_CHECK(entry->path && strncmp(entry->path, root, strlen(root)) == 0);
@@ -243,7 +243,7 @@ static int scan_cb(NlPinEntry *entry, void *userdata) {
                 FUZZ_CHECK(nl_link_name_is_valid(entry->name));
                 break;
         case NL_PIN_BAD:
-                FUZZ_CHECK(entry->error > 0);
+                FUZZ_CHECK(entry->reason[0] != 0);
                 break;
         default:
                 FUZZ_CHECK(!"unknown pin state");
@@ -273,7 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         r = nl_pin_store_recover(s);
         FUZZ_CHECK(r >= 0);
-        r = nl_pin_store_scan(s, scan_cb, &n);
+        r = nl_pin_store_scan(s, scan_cb, &n, &e);
         FUZZ_CHECK(r >= 0);
 
         nl_pin_store_free(s);

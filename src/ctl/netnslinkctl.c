@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "netns-arg.h"
 #include "macro.h"
 
 OutputOptions arg_output = { .json = JSON_OFF, .legend = true };
@@ -262,6 +263,8 @@ static int verb_monitor(sd_bus *bus, int argc, char *argv[]) {
         }
 }
 
+/* Every command that takes arguments takes NETNS first (main translates
+ * it, netns-arg.h); so do the Steering commands (verbs-steer.c). */
 static const Verb verbs[] = {
         { "list", 0, 1, verb_list },
         { "show", 3, 3, verb_show },
@@ -298,9 +301,10 @@ static void help(void) {
                "  unregister NETNS LINK LABEL       Remove LABEL's socket\n"
                "  destinations NETNS LINK           List labels, sockets and counters\n\n"
                "NETNS is /path/to/netns, a name in /run/netns, pid:PID or ino:INODE (a netns\n"
-               "the daemon holds links in). TYPE is sk_lookup or flow_dissector. PROGRAM is\n"
-               "builtin:steer, builtin:flow or FILE:PROGNAME (a BPF ELF object and the name\n"
-               "of a program in it).\n\n"
+               "the daemon holds links in; not for attach). /proc/self/ns/net is the netns\n"
+               "netnslinkctl runs in: it is sent as pid:PID, since the daemon resolves NETNS.\n"
+               "TYPE is sk_lookup or flow_dissector. PROGRAM is builtin:steer, builtin:flow\n"
+               "or FILE:PROGNAME (a BPF ELF object and the name of a program in it).\n\n"
                "Options:\n"
                "  -h --help               Show this help\n"
                "     --version            Show package version\n"
@@ -385,6 +389,7 @@ static const Verb *find_verb(const char *name) {
 int main(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         const Verb *verb;
+        char netns[4096];
         int r, nargs;
 
         r = parse_argv(argc, argv);
@@ -408,6 +413,9 @@ int main(int argc, char *argv[]) {
                                 verb->name, verb->min_args, verb->max_args, nargs);
                 return EXIT_FAILURE;
         }
+
+        if (nargs >= 1)
+                argv[1] = (char *) ctl_netns_arg(argv[1], netns, sizeof(netns));
 
         r = open_system_bus(&bus);
         if (r < 0) {

@@ -435,6 +435,7 @@ static int verb_unregister(sd_bus *bus, int argc, char *argv[]) {
         return steer_call(bus, "UnregisterSocket", "unregister", req, &reply);
 }
 
+/* NETNS first in each: netnslinkctl.c translates it. */
 const Verb steer_verbs[] = {
         { "bind", 6, 6, verb_bind },
         { "unbind", 5, 5, verb_unbind },

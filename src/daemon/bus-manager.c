@@ -9,38 +9,74 @@
 
 /* AttachMany/DetachMany: more than this many elements is a mistake. */
 #define BATCH_MAX 65536
-/* A request whose program keeps changing under it is not retried forever. */
-#define PARK_TRIES_MAX 16
+/* A request whose program changes at every load (a file rewritten while it
+ * is read) is not run again forever: this many loads of one element that
+ * found other content when the request ran again, and it is refused. */
+#define PARK_STALLS_MAX 16
 
 /*
  * Requests waiting for a program load (manager-load.c). The handler returns
  * without replying; when the load ends the request is run again from the
  * top and is answered then. Meanwhile every other client is served.
+ *
+ * A request runs again once per load it waits for: an AttachMany of 300
+ * programs nobody loaded yet runs 300 times, each time one element further
+ * (pending_index), holding the programs of the elements before it so that
+ * the cache keeps them. Only a run that waits again at the same element,
+ * or an earlier one, made no progress: its program's content changed
+ * since the load began. Those are what is counted, per element.
  */
 typedef struct Parked {
         struct Parked *next;
         char key[512];
         sd_bus_message *msg;
         sd_bus_message_handler_t handler;
-        unsigned tries;
+        size_t index;           /* the element it waits at */
+        unsigned stalls;        /* runs in a row that waited at index again */
+        ProgramHold hold;       /* what its elements before index loaded */
 } Parked;
 
 static Parked *parked;
-static unsigned redispatch_tries;
+static const Parked *redispatching;     /* the request being run again */
+
+static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+
+static void parked_free(Parked *p) {
+        sd_bus_message_unref(p->msg);
+        manager_hold_free(&p->hold);
+        free(p);
+}
 
 static int park(sd_bus_message *msg, Manager *m, sd_bus_message_handler_t handler, sd_bus_error *error) {
+        unsigned stalls = 0;
         Parked *p;
 
-        if (redispatch_tries >= PARK_TRIES_MAX)
-                return sd_bus_error_set(error, "org.netnslink1.Error.InvalidProgram",
-                                        "The program changed every time it was loaded; giving up");
+        if (redispatching) {
+                stalls = m->pending_index > redispatching->index ? 0 : redispatching->stalls + 1;
+                if (stalls >= PARK_STALLS_MAX) {
+                        manager_hold_free(&m->pending_hold);
+                        if (handler == method_attach_many)
+                                return sd_bus_error_setf(error, "org.netnslink1.Error.InvalidProgram",
+                                                         "Element %zu: its program's file changed each of the %u "
+                                                         "times it was loaded; giving up",
+                                                         m->pending_index, stalls);
+                        return sd_bus_error_setf(error, "org.netnslink1.Error.InvalidProgram",
+                                                 "The program's file changed each of the %u times it was loaded; "
+                                                 "giving up", stalls);
+                }
+        }
         p = calloc(1, sizeof(*p));
-        if (!p)
+        if (!p) {
+                manager_hold_free(&m->pending_hold);
                 return -ENOMEM;
+        }
         snprintf(p->key, sizeof(p->key), "%s", m->pending_key);
         p->msg = sd_bus_message_ref(msg);
         p->handler = handler;
-        p->tries = redispatch_tries + 1;
+        p->index = m->pending_index;
+        p->stalls = stalls;
+        p->hold = m->pending_hold;
+        m->pending_hold = (ProgramHold) {};
         p->next = parked;
         parked = p;
         return 1;
@@ -66,11 +102,13 @@ void bus_manager_program_loaded(Manager *m, const char *key) {
                 int r;
 
                 ready = p->next;
-                redispatch_tries = p->tries;
+                /* p, with the programs it holds, lives until the run is
+                 * over: the run finds them in the cache. */
+                redispatching = p;
                 r = sd_bus_message_rewind(p->msg, true);
                 if (r >= 0)
                         r = p->handler(p->msg, m, &error);
-                redispatch_tries = 0;
+                redispatching = NULL;
                 if (r < 0) {
                         if (sd_bus_error_is_set(&error))
                                 (void) sd_bus_reply_method_error(p->msg, &error);
@@ -78,8 +116,7 @@ void bus_manager_program_loaded(Manager *m, const char *key) {
                                 (void) sd_bus_reply_method_errno(p->msg, r, NULL);
                 }
                 sd_bus_error_free(&error);
-                sd_bus_message_unref(p->msg);
-                free(p);
+                parked_free(p);
         }
 }
 
@@ -87,8 +124,7 @@ void bus_manager_drop_parked(void) {
         while (parked) {
                 Parked *p = parked;
                 parked = p->next;
-                sd_bus_message_unref(p->msg);
-                free(p);
+                parked_free(p);
         }
 }
 

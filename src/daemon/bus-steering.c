@@ -61,7 +61,7 @@ static int steer_target_open(Manager *m, const char *netns, const char *name, St
         r = manager_find(m, netns, NL_ATTACH_SK_LOOKUP, name, &l, e);
         if (r < 0)
                 return r;
-        b = nl_builtin_from_prog_name(l->info.prog_name);
+        b = l->builtin;
         if (!b || !b->per_link || strcmp(b->name, "steer") != 0)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -EMEDIUMTYPE,
                                     "Link '%s' in netns %s runs program '%s', not builtin:steer", l->name,

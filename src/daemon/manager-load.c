@@ -8,6 +8,7 @@
 #include <time.h>
 #include <systemd/sd-event.h>
 
+#include "builtin-marks.h"
 #include "builtins.h"
 #include "load-child.h"
 #include "log.h"
@@ -139,7 +140,20 @@ static int prepare_args(Manager *m, const ProgramSpec *p, NlAttachType type, uin
 
 static int adopt(Manager *m, const char *key, const char *source, bool per_link, int fd,
                  NlProgram **ret, NlError *e) {
-        int r = nl_prog_cache_adopt(m->cache, per_link ? NULL : key, source, NULL, NULL, fd, ret, e);
+        uint32_t id;
+        int r;
+
+        /* Marked before any link can run it, and before the cache can hand
+         * it out: a builtin is known after a restart by this record alone
+         * (builtin-marks.h). Any other program clears what its id may
+         * carry from a program long gone. */
+        r = nl_prog_fd_describe(fd, &id, NULL, NULL);
+        if (r < 0)
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the loaded program's id: %m");
+        if (r >= 0)
+                r = nl_builtin_mark(m->marks_fd, id, nl_builtin_from_source(source), e);
+        if (r >= 0)
+                r = nl_prog_cache_adopt(m->cache, per_link ? NULL : key, source, NULL, NULL, fd, ret, e);
         close(fd);
         return r;
 }
@@ -356,6 +370,7 @@ int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, ui
                                 goto out;
                 }
                 snprintf(m->pending_key, sizeof(m->pending_key), "%s", a.key);
+                m->pending_index = 0;
                 r = -EINPROGRESS;
                 goto out;
         }
@@ -386,11 +401,20 @@ void manager_forget_prepared(Manager *m, const char *key) {
         free(pr);
 }
 
+void manager_hold_free(ProgramHold *h) {
+        for (size_t i = 0; i < h->n; i++)
+                nl_program_unref(h->progs[i]);
+        free(h->progs);
+        h->progs = NULL;
+        h->n = 0;
+}
+
 void manager_load_free_all(Manager *m) {
         HashmapIter it = {};
 
         hashmap_free(identities, free);
         identities = NULL;
+        manager_hold_free(&m->pending_hold);
         const char *key;
         LoadJob *j;
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-event.h>
 
+#include "builtin-marks.h"
 #include "builtins.h"
 #include "log.h"
 #include "manager.h"
@@ -82,8 +83,20 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         m = calloc(1, sizeof(*m));
         if (!m)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        m->marks_fd = -EBADF;
         r = nl_pin_store_open(pin_root, &m->store, e);
         if (r < 0) {
+                free(m);
+                return r;
+        }
+        /* Before anything under the root is read or changed: a second
+         * daemon must not repair or tidy what the first is making. */
+        r = nl_pin_store_lock(m->store, e);
+        if (r >= 0)
+                r = manager_layout_open(m, e);
+        if (r < 0) {
+                safe_close(m->marks_fd);
+                nl_pin_store_free(m->store);
                 free(m);
                 return r;
         }
@@ -122,6 +135,7 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->links, link_free_void);
         hashmap_free(m->netns, netns_free);
         nl_prog_cache_free(m->cache);
+        safe_close(m->marks_fd);
         nl_pin_store_free(m->store);
         free(m);
         return NULL;
@@ -146,8 +160,7 @@ void manager_remove_steer_dir(Manager *m, uint64_t ino, const char *name) {
 }
 
 static bool link_is_steer(const Link *l) {
-        const NlBuiltin *b = nl_builtin_from_prog_name(l->info.prog_name);
-        return b && b->per_link;
+        return l->builtin && l->builtin->per_link;
 }
 
 /*
@@ -517,6 +530,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         }
         l->fd = TAKE_FD(link_fd);
         l->prog = TAKE_PTR(prog);
+        l->builtin = nl_builtin_from_source(nl_program_source(l->prog));
         if (order != UINT32_MAX) {
                 l->order = order;
                 l->order_known = true;
@@ -628,6 +642,7 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
 
         nl_program_unref(l->prog);
         l->prog = TAKE_PTR(prog);
+        l->builtin = nl_builtin_from_source(nl_program_source(l->prog));
         free(l->source);
         l->source = strdup(nl_program_source(l->prog));
         if (!l->source)
@@ -734,8 +749,14 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
                 }
                 if (r >= 0)
                         r = manager_load_program(m, &progs[i], type, 0, refs[i].name, &loaded[i], e);
-                if (r == -EINPROGRESS)
+                if (r == -EINPROGRESS) {
+                        /* Element i waits; what came before it is kept
+                         * loaded for the next run (bus-manager.c). */
+                        m->pending_index = i;
+                        manager_hold_free(&m->pending_hold);
+                        m->pending_hold = (ProgramHold) { .progs = TAKE_PTR(loaded), .n = i };
                         goto out;
+                }
                 if (r < 0) {
                         r = batch_error(e, i, &refs[i], r);
                         goto out;
@@ -1059,16 +1080,16 @@ struct load_ctx {
         int served, defunct, bad;
 };
 
-static int load_one(NlPinEntry *pe, void *userdata) {
+static int load_one(NlPinEntry *pe, void *userdata, NlError *e) {
         struct load_ctx *c = userdata;
         Manager *m = c->m;
         char k[32], netns[64], path[4096];
         const char *name;
         Link *l = NULL;
+        int r;
 
         if (pe->state == NL_PIN_BAD) {
-                log_warning("Ignoring %s: not a %s netns link of netns %" PRIu64 " (%s)", pe->path,
-                            nl_attach_type_to_string(pe->type), pe->ino, strerror(pe->error));
+                log_warning("Ignoring %s: %s", pe->path, pe->reason);
                 c->bad++;
                 return 0;
         }
@@ -1085,25 +1106,23 @@ static int load_one(NlPinEntry *pe, void *userdata) {
 
         l = link_new(pe->ino, pe->type, pe->name, netns, NULL);
         if (!l)
-                return -ENOMEM;
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         l->fd = TAKE_FD(pe->link_fd);
         l->info = pe->info;
-        (void) nl_prog_describe(l->info.prog_id, l->info.prog_name, l->info.prog_tag);
-        {
-                const NlBuiltin *b = nl_builtin_from_prog_name(l->info.prog_name);
-                if (b) {
-                        free(l->source);
-                        l->source = NULL;
-                        if (asprintf(&l->source, "builtin:%s", b->name) < 0)
-                                l->source = NULL;
-                        if (!l->source)
-                                l->source = strdup("");
-                }
+        /* A link whose program cannot be told is not known: what is
+         * tidied after the scan depends on it. */
+        r = nl_prog_describe(l->info.prog_id, l->info.prog_name, l->info.prog_tag);
+        if (r < 0) {
+                link_free(l);
+                return nl_pin_scan_incomplete(e, r, "the program of link", pe->path);
         }
+        /* A builtin by the daemon's record, not by a name anyone can give
+         * a program (builtin-marks.h). */
+        manager_link_set_builtin(l, nl_builtin_marked(m->marks_fd, l->info.prog_id));
 
         if (link_add(m, l, path[0] ? path : NULL) < 0) {
                 link_free(l);
-                return -ENOMEM;
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
         /* A link whose netns died while we were away stays listed until
          * manager_check_defunct() drops it, after the bus name is ours. */
@@ -1178,7 +1197,7 @@ static void repair_steer_maps(Manager *m) {
         }
 }
 
-int manager_load_pins(Manager *m) {
+int manager_load_pins(Manager *m, NlError *e) {
         struct load_ctx c = { .m = m };
         int r;
 
@@ -1190,9 +1209,15 @@ int manager_load_pins(Manager *m) {
 
         c.names = scan_run_netns();
         if (!c.names)
-                return -ENOMEM;
-        r = nl_pin_store_scan(m->store, load_one, &c);
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = nl_pin_store_scan(m->store, load_one, &c, e);
         hashmap_free(c.names, free);
+        /* Nothing is tidied after a scan that missed links: their steer
+         * maps would look left over, and the kernel would go on running
+         * them with state nobody could reach. */
+        if (r < 0)
+                return r;
+        r = manager_layout_update(m, e);
         if (r < 0)
                 return r;
         tidy_pin_folders(m);

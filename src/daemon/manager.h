@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "builtins.h"
 #include "error.h"
 #include "hashmap.h"
 #include "kernel-features.h"
@@ -31,6 +32,7 @@ typedef struct Link {
         NlLinkInfo info;            /* with prog_name and prog_tag */
         char *netns;                /* how the netns was named */
         char *source;               /* builtin:steer, sha256:…, or "" if unknown */
+        const NlBuiltin *builtin;   /* the builtin it runs, as the daemon recorded it; NULL: none */
         NlProgram *prog;            /* NULL for links found at start */
         bool defunct;
         bool detached;              /* being dropped: its last signal is on the way */
@@ -57,6 +59,12 @@ typedef enum LinkEvent {
         LINK_DEFUNCT,
 } LinkEvent;
 
+typedef struct ProgramHold {
+        NlProgram **progs;
+        size_t n;
+} ProgramHold;
+void manager_hold_free(ProgramHold *h);
+
 typedef struct Manager Manager;
 typedef void (*link_event_fn)(Manager *m, LinkEvent ev, const Link *l);
 typedef void (*program_loaded_fn)(Manager *m, const char *key);
@@ -78,10 +86,22 @@ struct Manager {
         Hashmap *jobs;      /* key -> running LoadJob */
         Hashmap *prepared;  /* key -> Prepared: a finished load not yet taken */
         char pending_key[512];
+        /* With -EINPROGRESS: which element of a batch waits (0 for a
+         * single call), and the programs the batch loaded before it, for
+         * the caller to keep until it runs the request again, so that the
+         * cache cannot drop them meanwhile (manager_hold_free). */
+        size_t pending_index;
+        ProgramHold pending_hold;
         program_loaded_fn on_loaded;
 
         Hashmap *emptied;   /* "ino" -> when its last link went (see manager_prune) */
         NlKernelFeatures kernel;    /* probed once, at start */
+
+        /* The pin root's layout (manager-layout.c): its version at start,
+         * and the record of built-in programs (builtin-marks.h). */
+        uint32_t layout_version;
+        int marks_fd;
+        bool marks_lost;    /* a root of a version with marks had none */
 };
 
 typedef enum ProgramKind {
@@ -109,8 +129,10 @@ Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
 /* Finds every pinned link again, repairs what a crash left, drops links
- * whose netns died. Returns the number of links served. */
-int manager_load_pins(Manager *m);
+ * whose netns died. Returns the number of links served. A pin root it
+ * cannot read whole is an error, with e naming the folder or pin and why:
+ * then nothing was tidied or repaired, and the daemon must not serve. */
+int manager_load_pins(Manager *m, NlError *e);
 
 int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e);
 int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e);
@@ -157,6 +179,14 @@ void manager_forget_prepared(Manager *m, const char *key);
 void manager_load_free_all(Manager *m);
 /* Used by manager-load.c. */
 void manager_remove_steer_dir(Manager *m, uint64_t ino, const char *name);
+
+/* The layout of the pin root (manager-layout.c): checked before anything
+ * under it is read (a newer one is refused), and brought up to date after
+ * the scan found every link, before anything is tidied. */
+int manager_layout_open(Manager *m, NlError *e);
+int manager_layout_update(Manager *m, NlError *e);
+/* Sets the builtin l runs, and its source to match. */
+void manager_link_set_builtin(Link *l, const NlBuiltin *b);
 
 /* The steer map folder of a link, <pin-root>/<ino>/steer/<name>. */
 int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size);

@@ -18,6 +18,7 @@
 #include "caps.h"
 #include "log.h"
 #include "manager.h"
+#include "netns-ref.h"
 
 /* A deleted netns is noticed within this interval (the contract asks for
  * 2 s); one get_info per link costs about 1 us. */
@@ -143,6 +144,8 @@ static int run(int argc, char *argv[]) {
                  *kept ? kept : "(none: not running as root?)");
         raise_nofile();
         nl_libbpf_set_log(libbpf_log);
+        /* Every netns reference comes from a caller: /proc/self would be ours. */
+        nl_netns_refs_of_others(true);
 
         r = manager_new(arg_pin_root, &m, &e);
         if (r < 0)
@@ -174,9 +177,9 @@ static int run(int argc, char *argv[]) {
         m->userdata = bus;
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
-        r = manager_load_pins(m);
+        r = manager_load_pins(m, &e);
         if (r < 0)
-                return log_error_errno(r, "Failed to load pinned links from %s: %m", arg_pin_root);
+                return log_error_errno(r, "Refusing to start: %s", e.message);
 
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)

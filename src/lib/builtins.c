@@ -10,16 +10,16 @@
 #include "flow.skel.h"
 #include "steer.skel.h"
 
+/* prog_name: the programs' names in the BPF objects (BPF_OBJ_NAME_LEN
+ * limits them). */
 static const NlBuiltin builtins[] = {
         { "steer", NL_ATTACH_SK_LOOKUP, true,
-          "sk_lookup socket dispatcher: (protocol, prefix, port) bindings to registered sockets" },
+          "sk_lookup socket dispatcher: (protocol, prefix, port) bindings to registered sockets",
+          "steer_lookup" },
         { "flow", NL_ATTACH_FLOW_DISSECTOR, false,
-          "flow dissector: VLAN, MPLS, IPv4, IPv6 and extension headers, GRE, IPIP, VXLAN" },
+          "flow dissector: VLAN, MPLS, IPv4, IPv6 and extension headers, GRE, IPIP, VXLAN",
+          "flow_dissect" },
 };
-
-/* The programs' names in the BPF objects (BPF_OBJ_NAME_LEN limits them). */
-#define STEER_PROG_NAME "steer_lookup"
-#define FLOW_PROG_NAME "flow_dissect"
 
 const NlBuiltin *nl_builtin_find(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(builtins); i++)
@@ -33,12 +33,8 @@ const NlBuiltin *nl_builtin_all(size_t *n) {
         return builtins;
 }
 
-const NlBuiltin *nl_builtin_from_prog_name(const char *prog_name) {
-        if (strcmp(prog_name, STEER_PROG_NAME) == 0)
-                return &builtins[0];
-        if (strcmp(prog_name, FLOW_PROG_NAME) == 0)
-                return &builtins[1];
-        return NULL;
+const NlBuiltin *nl_builtin_from_source(const char *source) {
+        return source && strncmp(source, "builtin:", 8) == 0 ? nl_builtin_find(source + 8) : NULL;
 }
 
 static void steer_destroy(void *p) { steer__destroy(p); }

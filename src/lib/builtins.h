@@ -20,6 +20,7 @@ typedef struct NlBuiltin {
         NlAttachType type;
         bool per_link;
         const char *description;
+        const char *prog_name;  /* in its BPF object: anyone's program may be called so too */
 } NlBuiltin;
 
 const NlBuiltin *nl_builtin_find(const char *name);
@@ -34,6 +35,8 @@ int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir,
 /* Whether name is a builtin of that type, with the error naming why not. */
 int nl_builtin_check(const char *name, NlAttachType type, NlError *e);
 
-/* Recognises a running program as a builtin by its name, for programs
- * found again after a restart (NULL if it is none of ours). */
-const NlBuiltin *nl_builtin_from_prog_name(const char *prog_name);
+/* The builtin a program source the daemon gave ("builtin:steer", as
+ * nl_program_source() says) names, or NULL. A running program found again
+ * after a restart is known by the daemon's record (builtin-marks.h), never
+ * by its program name, which anyone may give theirs. */
+const NlBuiltin *nl_builtin_from_source(const char *source);

@@ -107,6 +107,21 @@ int nl_prog_describe(uint32_t prog_id, char name[16], char tag[17]) {
         return nl_prog_fd_describe(fd, NULL, name, tag);
 }
 
+int nl_bpf_fd_is_link(int fd) {
+        char path[64], target[64];
+        ssize_t n;
+
+        /* BPF_OBJ_GET_INFO_BY_FD answers for a program or a map too, in
+         * another struct whose first field a link's reader would take for
+         * the link type; the anon inode's name tells the kinds apart. */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+                return negative_errno();
+        target[n] = 0;
+        return strcmp(target, "anon_inode:bpf-link") == 0;
+}
+
 int nl_link_get_info(int link_fd, bool want_prog, NlLinkInfo *ret) {
         struct bpf_link_info info = {};
         __u32 len = sizeof(info);

@@ -35,6 +35,10 @@ int nl_link_detach(int link_fd, NlError *e);
  * is a link but not a netns link. */
 int nl_link_get_info(int link_fd, bool want_prog, NlLinkInfo *ret);
 
+/* 1 if fd is a BPF link, 0 if another kind of file (a program, a map), a
+ * negative errno if it cannot tell (no /proc). */
+int nl_bpf_fd_is_link(int fd);
+
 /* Name and tag of a program by id. */
 int nl_prog_describe(uint32_t prog_id, char name[16], char tag[17]);
 int nl_prog_fd_describe(int prog_fd, uint32_t *ret_id, char name[16], char tag[17]);

@@ -11,6 +11,7 @@
 
 #include "names.h"
 #include "netns-ref.h"
+#include "self-ref.h"
 
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
@@ -29,6 +30,34 @@ static bool has_dotdot_component(const char *p) {
         return false;
 }
 
+static bool refs_of_others;
+
+void nl_netns_refs_of_others(bool on) {
+        refs_of_others = on;
+}
+
+/* Refuses a path naming the resolving process's own files (self-ref.h). */
+static int check_not_own(const char *path, const char *buf, NlError *e) {
+        static const char *const what[] = {
+                [NL_SELF_PROC] = "/proc/self",
+                [NL_SELF_THREAD] = "/proc/thread-self",
+                [NL_SELF_FD] = "file descriptors (/dev/fd)",
+                [NL_SELF_PID] = "process",
+        };
+        char rest[4096];
+        NlSelfRef k;
+
+        if (!refs_of_others)
+                return 0;
+        k = nl_self_ref(path, getpid(), rest, sizeof(rest));
+        if (k == NL_SELF_NONE)
+                return 0;
+        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                            "Netns reference '%s' names netnslinkd's own %s, not the caller's: references are "
+                            "resolved in the daemon. Name the caller's netns as pid:N with the caller's pid "
+                            "(netnslinkctl does so for /proc/self), or by path or name", buf, what[k]);
+}
+
 int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e) {
         char buf[80];
 
@@ -44,8 +73,17 @@ int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e) {
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
                                             "Netns reference '%s' contains '..'", buf);
                 snprintf(path, size, "%s", ref);
-                return 0;
+                return check_not_own(path, buf, e);
         }
+
+        /* ino:N names a netns the daemon holds links in, by its inode: only
+         * a lookup of an existing link can use it (the daemon resolves it
+         * before asking here). Never a name in /run/netns. */
+        if (strncmp(ref, "ino:", 4) == 0)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                    "Netns reference '%s': ino:N names a netns by the inode of links the daemon "
+                                    "holds in it, for calls on existing links; to attach, name the netns by "
+                                    "path, name or pid:N", buf);
 
         if (strncmp(ref, "pid:", 4) == 0) {
                 const char *digits = ref + 4;
@@ -64,7 +102,7 @@ int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e) {
                 if ((size_t) snprintf(path, size, "/proc/%lu/ns/net", pid) >= size)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENAMETOOLONG,
                                             "Netns reference '%s' is too long", buf);
-                return 0;
+                return check_not_own(path, buf, e);
         }
 
         /* A bare name, as ip-netns(8) makes them. */

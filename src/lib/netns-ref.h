@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -20,8 +21,17 @@ typedef struct NlNetns {
 } NlNetns;
 
 /* Turns a reference into the path it names, without touching the file
- * system. Refuses empty, relative, "..", names with '/', bad pids. */
+ * system. Refuses empty, relative, "..", names with '/', bad pids, and
+ * ino:N (a lookup of existing links resolves that itself). */
 int nl_netns_ref_to_path(const char *ref, char *path, size_t size, NlError *e);
+
+/* References are resolved for other processes (the daemon, for its
+ * callers): refuse those that name the resolving process's own files,
+ * /proc/self/..., /proc/thread-self/..., /dev/fd/..., /proc/<own pid>/...
+ * and pid:<own pid> (self-ref.h), which would name the daemon's namespace
+ * where the caller meant its own. Off by default: a process resolving its
+ * own references may mean itself. */
+void nl_netns_refs_of_others(bool on);
 
 /* Resolves and opens: on success ns->fd is an open netns fd (O_CLOEXEC); on
  * failure ns->fd is negative, so that nl_netns_close() is always safe. */

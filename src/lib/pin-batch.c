@@ -401,11 +401,14 @@ struct legacy_ctx {
         int count;
 };
 
-static int legacy_one(const char *base, uint64_t ino, NlAttachType type, const char *name, const char *path,
-                      void *userdata) {
+static int legacy_one(const char *base, uint64_t ino, NlAttachType type, const char *name, bool is_dir,
+                      const char *path, void *userdata, NlError *e) {
         struct legacy_ctx *c = userdata;
         const char *root = nl_pin_store_root(c->store);
         char to[4096];
+
+        if (is_dir)
+                return 0;       /* no pin of a batch of ours */
 
         if (c->place && pin_path_in(root, ino, type, name, to, sizeof(to)) >= 0 &&
             make_parent_dirs(c->store, ino, type) >= 0 &&
@@ -454,12 +457,14 @@ static int recover_legacy_dir(NlPinStore *s, const char *dir, NlBatchOp op, bool
                         if (de->d_type != DT_REG || !legacy_entry_parse(de->d_name, &ino, &type, name, sizeof(name)))
                                 continue;
                         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                        (void) legacy_one(dir, ino, type, name, path, &c);
+                        (void) legacy_one(dir, ino, type, name, false, path, &c, NULL);
                 }
                 closedir(d);
         }
-        (void) walk_pins(dir, legacy_one, &c);
-        (void) nl_pin_rm_rf(dir);
+        /* A folder that could not be read whole is kept for the next
+         * start: removing it would unpin the links it was not seen to hold. */
+        if (walk_pins(dir, legacy_one, &c, NULL) >= 0)
+                (void) nl_pin_rm_rf(dir);
         return c.count;
 }
 

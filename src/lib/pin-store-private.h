@@ -23,7 +23,9 @@ int remake_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type);
 void prune_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type);
 int rm_rf_at(int dfd, const char *name);
 
-/* Calls fn for every pin under base/<ino>/<type>/. */
-typedef int (*walk_fn)(const char *base, uint64_t ino, NlAttachType type, const char *name,
-                       const char *path, void *userdata);
-int walk_pins(const char *base, walk_fn fn, void *userdata);
+/* Calls fn for every entry under base/<ino>/<type>/ but symlinks (is_dir:
+ * a folder). A folder it cannot read stops it with an error naming the
+ * folder in e: the walk would be incomplete. */
+typedef int (*walk_fn)(const char *base, uint64_t ino, NlAttachType type, const char *name, bool is_dir,
+                       const char *path, void *userdata, NlError *e);
+int walk_pins(const char *base, walk_fn fn, void *userdata, NlError *e);

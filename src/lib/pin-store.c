@@ -12,6 +12,7 @@
 #include <sys/vfs.h>
 
 #include "hashmap.h"
+#include "pin-lock.h"
 #include "pin-store-private.h"
 
 #ifndef BPF_FS_MAGIC
@@ -21,6 +22,7 @@
 struct NlPinStore {
         char *root;
         bool keep_dirs;
+        int lock_fd;            /* holds the root's flock (pin-lock.c) */
 };
 
 void nl_crash_point(const char *point) {
@@ -108,12 +110,26 @@ int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e) {
                 free(s);
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
+        s->lock_fd = -EBADF;
         *ret = s;
+        return 0;
+}
+
+int nl_pin_store_lock(NlPinStore *s, NlError *e) {
+        int fd;
+
+        if (s->lock_fd >= 0)
+                return 0;
+        fd = nl_pin_lock_take(s->root, e);
+        if (fd < 0)
+                return fd;
+        s->lock_fd = fd;
         return 0;
 }
 
 NlPinStore *nl_pin_store_free(NlPinStore *s) {
         if (s) {
+                safe_close(s->lock_fd);
                 free(s->root);
                 free(s);
         }
@@ -354,44 +370,79 @@ bool nl_pin_netns_folder_parse(const char *name, uint64_t *ret) {
         return errno == 0 && *ret > 0;
 }
 
-int walk_pins(const char *base, walk_fn fn, void *userdata) {
-        DIR *top;
+int nl_pin_scan_incomplete(NlError *e, int r, const char *what, const char *path) {
+        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read %s %s: %m; the scan of the pin root is incomplete%s",
+                            what, path,
+                            r == -EMFILE || r == -ENFILE ? " (the daemon holds one file descriptor per link: "
+                                                           "raise its limit of open files, LimitNOFILE=)" : "");
+}
+
+/* readdir, telling its end (NULL, errno 0) from its failure. */
+static struct dirent *next_entry(DIR *d, int *r) {
         struct dirent *de;
+
+        errno = 0;
+        de = readdir(d);
+        if (!de && errno != 0)
+                *r = negative_errno();
+        return de;
+}
+
+/* Every pin of base/<ino>/<type>/ for one netns folder. */
+static int walk_netns(const char *base, uint64_t ino, walk_fn fn, void *userdata, NlError *e) {
+        int r = 0;
+
+        for (NlAttachType t = 0; t < _NL_ATTACH_MAX && r >= 0; t++) {
+                char dir[4096], path[4096 + 256];
+                struct dirent *pe = NULL;
+                struct stat st;
+                DIR *td;
+
+                if (pin_path_in(base, ino, t, NULL, dir, sizeof(dir)) < 0)
+                        continue;
+                if (lstat(dir, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return nl_pin_scan_incomplete(e, negative_errno(), "folder", dir);
+                }
+                if (!S_ISDIR(st.st_mode))
+                        continue;       /* not a folder the store makes */
+                td = opendir(dir);
+                if (!td)
+                        return nl_pin_scan_incomplete(e, negative_errno(), "folder", dir);
+                while (r >= 0 && (pe = next_entry(td, &r))) {
+                        if (pe->d_name[0] == '.' || pe->d_type == DT_LNK)
+                                continue;
+                        snprintf(path, sizeof(path), "%s/%s", dir, pe->d_name);
+                        r = fn(base, ino, t, pe->d_name, pe->d_type == DT_DIR, path, userdata, e);
+                }
+                if (r < 0 && !pe)
+                        r = nl_pin_scan_incomplete(e, r, "folder", dir);
+                closedir(td);
+        }
+        return r;
+}
+
+int walk_pins(const char *base, walk_fn fn, void *userdata, NlError *e) {
+        struct dirent *de = NULL;
+        DIR *top;
         int r = 0;
 
         top = opendir(base);
         if (!top)
-                return errno == ENOENT ? 0 : negative_errno();
+                return errno == ENOENT ? 0 : nl_pin_scan_incomplete(e, negative_errno(), "folder", base);
 
         /* Symlinks are never followed: a pin is only what lies in its
          * place, and no walk leaves base. */
-        while (r >= 0 && (de = readdir(top))) {
+        while (r >= 0 && (de = next_entry(top, &r))) {
                 uint64_t ino;
 
                 if (!nl_pin_netns_folder_parse(de->d_name, &ino) || de->d_type != DT_DIR)
                         continue;
-                for (NlAttachType t = 0; t < _NL_ATTACH_MAX && r >= 0; t++) {
-                        char dir[4096], path[4096 + 256];
-                        struct dirent *pe;
-                        struct stat st;
-                        DIR *td;
-
-                        if (pin_path_in(base, ino, t, NULL, dir, sizeof(dir)) < 0)
-                                continue;
-                        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-                                continue;
-                        td = opendir(dir);
-                        if (!td)
-                                continue;
-                        while (r >= 0 && (pe = readdir(td))) {
-                                if (pe->d_name[0] == '.' || pe->d_type == DT_LNK)
-                                        continue;
-                                snprintf(path, sizeof(path), "%s/%s", dir, pe->d_name);
-                                r = fn(base, ino, t, pe->d_name, path, userdata);
-                        }
-                        closedir(td);
-                }
+                r = walk_netns(base, ino, fn, userdata, e);
         }
+        if (r < 0 && !de)
+                r = nl_pin_scan_incomplete(e, r, "folder", base);
         closedir(top);
         return r;
 }
@@ -401,8 +452,49 @@ struct scan_ctx {
         void *userdata;
 };
 
-static int scan_one(const char *base, uint64_t ino, NlAttachType type, const char *name,
-                    const char *path, void *userdata) {
+/* A pin the scan cannot open or read for a reason of its own (no
+ * permission, out of fds or memory) makes it incomplete; one that is not
+ * a link of ours is reported BAD with the reason. */
+static int scan_classify(NlPinEntry *entry, bool is_dir, NlError *e) {
+        int r;
+
+        if (is_dir) {
+                snprintf(entry->reason, sizeof(entry->reason), "a folder, not a pin");
+                return NL_PIN_BAD;
+        }
+        if (!nl_link_name_is_valid(entry->name)) {
+                snprintf(entry->reason, sizeof(entry->reason), "not a link name the daemon gives");
+                return NL_PIN_BAD;
+        }
+        entry->link_fd = bpf_obj_get(entry->path);
+        if (entry->link_fd < 0)
+                return nl_pin_scan_incomplete(e, entry->link_fd, "pin", entry->path);
+        r = nl_bpf_fd_is_link(entry->link_fd);
+        if (r >= 0 || r == -ENOENT)     /* without /proc, get_info is asked alone */
+                r = r == 0 ? -EINVAL : nl_link_get_info(entry->link_fd, false, &entry->info);
+        if (r == -EINVAL)
+                snprintf(entry->reason, sizeof(entry->reason), "a pinned BPF object that is not a link");
+        else if (r == -EMEDIUMTYPE)
+                snprintf(entry->reason, sizeof(entry->reason),
+                         "a link, but not of a network namespace's sk_lookup or flow_dissector hook");
+        else if (r < 0)
+                return nl_pin_scan_incomplete(e, r, "pin", entry->path);
+        else if (entry->info.attach_type != entry->type)
+                snprintf(entry->reason, sizeof(entry->reason), "a %s link, in the %s folder",
+                         nl_attach_type_to_string(entry->info.attach_type), nl_attach_type_to_string(entry->type));
+        else if (entry->info.netns_ino == 0)
+                return NL_PIN_DEFUNCT;
+        else if (entry->info.netns_ino != entry->ino)
+                snprintf(entry->reason, sizeof(entry->reason), "a link of netns %" PRIu64 ", in the folder of netns %" PRIu64,
+                         entry->info.netns_ino, entry->ino);
+        else
+                return NL_PIN_OK;
+        entry->link_fd = safe_close(entry->link_fd);
+        return NL_PIN_BAD;
+}
+
+static int scan_one(const char *base, uint64_t ino, NlAttachType type, const char *name, bool is_dir,
+                    const char *path, void *userdata, NlError *e) {
         struct scan_ctx *c = userdata;
         NlPinEntry entry = {
                 .ino = ino, .type = type, .name = name, .path = path,
@@ -410,36 +502,21 @@ static int scan_one(const char *base, uint64_t ino, NlAttachType type, const cha
         };
         int r;
 
-        if (!nl_link_name_is_valid(name)) {
-                entry.state = NL_PIN_BAD;
-                entry.error = EINVAL;
-        } else {
-                entry.link_fd = bpf_obj_get(path);
-                if (entry.link_fd < 0) {
-                        entry.state = NL_PIN_BAD;
-                        entry.error = -entry.link_fd;
-                } else {
-                        r = nl_link_get_info(entry.link_fd, false, &entry.info);
-                        if (r < 0) {
-                                entry.state = NL_PIN_BAD;
-                                entry.error = -r;
-                        } else if (entry.info.attach_type != type)
-                                entry.state = NL_PIN_BAD, entry.error = EMEDIUMTYPE;
-                        else if (entry.info.netns_ino == 0)
-                                entry.state = NL_PIN_DEFUNCT;
-                        else if (entry.info.netns_ino != ino)
-                                entry.state = NL_PIN_BAD, entry.error = EXDEV;
-                        else
-                                entry.state = NL_PIN_OK;
-                }
-        }
-
-        r = c->cb(&entry, c->userdata);
+        r = scan_classify(&entry, is_dir, e);
+        if (r == -ENOENT)
+                return 0;       /* removed meanwhile: nothing to miss */
+        if (r < 0)
+                return r;
+        entry.state = r;
+        r = c->cb(&entry, c->userdata, e);
         safe_close(entry.link_fd);
         return r;
 }
 
-int nl_pin_store_scan(NlPinStore *s, nl_pin_scan_cb cb, void *userdata) {
+int nl_pin_store_scan(NlPinStore *s, nl_pin_scan_cb cb, void *userdata, NlError *e) {
         struct scan_ctx c = { .cb = cb, .userdata = userdata };
-        return walk_pins(s->root, scan_one, &c);
+
+        if (e)
+                nl_error_clear(e);
+        return walk_pins(s->root, scan_one, &c, e);
 }

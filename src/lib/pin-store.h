@@ -20,6 +20,10 @@
  * map pinned at <root>/attach-pending-<id> or <root>/detach-commit--<id>
  * while they run. A crash leaves it, and its name says which way to repair
  * (see pin-batch.c and nl_pin_store_recover).
+ *
+ * The root also holds its layout version (pin-layout.h) and the record of
+ * built-in programs (builtin-marks.h), and its lock is held on the root
+ * folder itself (pin-lock.h).
  */
 typedef struct NlPinStore NlPinStore;
 
@@ -28,6 +32,10 @@ typedef struct NlPinStore NlPinStore;
 
 /* Creates root if needed; refuses a root that is not on bpffs. */
 int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e);
+/* Takes the root's lock (pin-lock.h) for as long as s lives: the daemon
+ * does so before it reads or changes anything under the root. Held by
+ * another process: -EWOULDBLOCK, with e naming its pid. */
+int nl_pin_store_lock(NlPinStore *s, NlError *e);
 NlPinStore *nl_pin_store_free(NlPinStore *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NlPinStore *, nl_pin_store_free);
 const char *nl_pin_store_root(const NlPinStore *s);
@@ -77,12 +85,20 @@ typedef struct NlPinEntry {
         NlPinState state;
         int link_fd;                /* open for OK and DEFUNCT; the callback may take it */
         NlLinkInfo info;
-        int error;                  /* for BAD: why */
+        char reason[160];           /* for BAD: what it is instead, in words */
 } NlPinEntry;
 
-typedef int (*nl_pin_scan_cb)(NlPinEntry *entry, void *userdata);
-/* Calls cb for every pin; stops and returns cb's value if negative. */
-int nl_pin_store_scan(NlPinStore *s, nl_pin_scan_cb cb, void *userdata);
+/* e: the callback's own error, if it returns a negative value. */
+typedef int (*nl_pin_scan_cb)(NlPinEntry *entry, void *userdata, NlError *e);
+/* Calls cb for every pin; stops and returns cb's value if negative. A
+ * folder or pin it cannot read (no permission, out of file descriptors or
+ * memory) stops it too, with e naming the path and the error: a scan that
+ * missed links must not be taken for the whole truth, since whatever is
+ * tidied after it would take the missed links' state for left-overs. */
+int nl_pin_store_scan(NlPinStore *s, nl_pin_scan_cb cb, void *userdata, NlError *e);
+/* The error that stops a scan: "Cannot read <what> <path>: <r>; the scan
+ * ... is incomplete", with what to do when out of file descriptors. */
+int nl_pin_scan_incomplete(NlError *e, int r, const char *what, const char *path);
 
 /* Batches. */
 typedef enum NlBatchOp { NL_BATCH_ATTACH, NL_BATCH_DETACH } NlBatchOp;

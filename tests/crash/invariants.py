@@ -17,7 +17,9 @@ Checks, printing one line per problem and exiting 1 if there is any:
     (retried for a while: the kernel releases an unreferenced link
     asynchronously);
   - a <ino>/steer/<name> map folder exists exactly for links running
-    builtin:steer;
+    builtin:steer (a program called steer_lookup that uses maps: a user's
+    program of that name has none), and ListLinks says source
+    builtin:steer exactly for them;
   - with --expect: a JSON object {"<ino>/<type>/<name>": [allowed...]},
     each allowed state "absent", a program name, "*" (anything), or for a
     link running builtin:steer {"prog": "steer_lookup", "bindings":
@@ -262,15 +264,24 @@ def main():
     for l in stray:
         problems.append(f"kernel link {l['id']} (netns {l['netns_ino']}, prog {l['prog_id']}) has no pin")
 
+    steer_ids = {p["id"] for p in bpftool_json("prog", "show") or []
+                 if p.get("name") == STEER_PROG and p.get("map_ids")}
+
+    def is_steer(l):
+        return int(l["prog_id"]) in steer_ids
+
     for d in os.listdir(a.root):
         sdir = os.path.join(a.root, d, "steer")
         if d.isdigit() and os.path.isdir(sdir):
             for name in os.listdir(sdir):
                 l = listed.get(f"{d}/sk_lookup/{name}")
-                if not l or l["prog_name"] != STEER_PROG:
+                if not l or not is_steer(l):
                     problems.append(f"steer maps {d}/steer/{name} without a steer link")
     for k, l in listed.items():
-        if l["prog_name"] == STEER_PROG and not os.path.isdir(
+        if is_steer(l) != (str(l.get("source", "")) == "builtin:steer"):
+            problems.append(f"{k} runs {'builtin:steer' if is_steer(l) else 'program ' + str(l['prog_name'])}"
+                            f" but is listed with source '{l.get('source', '')}'")
+        if is_steer(l) and not os.path.isdir(
                 os.path.join(a.root, str(int(l["netns_ino"])), "steer", str(l["name"]))):
             problems.append(f"steer link {k} has no map folder")
 
@@ -280,7 +291,7 @@ def main():
     steer = {}
     for k, l in sorted(listed.items()):
         ino = int(l["netns_ino"])
-        if l["prog_name"] == STEER_PROG and ino in paths:
+        if is_steer(l) and ino in paths:
             st = steer_state(bus, paths[ino], str(l["name"]), problems, k)
             if st:
                 steer[k] = st

@@ -52,17 +52,17 @@ for bad in "" "foo/bar" "rel/../x" "pid:" "pid:abc" "pid:0" "/run/netns/../netns
         check_fails "netns reference '$bad' is InvalidArgs" org.freedesktop.DBus.Error.InvalidArgs \
                 mgr Attach "'$bad'" sk_lookup x "{'builtin': <'steer'>}"
 done
-for bad in nope-nope pid:999999999 /etc/passwd /proc/self/ns/uts /nonexistent; do
+for bad in nope-nope pid:999999999 /etc/passwd /proc/1/ns/uts /nonexistent; do
         check_fails "netns reference '$bad' is NoSuchNetns" org.netnslink1.Error.NoSuchNetns \
                 mgr Attach "'$bad'" sk_lookup x "{'builtin': <'steer'>}"
 done
 # A namespace, but not a network one: named so, for a program from a file
 # and for steer (whose maps were already made for it: none are left).
-UTS_INO=$(stat -L -c %i /proc/self/ns/uts)
+UTS_INO=$(stat -L -c %i /proc/1/ns/uts)
 check_fails "an Attach in a uts namespace says it is not a network namespace" "not a network namespace" \
-        mgr Attach "'/proc/self/ns/uts'" sk_lookup x "{'object_path': <'$OBJ'>, 'program': <'sk_pass'>}"
+        mgr Attach "'/proc/1/ns/uts'" sk_lookup x "{'object_path': <'$OBJ'>, 'program': <'sk_pass'>}"
 check_fails "... also for builtin:steer" "not a network namespace" \
-        mgr Attach "'/proc/self/ns/uts'" sk_lookup x "{'builtin': <'steer'>}"
+        mgr Attach "'/proc/1/ns/uts'" sk_lookup x "{'builtin': <'steer'>}"
 # Nothing in its folder at once; the folder made for the steer maps goes
 # with the emptied-folder prune, a few seconds later (checked further down).
 check_eq "... which leaves no maps behind" "" \

@@ -102,7 +102,7 @@ static void check_state(Scene *sc, bool want_attached, const char *what) {
 
 /* No kernel link without a pin: every netns link the kernel has in the
  * scene's netns is one the store holds in its place. */
-static int collect_ids(NlPinEntry *entry, void *userdata) {
+static int collect_ids(NlPinEntry *entry, void *userdata, NlError *e) {
         uint32_t *ids = userdata;
 
         if (entry->state == NL_PIN_OK && ids[0] < 63)
@@ -114,7 +114,7 @@ static int count_orphans(Scene *sc) {
         uint32_t pinned_ids[64] = {}, id = 0;
         int orphans = 0;
 
-        nl_pin_store_scan(sc->store, collect_ids, pinned_ids);
+        CHECK(nl_pin_store_scan(sc->store, collect_ids, pinned_ids, NULL) >= 0, "the pin root scans whole");
         while (bpf_link_get_next_id(id, &id) == 0) {
                 _cleanup_close_ int fd = bpf_link_get_fd_by_id(id);
                 NlLinkInfo info;

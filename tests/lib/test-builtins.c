@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "builtin-marks.h"
 #include "builtins.h"
+#include "pin-store.h"
 #include "link-ops.h"
 #include "test-util.h"
 
@@ -36,7 +38,12 @@ static void test_lookup(void) {
                 CHECK_INT_EQ(b->type, want[i].type);
                 CHECK_INT_EQ(b->per_link, want[i].per_link);
                 CHECK(b->description && *b->description, "described");
-                CHECK(nl_builtin_from_prog_name(want[i].prog_name) == b, "known by its program's name");
+                CHECK_STR_EQ(b->prog_name, want[i].prog_name);
+                {
+                        char source[32];
+                        snprintf(source, sizeof(source), "builtin:%s", want[i].name);
+                        CHECK(nl_builtin_from_source(source) == b, "named by its source %s", source);
+                }
                 CHECK(b == &all[i], "in the list");
         }
         test_case("builtin lookups that fail");
@@ -44,8 +51,12 @@ static void test_lookup(void) {
         CHECK(nl_builtin_find("") == NULL, "empty");
         CHECK(nl_builtin_find(NULL) == NULL, "NULL");
         CHECK(nl_builtin_find("Steer") == NULL, "case matters");
-        CHECK(nl_builtin_from_prog_name("sk_pass") == NULL, "not ours");
-        CHECK(nl_builtin_from_prog_name("") == NULL, "empty prog name");
+        /* Only the daemon's own source tag names one, never a program's name. */
+        static const char *const not_sources[] = { "steer", "steer_lookup", "flow_dissect", "builtin:", "builtin:nope",
+                                                   "sha256:0123:steer_lookup", "" };
+        for (size_t i = 0; i < ELEMENTSOF(not_sources); i++)
+                CHECK(nl_builtin_from_source(not_sources[i]) == NULL, "'%s' names no builtin", not_sources[i]);
+        CHECK(nl_builtin_from_source(NULL) == NULL, "NULL");
 }
 
 static const struct {
@@ -181,7 +192,6 @@ static void test_steer(void) {
         CHECK_OK(link, &e);
         CHECK_OK(nl_link_get_info(link, true, &info), NULL);
         CHECK_STR_EQ(info.prog_name, "steer_lookup");
-        CHECK(nl_builtin_from_prog_name(info.prog_name) == nl_builtin_find("steer"), "recognised");
         /* An update to the program loaded on the same maps keeps the state. */
         CHECK_OK(nl_link_update(link, nl_program_fd(p2), &e), &e);
         CHECK_OK(nl_link_get_info(link, false, &info), NULL);
@@ -252,6 +262,71 @@ static void test_flow(void) {
         }
 }
 
+/* The record of built-in programs: marked by program id, found again by
+ * another opener, pruned once the program is gone. */
+static void test_marks(void) {
+        _cleanup_(nl_prog_cache_freep) NlProgCache *c = nl_prog_cache_new();
+        _cleanup_close_ int fd = -EBADF, fd2 = -EBADF, dup_fd = -EBADF;
+        NlProgram *flow = NULL, *other = NULL;
+        char root[512];
+        uint32_t id;
+        NlError e = {};
+
+        test_case("marks: a root without them");
+        CHECK_OK(test_bpffs_dir("marks", root, sizeof(root)), NULL);
+        CHECK_INT_EQ(nl_builtin_marks_exist(root), 0);
+        fd = nl_builtin_marks_open(root, &e);
+        CHECK_OK(fd, &e);
+        CHECK_INT_EQ(nl_builtin_marks_exist(root), 1);
+
+        test_case("marks: mark and find");
+        CHECK_OK(nl_builtin_load(c, "flow", NL_ATTACH_FLOW_DISSECTOR, NULL, &flow, &e), &e);
+        CHECK_OK(nl_prog_load_elf_path(c, TEST_OBJ_PROGS, "flow_ok", NL_ATTACH_FLOW_DISSECTOR, &other, &e), &e);
+        if (!flow || !other || fd < 0)
+                return;
+        id = nl_program_id(flow);
+        CHECK(nl_builtin_marked(fd, id) == NULL, "not marked before");
+        CHECK_OK(nl_builtin_mark(fd, id, nl_builtin_find("flow"), &e), &e);
+        CHECK(nl_builtin_marked(fd, id) == nl_builtin_find("flow"), "marked flow");
+        CHECK(nl_builtin_marked(fd, nl_program_id(other)) == NULL, "another program is not");
+        fd2 = nl_builtin_marks_open(root, &e);
+        CHECK_OK(fd2, &e);
+        CHECK(nl_builtin_marked(fd2, id) == nl_builtin_find("flow"), "found through the pin");
+        CHECK_OK(nl_builtin_mark(fd, nl_program_id(other), NULL, &e), &e);
+        CHECK_OK(nl_builtin_mark(fd, id, NULL, &e), &e);
+        CHECK(nl_builtin_marked(fd, id) == NULL, "cleared");
+        CHECK_OK(nl_builtin_mark(fd, id, nl_builtin_find("flow"), &e), &e);
+
+        test_case("marks: pruned once the program is gone, not before");
+        CHECK_INT_EQ(nl_builtin_marks_prune(fd), 0);
+        CHECK(nl_builtin_marked(fd, id) != NULL, "kept while it runs");
+        nl_program_unref(other);
+        nl_program_unref(flow);
+        nl_prog_cache_free(TAKE_PTR(c));
+        /* The kernel frees a program once its last fd is closed, after an RCU
+         * grace period: wait for its id to go. */
+        for (int i = 0; i < 200; i++) {
+                _cleanup_close_ int pfd = bpf_prog_get_fd_by_id(id);
+                if (pfd == -ENOENT)
+                        break;
+                usleep(10000);
+        }
+        CHECK_INT_EQ(nl_builtin_marks_prune(fd), 1);
+        CHECK(nl_builtin_marked(fd, id) == NULL, "pruned");
+
+        test_case("marks: a pin of another kind in their place is refused");
+        CHECK_INT_EQ(nl_pin_rm_rf(root), 0);
+        CHECK_OK(test_bpffs_dir("marks", root, sizeof(root)), NULL);
+        {
+                char path[600];
+                dup_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "x", 4, 4, 1, NULL);
+                snprintf(path, sizeof(path), "%s/" NL_BUILTIN_MARKS_NAME, root);
+                CHECK_INT_EQ(bpf_obj_pin(dup_fd, path), 0);
+                CHECK_ERR(nl_builtin_marks_open(root, &e), &e, NL_ERR_FAILED);
+                CHECK_CONTAINS(e.message, "is not the daemon's record of built-in programs");
+        }
+}
+
 static void run(void) {
         int before = test_count_fds();
 
@@ -259,6 +334,7 @@ static void run(void) {
         test_load_errors();
         test_steer();
         test_flow();
+        test_marks();
         test_case("no fd leaked");
         CHECK_INT_EQ(test_count_fds(), before);
 }

@@ -68,6 +68,8 @@ static const struct {
         { "pid: 1", NL_ERR_INVALID_ARGS, -EINVAL, 0, "pid:N" },
         { "pid:0x10", NL_ERR_INVALID_ARGS, -EINVAL, 0, "pid:N" },
         { "pid:1073741824", NL_ERR_INVALID_ARGS, -EINVAL, 0, "out of range" },
+        { "ino:1", NL_ERR_INVALID_ARGS, -EINVAL, 0, "for calls on existing links" },
+        { "ino:", NL_ERR_INVALID_ARGS, -EINVAL, 0, "ino:N" },
         { "pid:99999999999999999999999", NL_ERR_INVALID_ARGS, -EINVAL, 0, "out of range" },
         { "/{long}", NL_ERR_INVALID_ARGS, -ENAMETOOLONG, 0, "too long" },
         { "{long}", NL_ERR_INVALID_ARGS, -ENAMETOOLONG, 0, "too long" },
@@ -308,9 +310,47 @@ static void test_no_fd_kept(void) {
         CHECK_ERR(nl_netns_ino(name, &ino, &e), &e, NL_ERR_NO_SUCH_NETNS);
 }
 
+/* Resolving for others (the daemon): references naming the resolving
+ * process's own files are refused, each form of them; others resolve as
+ * before. */
+static void test_refs_of_others(void) {
+        char pid_self[64], path_self[64], pid_other[64], path[4096];
+        static const char *const own[] = {
+                "/proc/self/ns/net", "/proc/thread-self/ns/net", "//proc/./self/ns/net", "/proc/self",
+                "/proc//thread-self//ns/net", "/dev/fd/3", "/dev//fd/0", "/proc/self/fd/3",
+        };
+        NlError e = {};
+        uint64_t ino;
+
+        snprintf(pid_self, sizeof(pid_self), "pid:%d", (int) getpid());
+        snprintf(path_self, sizeof(path_self), "/proc/%d/ns/net", (int) getpid());
+        snprintf(pid_other, sizeof(pid_other), "pid:%d", (int) fx.pid);
+        nl_netns_refs_of_others(true);
+        for (size_t i = 0; i < ELEMENTSOF(own) + 2; i++) {
+                const char *ref = i < ELEMENTSOF(own) ? own[i] : i == ELEMENTSOF(own) ? pid_self : path_self;
+
+                test_case("of others: '%s' is refused", ref);
+                CHECK_ERR(nl_netns_ref_to_path(ref, path, sizeof(path), &e), &e, NL_ERR_INVALID_ARGS);
+                CHECK_CONTAINS(e.message, "names netnslinkd's own");
+                CHECK_CONTAINS(e.message, "pid:N with the caller's pid");
+                nl_error_clear(&e);
+                CHECK_ERR(nl_netns_ino(ref, &ino, &e), &e, NL_ERR_INVALID_ARGS);
+                nl_error_clear(&e);
+        }
+        test_case("of others: other processes' and names still resolve");
+        CHECK_OK(nl_netns_ino(pid_other, &ino, &e), &e);
+        CHECK_OK(nl_netns_ino(fx.name, &ino, &e), &e);
+        CHECK_OK(nl_netns_ref_to_path("/proc/selfish/ns/net", path, sizeof(path), &e), &e);
+        CHECK_OK(nl_netns_ref_to_path("/dev/fdx", path, sizeof(path), &e), &e);
+        nl_netns_refs_of_others(false);
+        test_case("for ourselves, /proc/self is ours");
+        CHECK_OK(nl_netns_ino("/proc/self/ns/net", &ino, &e), &e);
+}
+
 static void run(void) {
         setup();
         test_cases();
+        test_refs_of_others();
         test_ref_to_path();
         test_fd_check();
         test_no_fd_kept();

@@ -3,6 +3,7 @@
  * netns deleted under a pinned link. */
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,7 +245,7 @@ struct seen {
                 NlAttachType type;
                 char name[128];
                 NlPinState state;
-                int error;
+                char reason[160];
                 bool fd_open;
                 NlLinkInfo info;
         } e[MAX_SEEN];
@@ -253,7 +254,7 @@ struct seen {
         int stop_with;          /* return this from the first call */
 };
 
-static int scan_cb(NlPinEntry *entry, void *userdata) {
+static int scan_cb(NlPinEntry *entry, void *userdata, NlError *e) {
         struct seen *s = userdata;
 
         if (s->n < MAX_SEEN) {
@@ -261,7 +262,7 @@ static int scan_cb(NlPinEntry *entry, void *userdata) {
                 s->e[s->n].type = entry->type;
                 snprintf(s->e[s->n].name, sizeof(s->e[s->n].name), "%s", entry->name);
                 s->e[s->n].state = entry->state;
-                s->e[s->n].error = entry->error;
+                snprintf(s->e[s->n].reason, sizeof(s->e[s->n].reason), "%s", entry->reason);
                 s->e[s->n].fd_open = entry->link_fd >= 0 && fcntl(entry->link_fd, F_GETFD) >= 0;
                 s->e[s->n].info = entry->info;
                 CHECK(strstr(entry->path, entry->name) != NULL, "path %s names %s", entry->path, entry->name);
@@ -311,7 +312,7 @@ static void test_scan(void) {
                 return;
 
         /* An empty store scans to nothing. */
-        CHECK_INT_EQ(nl_pin_store_scan(s, scan_cb, &seen), 0);
+        CHECK_INT_EQ(nl_pin_store_scan(s, scan_cb, &seen, &e), 0);
         CHECK_INT_EQ(seen.n, 0);
 
         CHECK_OK(test_netns_add(a), NULL);
@@ -394,23 +395,23 @@ static void test_scan(void) {
                 NlAttachType type;
                 const char *name;
                 NlPinState state;
-                int error;      /* for BAD; -1: any */
+                const char *reason;     /* for BAD: what the reason says */
         } want[] = {
-                { 0, NL_ATTACH_SK_LOOKUP, "ok1", NL_PIN_OK, 0 },
-                { 0, NL_ATTACH_FLOW_DISSECTOR, "okf", NL_PIN_OK, 0 },
-                { 0, NL_ATTACH_SK_LOOKUP, "detached", NL_PIN_DEFUNCT, 0 },
-                { 1, NL_ATTACH_SK_LOOKUP, "gone", NL_PIN_DEFUNCT, 0 },
-                { 0, NL_ATTACH_SK_LOOKUP, "bad+name", NL_PIN_BAD, EINVAL },
-                { 0, NL_ATTACH_SK_LOOKUP, "a-prog", NL_PIN_BAD, -1 },
-                { 2, NL_ATTACH_SK_LOOKUP, "wrongtype", NL_PIN_BAD, EMEDIUMTYPE },
-                { 2, NL_ATTACH_SK_LOOKUP, "elsewhere", NL_PIN_BAD, EXDEV },
-                { 0, NL_ATTACH_SK_LOOKUP, "a-folder", NL_PIN_BAD, -1 },
+                { 0, NL_ATTACH_SK_LOOKUP, "ok1", NL_PIN_OK, NULL },
+                { 0, NL_ATTACH_FLOW_DISSECTOR, "okf", NL_PIN_OK, NULL },
+                { 0, NL_ATTACH_SK_LOOKUP, "detached", NL_PIN_DEFUNCT, NULL },
+                { 1, NL_ATTACH_SK_LOOKUP, "gone", NL_PIN_DEFUNCT, NULL },
+                { 0, NL_ATTACH_SK_LOOKUP, "bad+name", NL_PIN_BAD, "not a link name" },
+                { 0, NL_ATTACH_SK_LOOKUP, "a-prog", NL_PIN_BAD, "a pinned BPF object that is not a link" },
+                { 2, NL_ATTACH_SK_LOOKUP, "wrongtype", NL_PIN_BAD, "a flow_dissector link, in the sk_lookup folder" },
+                { 2, NL_ATTACH_SK_LOOKUP, "elsewhere", NL_PIN_BAD, "a link of netns " },
+                { 0, NL_ATTACH_SK_LOOKUP, "a-folder", NL_PIN_BAD, "a folder, not a pin" },
         };
         uint64_t inos[3] = { ia, ib, ic };
 
         before = test_count_fds();
         seen = (struct seen) { .take = "ok1", .taken_fd = -EBADF };
-        CHECK_INT_EQ(nl_pin_store_scan(s, scan_cb, &seen), 0);
+        CHECK_INT_EQ(nl_pin_store_scan(s, scan_cb, &seen, &e), 0);
         CHECK_INT_EQ(seen.n, ELEMENTSOF(want));
         for (size_t i = 0; i < ELEMENTSOF(want); i++) {
                 int found = 0;
@@ -432,10 +433,10 @@ static void test_scan(void) {
                         }
                         if (want[i].state == NL_PIN_DEFUNCT)
                                 CHECK_INT_EQ(seen.e[k].info.netns_ino, 0);
-                        if (want[i].state == NL_PIN_BAD && want[i].error >= 0)
-                                CHECK_INT_EQ(seen.e[k].error, want[i].error);
                         if (want[i].state == NL_PIN_BAD)
-                                CHECK(seen.e[k].error > 0, "BAD says why: %d", seen.e[k].error);
+                                CHECK_CONTAINS(seen.e[k].reason, want[i].reason);
+                        else
+                                CHECK_STR_EQ(seen.e[k].reason, "");
                 }
                 CHECK_INT_EQ(found, 1);
         }
@@ -448,9 +449,40 @@ static void test_scan(void) {
 
         test_case("scan: a negative return stops it");
         seen = (struct seen) { .stop_with = -ECANCELED };
-        CHECK_INT_EQ(nl_pin_store_scan(s, scan_cb, &seen), -ECANCELED);
+        CHECK_INT_EQ(nl_pin_store_scan(s, scan_cb, &seen, &e), -ECANCELED);
         CHECK_INT_EQ(seen.n, 1);
         CHECK_INT_EQ(test_count_fds(), before);
+
+        /* Out of fds at each step the scan takes: it must stop, naming
+         * what it could not read, rather than skip it. */
+        static const struct {
+                int spare;              /* fds the scan may open */
+                const char *what;
+        } starved[] = {
+                { 0, "Cannot read folder" },
+                { 1, "Cannot read folder" },
+                { 2, "Cannot read pin" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(starved); i++) {
+                struct rlimit old, rl;
+                char msg[700];
+                int free_fd = dup(0), r;
+
+                test_case("scan: with %d fd(s) to spare it stops, naming what it could not read", starved[i].spare);
+                safe_close(free_fd);
+                CHECK_INT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+                rl = old;
+                rl.rlim_cur = (rlim_t) free_fd + (rlim_t) starved[i].spare;
+                CHECK_INT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+                seen = (struct seen) {};
+                r = nl_pin_store_scan(s, scan_cb, &seen, &e);
+                CHECK_INT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+                CHECK_INT_EQ(r, -EMFILE);
+                snprintf(msg, sizeof(msg), "%s %s", starved[i].what, root);
+                CHECK_CONTAINS(e.message, msg);
+                CHECK_CONTAINS(e.message, "Too many open files; the scan of the pin root is incomplete");
+                CHECK_INT_EQ(test_count_fds(), before);
+        }
 
         test_case("scan: a DEFUNCT link can still be detached and unpinned");
         l = nl_pin_store_get(s, ib, NL_ATTACH_SK_LOOKUP, "gone");

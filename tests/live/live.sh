@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by tests/live/test-*.sh after tests/harness/harness.sh (which puts
 # the test in private mount and pid namespaces, so that a killed test takes
@@ -119,9 +120,8 @@ live_boot() {
 
 # live_poweroff [SECONDS]: systemctl poweroff inside; waits for nspawn to end.
 live_poweroff() {
-        local i
         inside systemctl poweroff >/dev/null 2>&1
-        for i in $(seq "$((${1:-60} * 10))"); do
+        for _ in $(seq "$((${1:-60} * 10))"); do
                 kill -0 "$LIVE_NSPAWN_PID" 2>/dev/null || break
                 sleep 0.1
         done

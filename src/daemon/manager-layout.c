@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <bpf/bpf.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "builtin-marks.h"
+#include "log.h"
+#include "manager.h"
+#include "pin-layout.h"
+
+/*
+ * The pin root's layout version (src/lib/pin-layout.h) at start:
+ *
+ * open:   before anything under the root is read, and after its lock is
+ *         taken: a newer version is refused; the record of built-in
+ *         programs is opened, or made.
+ * update: after the scan found every link and before anything is tidied
+ *         (the tidy keeps a steer map folder only for a link known to run
+ *         builtin:steer): an older root is brought up to date, and the
+ *         marker written last [layout-migrate-midway,
+ *         layout-before-marker], so that a migration killed half way is
+ *         done again by the next start. Marks of programs gone are pruned.
+ */
+
+void manager_link_set_builtin(Link *l, const NlBuiltin *b) {
+        char *source = NULL;
+
+        l->builtin = b;
+        if (!b)
+                return;
+        if (asprintf(&source, "builtin:%s", b->name) < 0)
+                return;
+        free(l->source);
+        l->source = source;
+}
+
+int manager_layout_open(Manager *m, NlError *e) {
+        const char *root = nl_pin_store_root(m->store);
+        int had, r;
+
+        r = nl_pin_layout_check(root, &m->layout_version, e);
+        if (r < 0)
+                return r;
+        had = nl_builtin_marks_exist(root);
+        r = nl_builtin_marks_open(root, e);
+        if (r < 0)
+                return r;
+        m->marks_fd = r;
+        m->marks_lost = m->layout_version >= 2 && had == 0;
+        return 0;
+}
+
+/* Whether the program of l uses the maps pinned in l's steer map folder:
+ * true of builtin:steer loaded for l, whatever a program is called. */
+static bool runs_its_steer_maps(Manager *m, const Link *l) {
+        _cleanup_close_ int map_fd = -EBADF, prog_fd = -EBADF;
+        struct bpf_prog_info info = {};
+        struct bpf_map_info minfo = {};
+        uint32_t len = sizeof(info), mlen = sizeof(minfo), ids[64];
+        char dir[4096], path[4096 + 32];
+
+        if (l->type != NL_ATTACH_SK_LOOKUP || manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir)) < 0)
+                return false;
+        snprintf(path, sizeof(path), "%s/steer_cfg", dir);
+        map_fd = bpf_obj_get(path);
+        prog_fd = bpf_prog_get_fd_by_id(l->info.prog_id);
+        if (map_fd < 0 || prog_fd < 0 || bpf_obj_get_info_by_fd(map_fd, &minfo, &mlen) < 0)
+                return false;
+        info.nr_map_ids = ELEMENTSOF(ids);
+        info.map_ids = (uint64_t) (uintptr_t) ids;
+        if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+                return false;
+        for (uint32_t i = 0; i < info.nr_map_ids && i < ELEMENTSOF(ids); i++)
+                if (ids[i] == minfo.id)
+                        return true;
+        return false;
+}
+
+/*
+ * Version 1 recorded nothing and knew a built-in by its program's name:
+ * its links are marked once, by that rule, so that they stay what that
+ * release said they were, except that a program called steer_lookup is
+ * builtin:steer only if it uses the steer maps pinned for its link (a
+ * user's program of that name does not, and steering it never worked).
+ * builtin:flow has no maps to tell it by: a user's flow_dissect attached
+ * under version 1 stays listed as builtin:flow, as version 1 listed it.
+ */
+/* *ret_marked: how many links run a built-in, marked now or before. */
+static int mark_by_first_release_rule(Manager *m, unsigned *ret_marked, NlError *e) {
+        HashmapIter it = {};
+        unsigned marked = 0;
+        Link *l;
+
+        while (hashmap_iterate(m->links, &it, (void **) &l, NULL)) {
+                const NlBuiltin *b = NULL;
+                size_t n;
+
+                if (l->builtin && !l->defunct)
+                        marked++;       /* by a start this migration was killed in */
+                if (l->builtin || l->defunct)
+                        continue;
+                for (const NlBuiltin *all = nl_builtin_all(&n), *c = all; c < all + n; c++)
+                        if (c->type == l->type && strcmp(c->prog_name, l->info.prog_name) == 0)
+                                b = c;
+                if (!b || (b->per_link && !runs_its_steer_maps(m, l)))
+                        continue;
+                int r = nl_builtin_mark(m->marks_fd, l->info.prog_id, b, e);
+                if (r < 0)
+                        return r;
+                manager_link_set_builtin(l, b);
+                marked++;
+                nl_crash_point("layout-migrate-midway");
+        }
+        *ret_marked = marked;
+        return 0;
+}
+
+int manager_layout_update(Manager *m, NlError *e) {
+        const char *root = nl_pin_store_root(m->store);
+        unsigned marked = 0;
+        int r;
+
+        r = nl_builtin_marks_prune(m->marks_fd);
+        if (r > 0)
+                log_debug("Dropped the marks of %d built-in program(s) no longer running", r);
+        if (m->layout_version == NL_PIN_LAYOUT_VERSION && !m->marks_lost)
+                return 0;
+
+        if (m->marks_lost)
+                log_warning("Pin root %s has layout version %" PRIu32 " but no record of built-in programs "
+                            "(%s/" NL_BUILTIN_MARKS_NAME " was removed?): rebuilding it as from the first release",
+                            root, m->layout_version, root);
+        r = mark_by_first_release_rule(m, &marked, e);
+        if (r < 0)
+                return nl_error_prefix(e, r, "Cannot update pin root %s from layout version %" PRIu32, root,
+                                       m->layout_version);
+        nl_crash_point("layout-before-marker");
+        r = nl_pin_layout_write(root, NL_PIN_LAYOUT_VERSION, e);
+        if (r < 0)
+                return r;
+        if (hashmap_size(m->links) > 0 || m->layout_version > 1)
+                log_notice("Updated pin root %s from layout version %" PRIu32 " to %u: %u link(s) recorded as "
+                           "running a built-in program", root, m->layout_version, NL_PIN_LAYOUT_VERSION, marked);
+        else
+                log_info("Pin root %s: layout version %u", root, NL_PIN_LAYOUT_VERSION);
+        m->layout_version = NL_PIN_LAYOUT_VERSION;
+        m->marks_lost = false;
+        return 0;
+}
