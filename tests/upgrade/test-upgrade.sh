@@ -3,9 +3,10 @@
 # An upgrade from the first release (commit 05ff374), as a host lives it:
 # that release's daemon and CLI, built from git history, make links (both
 # built-ins and an object file), bindings and a registered socket; its
-# daemon is SIGKILLed (traffic goes on being steered); today's daemon
-# starts on the same pin tree and must list, steer, change and update all
-# of it, and keep it across its own restart.
+# daemon is SIGKILLed (traffic goes on being steered); today's daemon is
+# SIGKILLed twice in the middle of migrating the pin root, then starts on
+# it and must list, steer, change and update all of it, and keep it across
+# its own restart.
 source "$NL_SOURCE/tests/harness/harness.sh"
 source "$NL_SOURCE/tests/harness/traffic.sh"
 
@@ -50,8 +51,19 @@ check "three links with ids: $IDS" grep -Eq '^[0-9]+ [0-9]+ [0-9]+ $' <<<"$IDS"
 kill_daemon
 check_eq "first release SIGKILLed: still steered" "$WANT" "$(steered)"
 
-# --- today's daemon on the same pins --------------------------------------------
+# --- today's daemon on the same pins: killed in the migration, then whole -----
+# The first release wrote no layout marker (version 1); today's daemon
+# records which links run a built-in and writes the marker last, so a
+# SIGKILL at either point is redone by the next start.
+for point in layout-migrate-midway layout-before-marker; do
+        NLD=$NEW_NLD start_daemon NETNSLINK_CRASH_AT=$point >/dev/null 2>&1
+        wait_daemon_exit
+        check_eq "today's daemon killed at $point (SIGKILL)" 137 "$DAEMON_EXIT"
+        check "no layout marker yet after a kill at $point" test ! -e "$PIN_ROOT/layout"
+        check_eq "still steered after a kill at $point" "$WANT" "$(steered)"
+done
 NLD=$NEW_NLD start_daemon || exit 1
+check "the migration finished: the layout marker is there" test -e "$PIN_ROOT/layout"
 check_eq "today's daemon lists the same links" "$IDS" "$(ids)"
 check_eq "it names builtin:steer" "builtin:steer" "$(ctl_get source show "$A" sk_lookup s1)"
 check_eq "its bindings: 3" 3 "$("$CTL" --json=short bindings "$A" s1 | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
