@@ -143,16 +143,19 @@ inside() {
 # inside_sh SCRIPT [ARG...]: a bash script inside.
 inside_sh() { local s=$1; shift; inside bash -c "$s" bash "$@"; }
 
-# wait_inside SECONDS CMD...: until CMD succeeds inside, at most SECONDS.
-wait_inside() {
+# wait_until SECONDS CMD...: until CMD succeeds, at most SECONDS.
+wait_until() {
         local n=$(($1 * 10)); shift
         while [ $n -gt 0 ]; do
-                inside "$@" >/dev/null 2>&1 && return 0
+                "$@" >/dev/null 2>&1 && return 0
                 sleep 0.1
                 n=$((n - 1))
         done
         return 1
 }
+
+# wait_inside SECONDS CMD...: until CMD succeeds inside, at most SECONDS.
+wait_inside() { local s=$1; shift; wait_until "$s" inside "$@"; }
 
 # unit_prop UNIT PROPERTY: a property of a unit inside (systemctl show).
 unit_prop() { inside systemctl show -P "$2" "$1"; }
