@@ -73,6 +73,50 @@ static void check_refused(int r, const NlError *e, const char *what, const char 
                 check_refused((call), &(e), (what), (why));             \
         } while (0)
 
+
+static size_t count_destinations(NlSteer *s) {
+        NlSteerDestination *d = NULL;
+        size_t n = 0;
+        NlError e = {};
+
+        if (!CHECK_OK(nl_steer_list_destinations(s, &d, &n, &e), &e))
+                return 0;
+        free(d);
+        return n;
+}
+
+/* Every destination id taken (4,095 labels in one SetBindings), the next
+ * label is refused by name; a freed id is found again wherever it is, also
+ * below the ids handed out last. */
+static void test_destination_limit(SteerEnv *env) {
+        enum { FULL = 4095 };
+        _cleanup_free_ NlSteerBinding *b = calloc(FULL, sizeof(*b));
+        SteerLink l = { .link_fd = -1 };
+        NlSteerBinding extra;
+        NlError e = {};
+        char prefix[32], label[16];
+
+        if (!CHECK(b, "out of memory") || steer_link_open(env, "limit", false, &l) < 0)
+                return;
+        for (int i = 0; i < FULL; i++) {
+                snprintf(prefix, sizeof(prefix), "10.%d.%d.0/24", i / 256, i % 256);
+                snprintf(label, sizeof(label), "l%d", i);
+                CHECK_OK(nl_steer_binding_parse("tcp", prefix, 0, label, &b[i], &e), &e);
+        }
+        CHECK_OK(nl_steer_set_bindings(l.steer, b, FULL, NULL, NULL, &e), &e);
+        CHECK_INT_EQ(count_destinations(l.steer), FULL);
+        CHECK_OK(nl_steer_binding_parse("tcp", "11.0.0.0/8", 0, "extra", &extra, &e), &e);
+        CHECK_ERR(nl_steer_add_binding(l.steer, &extra, &e), &e, NL_ERR_INVALID_ARGS);
+        CHECK_CONTAINS(e.message, "Too many destinations");
+        CHECK_INT_EQ(count_destinations(l.steer), FULL);
+        /* l0 held id 1, far below where the last search ended. */
+        CHECK_OK(nl_steer_remove_binding(l.steer, &b[0], &e), &e);
+        CHECK_INT_EQ(count_destinations(l.steer), FULL - 1);
+        CHECK_OK(nl_steer_add_binding(l.steer, &extra, &e), &e);
+        CHECK_INT_EQ(count_destinations(l.steer), FULL);
+        steer_link_close(&l);
+}
+
 static void body(void) {
         SteerEnv env;
         SteerLink l = { .link_fd = -1 };
@@ -194,6 +238,7 @@ static void body(void) {
                       "a folder without steer maps: invalid-args");
         }
         steer_link_close(&l);
+        test_destination_limit(&env);
 out:
         if (other_ns_sock >= 0)
                 close(other_ns_sock);
