@@ -172,7 +172,7 @@ kt_guest_root() {
 kt_make_image() {
 	local mb
 	mb=$(du -sm "$1" | cut -f1)
-	mke2fs -q -F -t ext4 -O ^has_journal -L netnslink-kt -d "$1" "$2" "$((mb + mb / 4 + 256))M"
+	mke2fs -q -F -t ext4 -O ^has_journal -L netnslink-kt -d "$1" "$2" "$((mb + mb / 4 + 256))M" >/dev/null
 }
 
 # kt_boot IMAGE CONSOLE_LOG [KERNEL_ARGS...]: boots the current kernel on
@@ -182,11 +182,16 @@ kt_make_image() {
 kt_boot() {
 	local image=$1 console=$2 start=$SECONDS rc=0
 	shift 2
+	# In the background: bash runs a signal's trap during `wait`, not while
+	# a foreground child runs, and timeout puts qemu in a process group of
+	# its own that a ^C does not reach. The trap's exit ends this pid
+	# namespace (kt_sandbox), and qemu with it.
 	timeout -k 10 "$KT_QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -m 2048 -smp "$KT_SMP" \
 		-kernel "$KT_KDIR/vmlinuz" -initrd "$KT_KDIR/initrd.img" \
 		-append "root=/dev/vda rw console=ttyS0 panic=-1 $*" \
 		-drive "file=$image,format=raw,if=virtio" -nographic -no-reboot -nic none \
-		</dev/null >"$console" 2>&1 || rc=$?
+		</dev/null >"$console" 2>&1 &
+	wait $! || rc=$?
 	KT_BOOT_SECONDS=$((SECONDS - start))
 	return $rc
 }
@@ -204,4 +209,17 @@ kt_read() {
 kt_console_tail() {
 	kt_log "the serial console's last lines:"
 	tail -n "${2:-40}" "$1" | tr -d '\r' | sed 's/^/#   /'
+}
+
+# kt_cut_verifier_logs MAX: stdin to stdout, each verifier log (as libbpf
+# prints it) cut to its last MAX lines, where the rejection is (0: all).
+kt_cut_verifier_logs() {
+	awk -v max="$1" '
+		function flush() { n = c - max; if (max == 0 || n < 0) n = 0
+			if (n) print "   [... " n " lines of the verifier log left out ...]"
+			for (i = n + 1; i <= c; i++) print buf[i]; c = 0 }
+		/-- BEGIN PROG LOAD LOG --/ { inlog = 1; print; next }
+		/-- END PROG LOAD LOG --/ { flush(); inlog = 0; print; next }
+		inlog { buf[++c] = $0; next }
+		{ print }'
 }

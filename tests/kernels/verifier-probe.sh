@@ -25,22 +25,10 @@ OBJECTS=("$@")
 [ ${#OBJECTS[@]} -gt 0 ] || OBJECTS=("$BUILD/bpf-gen/steer.bpf.o" "$BUILD/bpf-gen/flow.bpf.o")
 for obj in "${OBJECTS[@]}"; do [ -s "$obj" ] || kt_die "no object $obj (build first: scripts/build.sh $1)"; done
 [ "$SERIES" = all ] && SERIES_LIST=(5.10 6.1 6.12) || SERIES_LIST=("$SERIES")
-LINES=${VERIFIER_LOG_LINES:-60}
+LOG_LINES=${VERIFIER_LOG_LINES:-60}
 
 kt_need_tools
 kt_start_work
-
-# print_results FILE: bpftool's words, each verifier log cut to its end.
-print_results() {
-	awk -v max="$LINES" '
-		function flush() { n = c - max; if (max == 0 || n < 0) n = 0
-			if (n) print "   [... " n " lines of the verifier log left out ...]"
-			for (i = n + 1; i <= c; i++) print buf[i]; c = 0 }
-		/-- BEGIN PROG LOAD LOG --/ { inlog = 1; print; next }
-		/-- END PROG LOAD LOG --/ { flush(); inlog = 0; print; next }
-		inlog { buf[++c] = $0; next }
-		{ print }' "$1"
-}
 
 status=0
 for series in "${SERIES_LIST[@]}"; do
@@ -58,7 +46,7 @@ for series in "${SERIES_LIST[@]}"; do
 	echo "== $series: kernel $KT_RELEASE, booted and probed in $KT_BOOT_SECONDS s (qemu status $rc)"
 	if kt_read "$image" "$KT_GUEST_OUT/probe-results" "$KT_WORK/results" &&
 		grep -q '^=== done' "$KT_WORK/results"; then
-		print_results "$KT_WORK/results"
+		kt_cut_verifier_logs "$LOG_LINES" <"$KT_WORK/results"
 		grep -q '^=== .*: REJECTED' "$KT_WORK/results" && status=1
 	else
 		echo "the guest did not finish the probe"
