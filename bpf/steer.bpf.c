@@ -151,6 +151,14 @@ static __always_inline int deliver(struct bpf_sk_lookup *ctx, __u32 dest)
 	if (st)
 		st->lookups++;
 	sk = bpf_map_lookup_elem(&sockets, &dest);
+	/* A socket that cannot take this is as good as none: the kernel keeps
+	 * a listener shut down (TCP, not listening) or a UDP socket connected
+	 * since in the map until it is closed, and bpf_sk_assign refuses it. */
+	if (sk && ((sk->type == SOCK_STREAM && sk->state != BPF_TCP_LISTEN) ||
+		   (sk->type == SOCK_DGRAM && sk->state != BPF_TCP_CLOSE))) {
+		bpf_sk_release(sk);
+		sk = NULL;
+	}
 	if (!sk) {
 		if (st)
 			st->misses++;

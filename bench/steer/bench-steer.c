@@ -137,7 +137,7 @@ static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
         struct bpf_sk_lookup hit[NQUERIES], miss[NQUERIES];
         int fds[2 * NLABELS], chosen_hit, chosen_miss, chosen_floor;
         double floor_ns, hit_ns, miss_ns;
-        unsigned added, removed;
+        NlSteerChanges c;
         NlProgram *prog = NULL;
         NlSteer *s = NULL;
         NlError e = {};
@@ -148,7 +148,7 @@ static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
                 return -1;
         for (size_t i = 0; i < n; i++)
                 random_binding(&b[i]);
-        if (nl_steer_set_bindings(s, b, n, &added, &removed, &e) < 0) {
+        if (nl_steer_set_bindings(s, b, n, &c, &e) < 0) {
                 fprintf(stderr, "bench-steer: %s\n", e.message);
                 return -1;
         }
@@ -175,19 +175,19 @@ static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
 
 /* Replaces the over bindings there are with n new random ones, timed. */
 static int bench_set_bindings(NlSteer *s, NlSteerBinding *b, int n, int over, const char *others) {
-        unsigned added, removed;
+        NlSteerChanges c;
         NlError e = {};
         double t0;
 
         for (int i = 0; i < n; i++)
                 random_binding(&b[i]);
         t0 = bench_now_s();
-        if (nl_steer_set_bindings(s, b, (size_t) n, &added, &removed, &e) < 0) {
+        if (nl_steer_set_bindings(s, b, (size_t) n, &c, &e) < 0) {
                 fprintf(stderr, "bench-steer: SetBindings: %s\n", e.message);
                 return -1;
         }
         printf("SetBindings of %d over %d%s: %.3f s (added %u, removed %u)\n", n, over, others, bench_now_s() - t0,
-               added, removed);
+               c.added, c.removed);
         return 0;
 }
 

@@ -31,6 +31,7 @@ static const Column destination_columns[] = {
         { "PROTO", "protocol" },
         { "FAMILY", "family" },
         { "SOCKET", "socket_cookie" },
+        { "STATE", "socket_state" },
         { "BINDINGS", "bindings" },
         { "LOOKUPS", "lookups" },
         { "MISSES", "misses" },
@@ -141,13 +142,22 @@ static int verb_bindings(sd_bus *bus, int argc, char *argv[]) {
                                 ELEMENTSOF(binding_columns), "bindings", NULL);
 }
 
-/* A destination without a socket shows "-", not a cookie of 0. */
+/* A destination without a socket shows "-", not a cookie of 0 and an
+ * empty state. */
 static void dash_no_socket(Dict *rows, size_t n) {
         for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < rows[i].n; j++)
-                        if (strcmp(rows[i].entries[j].key, "socket_cookie") == 0 &&
-                            strcmp(rows[i].entries[j].text, "0") == 0)
-                                rows[i].entries[j].text[0] = '-';
+                for (size_t j = 0; j < rows[i].n; j++) {
+                        char **text = &rows[i].entries[j].text;
+
+                        if ((strcmp(rows[i].entries[j].key, "socket_cookie") == 0 && strcmp(*text, "0") == 0) ||
+                            (strcmp(rows[i].entries[j].key, "socket_state") == 0 && !**text)) {
+                                char *dash = strdup("-");
+                                if (dash) {
+                                        free(*text);
+                                        *text = dash;
+                                }
+                        }
+                }
 }
 
 static int verb_destinations(sd_bus *bus, int argc, char *argv[]) {

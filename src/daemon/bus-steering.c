@@ -220,7 +220,7 @@ static int method_set_bindings(sd_bus_message *msg, void *userdata, sd_bus_error
         _cleanup_(steer_target_done) SteerTarget t = {};
         _cleanup_free_ NlSteerBinding *b = NULL;
         size_t n = 0, allocated = 0;
-        unsigned added = 0, removed = 0;
+        NlSteerChanges c = {};
         NlError e = {};
         int r;
 
@@ -261,13 +261,14 @@ static int method_set_bindings(sd_bus_message *msg, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
 
-        r = nl_steer_set_bindings(t.steer, b, n, &added, &removed, &e);
+        r = nl_steer_set_bindings(t.steer, b, n, &c, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
-        log_info("Steering %s/%s: replaced the bindings: %zu now, %u added, %u removed", t.link->netns,
-                 t.link->name, n, added, removed);
-        return sd_bus_reply_method_return(msg, "a{sv}", 3, "added", "u", added, "removed", "u", removed,
-                                          "total", "u", (uint32_t) n);
+        /* What the link holds now: a binding the request named twice is one. */
+        log_info("Steering %s/%s: replaced the bindings: %u now, %u added, %u removed", t.link->netns,
+                 t.link->name, c.total, c.added, c.removed);
+        return sd_bus_reply_method_return(msg, "a{sv}", 3, "added", "u", c.added, "removed", "u", c.removed,
+                                          "total", "u", c.total);
 }
 
 static int method_register_socket(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -310,12 +311,16 @@ static int method_unregister_socket(sd_bus_message *msg, void *userdata, sd_bus_
 
 static int append_destination(sd_bus_message *reply, const void *item) {
         const NlSteerDestination *d = item;
-        return sd_bus_message_append(reply, "a{sv}", 9,
+        /* A socket the kernel still holds but that takes nothing (a
+         * listener shut down) is no socket to the destination. */
+        return sd_bus_message_append(reply, "a{sv}", 10,
                                      "label", "s", d->label,
                                      "protocol", "s", nl_steer_protocol_to_string(d->protocol),
                                      "family", "s", family_to_string(d->family),
                                      "socket_cookie", "t", d->cookie,
-                                     "has_socket", "b", (int) (d->cookie != 0),
+                                     "socket_state", "s", nl_sock_state_to_string(d->socket_state),
+                                     "has_socket", "b",
+                                     (int) (d->cookie != 0 && nl_sock_state_usable(d->socket_state)),
                                      "bindings", "u", d->bindings,
                                      "lookups", "t", d->lookups,
                                      "misses", "t", d->misses,

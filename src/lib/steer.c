@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -748,6 +749,24 @@ static int prefix_put_port(NlSteer *s, struct steer_prefix *p, PortAt at, uint16
 
 /* ---- bindings ----------------------------------------------------------- */
 
+/* The maps refused an entry: full (E2BIG), or the kernel is out of memory
+ * for a map that allocates as it goes. In words, not as "Argument list
+ * too long". what: printf-style, what could not be done. */
+_printf_(3, 4) static int maps_full(NlError *e, int r, const char *what, ...) {
+        char buf[128];
+        va_list ap;
+
+        va_start(ap, what);
+        vsnprintf(buf, sizeof(buf), what, ap);
+        va_end(ap);
+        if (r == -E2BIG)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, r,
+                                    "Too many bindings: cannot %s, the link's maps are full (at most %u distinct "
+                                    "prefixes and %u ports beyond the %u each prefix keeps)",
+                                    buf, STEER_MAX_PREFIXES, STEER_MAX_OVERFLOW, STEER_SLOTS);
+        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot %s: the kernel is out of memory for its maps", buf);
+}
+
 static int binding_describe_fail(NlError *e, int r, const NlSteerBinding *b, const char *what) {
         char pfx[64];
 
@@ -808,8 +827,11 @@ int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
                 r = bpf_map_update_elem(s->prefixes, &k, &p, BPF_ANY);
         if (r < 0) {
                 (void) dest_release(s, (uint32_t) dest);
-                if (r == -E2BIG || r == -ENOMEM)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, r, "Too many bindings: %m");
+                if (r == -E2BIG || r == -ENOMEM) {
+                        char pfx[64];
+                        return maps_full(e, r, "add %s %s port %u", nl_steer_protocol_to_string(b->protocol),
+                                         nl_steer_prefix_to_string(b, pfx, sizeof(pfx)), b->port);
+                }
                 return binding_describe_fail(e, r, b, "add");
         }
         (void) dest_ref(s, (uint32_t) dest, +1);
@@ -1211,8 +1233,26 @@ static int refs_recount(NlSteer *s, const uint16_t *dest, size_t n) {
         return 0;
 }
 
-int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, unsigned *ret_added,
-                          unsigned *ret_removed, NlError *e) {
+/* The new set is written beside the live one and switched to: until the
+ * old one is deleted, both take room in the maps. Refused before anything
+ * is written, in the words of bindings, not of an errno. */
+static int check_room(const BindingSet *old, const Built *t, size_t n, NlError *e) {
+        if (old->prefixes.n + t->np > STEER_MAX_PREFIXES)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
+                                    "Too many bindings: %zu, over %zu distinct prefixes; at most %zu distinct "
+                                    "prefixes fit beside the %zu of the set they replace (%u in all)",
+                                    n, t->np, (size_t) STEER_MAX_PREFIXES - old->prefixes.n, old->prefixes.n,
+                                    STEER_MAX_PREFIXES);
+        if (old->ports.n + t->no > STEER_MAX_OVERFLOW)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
+                                    "Too many bindings: %zu, with %zu ports beyond the %u each prefix keeps; at most "
+                                    "%zu such ports fit beside the %zu of the set they replace (%u in all)",
+                                    n, t->no, STEER_SLOTS, (size_t) STEER_MAX_OVERFLOW - old->ports.n, old->ports.n,
+                                    STEER_MAX_OVERFLOW);
+        return 0;
+}
+
+int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret, NlError *e) {
         _cleanup_free_ NlSteerBinding *nb = NULL;
         _cleanup_free_ uint16_t *nd = NULL;
         BindingSet old = {}, stale = {};
@@ -1283,6 +1323,9 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, unsign
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
                 goto finish;
         }
+        r = check_room(&old, &t, m, e);
+        if (r < 0)
+                goto finish;
         /* Lookups still on the old generation need its lengths, the new
          * one needs its own: the union, until the switch is done. */
         r = regions_read(s, &g);
@@ -1299,8 +1342,7 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, unsign
                 /* Nothing switched yet: take the half-written set away. */
                 (void) map_delete_many(s->ports, t.ok, t.no);
                 (void) map_delete_many(s->prefixes, t.pk, t.np);
-                r = nl_error_set(e, r == -E2BIG || r == -ENOMEM ? NL_ERR_INVALID_ARGS : NL_ERR_FAILED, r,
-                                 "Cannot write %zu bindings: %m", m);
+                r = maps_full(e, r, "write the %zu bindings", m);
                 goto finish;
         }
 
@@ -1330,10 +1372,8 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, unsign
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot count destination references: %m");
                 goto finish;
         }
-        if (ret_added)
-                *ret_added = added;
-        if (ret_removed)
-                *ret_removed = removed;
+        if (ret)
+                *ret = (NlSteerChanges) { .added = added, .removed = removed, .total = (unsigned) m };
         r = 0;
 finish:
         binding_set_done(&old);
@@ -1474,6 +1514,27 @@ static int dest_cmp(const void *x, const void *y) {
         return a->family < b->family ? -1 : a->family > b->family;
 }
 
+/* What each listed socket can take now (sock-states.h); without it the
+ * list is still true, only its states are "unknown". */
+static int list_socket_states(NlSteer *s, NlSteerDestination *out, size_t n) {
+        _cleanup_free_ NlSockState *states = calloc(n + 1, sizeof(NlSockState));
+        _cleanup_free_ uint32_t *ids = calloc(n + 1, sizeof(uint32_t));
+        _cleanup_free_ size_t *at = calloc(n + 1, sizeof(size_t));
+        size_t k = 0;
+
+        if (!states || !ids || !at)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (out[i].cookie) {
+                        ids[k] = out[i].id;
+                        at[k++] = i;
+                }
+        (void) nl_sock_states_read(s->sockets, ids, k, states, NULL);
+        for (size_t i = 0; i < k; i++)
+                out[at[i]].socket_state = states[i];
+        return 0;
+}
+
 int nl_steer_list_destinations(NlSteer *s, NlSteerDestination **ret, size_t *ret_n, NlError *e) {
         _cleanup_free_ struct steer_dest *d = calloc(STEER_MAX_DESTS, sizeof(*d));
         _cleanup_free_ struct steer_dest_stats *st = NULL;
@@ -1496,12 +1557,14 @@ int nl_steer_list_destinations(NlSteer *s, NlSteerDestination **ret, size_t *ret
 
                 if (!d[id].in_use)
                         continue;
+                o->id = id;
                 snprintf(o->label, sizeof(o->label), "%s", d[id].label);
                 o->protocol = d[id].protocol;
                 o->family = af_from_abi(d[id].family);
                 o->bindings = d[id].refs;
                 if (bpf_map_lookup_elem(s->sockets, &id, &o->cookie) < 0)
                         o->cookie = 0;
+                o->socket_state = NL_SOCK_NONE;
                 if (bpf_map_lookup_elem(s->dest_stats, &id, st) == 0)
                         for (int c = 0; c < ncpu; c++) {
                                 o->lookups += st[c].lookups;
@@ -1510,6 +1573,9 @@ int nl_steer_list_destinations(NlSteer *s, NlSteerDestination **ret, size_t *ret
                         }
                 n++;
         }
+        r = list_socket_states(s, out, n);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
         qsort(out, n, sizeof(*out), dest_cmp);
         *ret = TAKE_PTR(out);
         *ret_n = n;

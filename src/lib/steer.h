@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "macro.h"
+#include "sock-states.h"
 #include "steer-abi.h"
 
 /*
@@ -31,10 +32,12 @@ typedef struct NlSteerBinding {
 } NlSteerBinding;
 
 typedef struct NlSteerDestination {
+        uint32_t id;            /* the destination id (its key in the link's maps) */
         char label[NL_STEER_LABEL_MAX + 1];
         uint8_t protocol;
         uint8_t family;         /* of the bindings it serves: AF_INET, AF_INET6 */
         uint64_t cookie;        /* socket cookie, 0: no socket */
+        NlSockState socket_state; /* what the socket can take now (sock-states.h) */
         uint32_t bindings;      /* how many bindings lead here */
         uint64_t lookups, misses, errors;
 } NlSteerDestination;
@@ -77,8 +80,13 @@ int nl_steer_list_bindings(NlSteer *s, NlSteerBinding **ret, size_t *ret_n, NlEr
 /* Replaces the whole set: the new set is written beside the live one and
  * switched to with one write, so every lookup sees either the old set or
  * the new, never a mix. Hit counters of bindings kept unchanged carry over. */
-int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *b, size_t n, unsigned *ret_added,
-                          unsigned *ret_removed, NlError *e);
+typedef struct NlSteerChanges {
+        unsigned added, removed;
+        unsigned total;         /* bindings in the new set, each counted once */
+} NlSteerChanges;
+/* A set that cannot fit beside the current one while it is replaced is
+ * refused with NL_ERR_INVALID_ARGS saying how many fit. ret may be NULL. */
+int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *b, size_t n, NlSteerChanges *ret, NlError *e);
 
 /* fd: a listening TCP or bound unconnected UDP socket in the netns netns_ino
  * whose protocol the label's bindings use (if it has any). A dual-stack IPv6
@@ -87,5 +95,8 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *b, size_t n, unsigne
 int nl_steer_register_socket(NlSteer *s, uint64_t netns_ino, const char *label, int fd, NlError *e);
 /* Removes every socket of the label. None: -ENOENT, NL_ERR_INVALID_ARGS. */
 int nl_steer_unregister_socket(NlSteer *s, const char *label, NlError *e);
-/* Sorted by label, protocol, family; free(*ret). */
+/* Sorted by label, protocol, family; free(*ret). Each says what its socket
+ * can take now: a listener shut down stays registered (the kernel keeps it
+ * until it is closed) but takes nothing, and lookups that match it fall
+ * through to the kernel's own, counted as misses. */
 int nl_steer_list_destinations(NlSteer *s, NlSteerDestination **ret, size_t *ret_n, NlError *e);

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -167,19 +168,71 @@ static void body(void) {
                 b.protocol = IPPROTO_TCP;
                 b.port = 81;
                 REFUSED(e, nl_steer_remove_binding(l.steer, &b, &e), "removing what is not bound", NULL);
-                CHECK_OK(nl_steer_set_bindings(l.steer, (NlSteerBinding[]) { b, b }, 2, NULL, NULL, &e), &e);
-                CHECK(count_bindings(&l) == 1, "SetBindings folds a binding given twice with one label");
+                {
+                        NlSteerChanges c = {};
+                        CHECK_OK(nl_steer_set_bindings(l.steer, (NlSteerBinding[]) { b, b, b }, 3, &c, &e), &e);
+                        CHECK(count_bindings(&l) == 1, "SetBindings folds a binding given twice with one label");
+                        CHECK(c.total == 1, "... and counts it once in total: %u", c.total);
+                }
                 {
                         NlSteerBinding two[2] = { b, b };
 
                         strcpy(two[1].label, "other");
-                        REFUSED(e, nl_steer_set_bindings(l.steer, two, 2, NULL, NULL, &e), "SetBindings with one binding to two labels", NULL);
+                        REFUSED(e, nl_steer_set_bindings(l.steer, two, 2, NULL, &e), "SetBindings with one binding to two labels", NULL);
                         two[1] = b;
                         two[1].prefixlen = 5;   /* 10 = 00001010: bit 6 is a host bit */
-                        REFUSED(e, nl_steer_set_bindings(l.steer, two, 2, NULL, NULL, &e), "SetBindings with host bits in element 1", NULL);
+                        REFUSED(e, nl_steer_set_bindings(l.steer, two, 2, NULL, &e), "SetBindings with host bits in element 1", NULL);
                         CHECK(strstr(e.message, "Binding 1") != NULL, "the message names the element: %s", e.message);
                         CHECK(count_bindings(&l) == 1, "refused SetBindings changed nothing");
                 }
+        }
+
+        /* More bindings than the maps hold: refused in words, not as
+         * "Argument list too long", and nothing changes. The new set is
+         * written beside the one it replaces, so the room is what that
+         * one leaves. */
+        {
+                size_t max = STEER_MAX_PREFIXES, before_n = 0;
+                NlSteerBinding *big = calloc(max + 1, sizeof(*big)), *prev = NULL, extra;
+                NlSteerChanges c = {};
+                NlError e = {};
+                char want[200];
+
+                CHECK(big != NULL, "memory for %zu bindings", max + 1);
+                CHECK_OK(nl_steer_list_bindings(l.steer, &prev, &before_n, &e), &e);
+                for (size_t i = 0; big && i <= max; i++) {
+                        big[i] = (NlSteerBinding) { .protocol = IPPROTO_TCP, .family = AF_INET, .prefixlen = 32,
+                                                    .addr = { 10, (uint8_t) (i >> 16), (uint8_t) (i >> 8), (uint8_t) i } };
+                        strcpy(big[i].label, "many");
+                }
+                if (big) {
+                        REFUSED(e, nl_steer_set_bindings(l.steer, big, max + 1, &c, &e), "one binding more than fits",
+                                NULL);
+                        snprintf(want, sizeof(want), "Too many bindings: %zu, over %zu distinct prefixes; at most %zu",
+                                 max + 1, max + 1, max - before_n);
+                        CHECK(strstr(e.message, want) != NULL, "the message says how many fit: %s", e.message);
+                        CHECK(count_bindings(&l) == before_n, "refused SetBindings changed nothing");
+                        e = (NlError) {};
+                        CHECK_OK(nl_steer_set_bindings(l.steer, NULL, 0, &c, &e), &e);
+                        CHECK_OK(nl_steer_set_bindings(l.steer, big, max, &c, &e), &e);
+                        CHECK(c.total == max && count_bindings(&l) == max, "as many as fit: %u", c.total);
+                        extra = big[max];
+                        REFUSED(e, nl_steer_add_binding(l.steer, &extra, &e), "AddBinding to full maps", NULL);
+                        CHECK(strstr(e.message, "Too many bindings: cannot add tcp 10.4.0.0/32 port 0, the link's maps "
+                                                "are full") != NULL, "AddBinding says the maps are full: %s", e.message);
+                        REFUSED(e, nl_steer_set_bindings(l.steer, &extra, 1, &c, &e), "SetBindings beside a full set",
+                                NULL);
+                        snprintf(want, sizeof(want), "at most 0 distinct prefixes fit beside the %zu of the set they "
+                                 "replace", max);
+                        CHECK(strstr(e.message, want) != NULL, "the message says none fits beside: %s", e.message);
+                        CHECK(!strstr(e.message, "Argument list too long"), "no errno text");
+                        e = (NlError) {};
+                        CHECK_OK(nl_steer_set_bindings(l.steer, NULL, 0, &c, &e), &e);
+                        CHECK_OK(nl_steer_set_bindings(l.steer, prev, before_n, &c, &e), &e);
+                        CHECK(count_bindings(&l) == before_n, "the set before is back");
+                }
+                free(big);
+                free(prev);
         }
 
         /* Registration checks. */
@@ -215,6 +268,26 @@ static void body(void) {
                 CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, "dns", udp_ok, &e), &e);
                 CHECK_OK(nl_steer_register_socket(l.steer, env.netns_ino, "fresh", udp_ok, &e), &e);
                 REFUSED(e, nl_steer_unregister_socket(l.steer, "nobody", &e), "unregister unknown label", NULL);
+                {
+                        NlSteerDestination *d = NULL;
+                        size_t nd = 0;
+                        NlSockState web = _NL_SOCK_STATE_MAX, dns = _NL_SOCK_STATE_MAX;
+
+                        /* The kernel keeps a listener shut down in the sockmap; it
+                         * is listed as what it is. */
+                        CHECK_OK(shutdown(tcp_ok, SHUT_RDWR), NULL);
+                        CHECK_OK(nl_steer_list_destinations(l.steer, &d, &nd, &e), &e);
+                        for (size_t i = 0; d && i < nd; i++) {
+                                if (strcmp(d[i].label, "web") == 0 && d[i].protocol == IPPROTO_TCP)
+                                        web = d[i].socket_state;
+                                if (strcmp(d[i].label, "dns") == 0 && d[i].family == AF_INET)
+                                        dns = d[i].socket_state;
+                        }
+                        CHECK(web == NL_SOCK_NOT_LISTENING, "a shut-down listener is not-listening: %s",
+                              nl_sock_state_to_string(web));
+                        CHECK(dns == NL_SOCK_BOUND, "a bound UDP socket is bound: %s", nl_sock_state_to_string(dns));
+                        free(d);
+                }
                 CHECK(count_bindings(&l) == before + 1, "registration changed no binding");
                 close(fds[0]);
                 close(fds[1]);

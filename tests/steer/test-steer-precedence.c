@@ -100,7 +100,7 @@ static void body(void) {
         SteerLink l;
         NlSteerBinding set[ELEMENTSOF(bindings)];
         int fds[ELEMENTSOF(bindings)];
-        unsigned added = 0, removed = 0;
+        NlSteerChanges c = {};
         NlError e = {};
 
         if (!CHECK(steer_env_setup(&env) >= 0, "private netns"))
@@ -124,8 +124,8 @@ static void body(void) {
         for (size_t i = 0; i < ELEMENTSOF(bindings); i++)
                 CHECK_OK(nl_steer_binding_parse(bindings[i].proto, bindings[i].prefix, bindings[i].port,
                                                 bindings[i].label, &set[ELEMENTSOF(bindings) - 1 - i], &e), &e);
-        CHECK_OK(nl_steer_set_bindings(l.steer, set, ELEMENTSOF(set), &added, &removed, &e), &e);
-        CHECK(added == 0 && removed == 0, "same set: added %u removed %u", added, removed);
+        CHECK_OK(nl_steer_set_bindings(l.steer, set, ELEMENTSOF(set), &c, &e), &e);
+        CHECK(c.added == 0 && c.removed == 0, "same set: added %u removed %u", c.added, c.removed);
         run_cases(&l, "after SetBindings of the same set");
 
         /* Many ports on one prefix: past the inline slots into the overflow. */

@@ -186,13 +186,13 @@ static void body(void) {
         /* SetBindings moves the traffic, and re-registering swaps. */
         {
                 NlSteerBinding set[2];
-                unsigned added = 0, removed = 0;
+                NlSteerChanges c = {};
 
                 web2 = steer_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, false);
                 CHECK_OK(nl_steer_binding_parse("tcp", "10.1.0.0/16", 0, "web", &set[0], &e), &e);
                 CHECK_OK(nl_steer_binding_parse("tcp", "10.7.0.0/16", 80, "web", &set[1], &e), &e);
-                CHECK_OK(nl_steer_set_bindings(a.steer, set, 2, &added, &removed, &e), &e);
-                CHECK(added == 1 && removed == 6, "SetBindings: added %u removed %u", added, removed);
+                CHECK_OK(nl_steer_set_bindings(a.steer, set, 2, &c, &e), &e);
+                CHECK(c.added == 1 && c.removed == 6, "SetBindings: added %u removed %u", c.added, c.removed);
                 CHECK(tcp_reaches(web, "10.7.1.1", 80), "the new binding steers");
                 CHECK(tcp_refused("10.2.0.1", 100), "the dropped binding no longer steers");
                 CHECK_OK(nl_steer_register_socket(a.steer, env.netns_ino, "web", web2, &e), &e);
