@@ -68,7 +68,7 @@ static int setup(void) {
         r = manager_steer_dir(&manager, fuzz_netns_ino, FUZZ_STEER_LINK, map_dir, sizeof(map_dir));
         if (r < 0)
                 return r;
-        fd = nl_builtin_load_fd("steer", NL_ATTACH_SK_LOOKUP, map_dir, &e);
+        fd = nl_builtin_load_fd("steer", NL_ATTACH_SK_LOOKUP, map_dir, NL_MAPS_PIN, &e);
         if (fd >= 0) {
                 uint32_t id;
                 char tag[17];

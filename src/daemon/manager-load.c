@@ -13,6 +13,7 @@
 #include "load-child.h"
 #include "log.h"
 #include "manager.h"
+#include "steer-maps.h"
 
 /*
  * Obtaining programs. A load runs in a child process: libbpf parses the ELF
@@ -32,7 +33,8 @@ typedef struct LoadArgs {
         const char *program;
         const char *builtin;
         NlAttachType type;
-        char map_dir[4096];
+        NlMapsMode maps_mode;
+        char map_dir[4096];     /* NL_MAPS_PIN: made when the load starts */
         char key[512];
         char source[128];
         bool per_link;
@@ -44,7 +46,7 @@ typedef struct LoadJob {
         char source[128];
         bool per_link;
         uint64_t ino;
-        char name[NL_LINK_NAME_MAX + 1];
+        char *staging;          /* the folder its new maps go in, until a program owns it */
         pid_t pid;
         int sock;
         sd_event_source *io, *timer;
@@ -55,49 +57,98 @@ typedef struct Prepared {
         NlError error;
         bool per_link;
         uint64_t ino;
-        char name[NL_LINK_NAME_MAX + 1];
 } Prepared;
 
 static int run_load(void *arg, NlError *e) {
         LoadArgs *a = arg;
 
         if (a->kind == PROGRAM_BUILTIN)
-                return nl_builtin_load_fd(a->builtin, a->type, a->per_link ? a->map_dir : NULL, e);
+                return nl_builtin_load_fd(a->builtin, a->type, a->per_link ? a->map_dir : NULL, a->maps_mode, e);
         return nl_prog_elf_load_fd(a->data, a->size, a->program, a->type, e);
 }
 
-static void steer_key(Manager *m, uint64_t ino, const char *name, char *key, size_t size, char *dir, size_t dir_size) {
-        if (manager_steer_dir(m, ino, name, dir, dir_size) < 0)
-                dir[0] = 0;
-        snprintf(key, size, "steer:%s", dir);
+/*
+ * A per-link builtin's maps: an Update of a link that runs it already keeps
+ * that link's maps (and the load is that link's: its key names the link
+ * id, so a link made again under the name gets its own); anything else
+ * gets new maps, in a folder of the load's own (steer-maps.c). Requests
+ * for new maps of one (netns, name) share a load; the first to run takes
+ * it, and the others, finding the name taken, fail without touching it.
+ */
+static void per_link_args(Manager *m, uint64_t ino, const char *name, LoadArgs *a) {
+        const Link *l = manager_link_get(m, ino, a->type, name);
+
+        if (l && manager_link_runs_steer(l) && manager_steer_dir(m, ino, name, a->map_dir, sizeof(a->map_dir)) >= 0) {
+                a->maps_mode = NL_MAPS_REUSE;
+                snprintf(a->key, sizeof(a->key), "steer:%" PRIu64 "/%s#%u", ino, name, l->info.link_id);
+                return;
+        }
+        a->maps_mode = NL_MAPS_PIN;
+        a->map_dir[0] = 0;
+        snprintf(a->key, sizeof(a->key), "steer:%" PRIu64 "/%s", ino, name);
 }
 
-bool manager_steer_load_pending(Manager *m, uint64_t ino, const char *name) {
-        char key[512], dir[4096];
+/* Before a load that makes maps: their own folder. */
+static int stage_maps(Manager *m, LoadArgs *a, uint64_t ino, NlError *e) {
+        int r;
 
-        steer_key(m, ino, name, key, sizeof(key), dir, sizeof(dir));
-        return hashmap_get(m->jobs, key) || hashmap_get(m->prepared, key);
+        if (!a->per_link || a->maps_mode != NL_MAPS_PIN)
+                return 0;
+        r = steer_maps_stage(m, ino, a->map_dir, sizeof(a->map_dir));
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot make a folder for the new steer maps: %m");
+        return 0;
 }
 
-static bool has_key_prefix(Hashmap *h, const char *prefix, size_t n) {
-        HashmapIter it = {};
-        const char *k;
+/* A folder no program came to own: removed as a program would (see
+ * nl_program_set_staging_dir). */
+static void unstage_maps(const char *dir) {
+        char parent[4096];
+        char *slash;
 
-        while (hashmap_iterate(h, &it, NULL, &k))
-                if (strncmp(k, prefix, n) == 0)
-                        return true;
-        return false;
+        if (!dir || !*dir)
+                return;
+        (void) nl_pin_rm_rf(dir);
+        snprintf(parent, sizeof(parent), "%s", dir);
+        slash = strrchr(parent, '/');
+        if (slash) {
+                *slash = 0;
+                (void) rmdir(parent);
+        }
 }
 
-bool manager_netns_load_pending(Manager *m, uint64_t ino) {
-        char prefix[512], dir[4096];
-        size_t n;
+/* Wraps a loaded program; a program with new maps owns their folder. */
+static int adopt(Manager *m, const char *key, const char *source, bool per_link, const char *staging, int fd,
+                 NlProgram **ret, NlError *e) {
+        NlProgram *p = NULL;
+        uint32_t id;
+        int r;
 
-        /* The key of a steer load names its map folder, <root>/<ino>/steer/... */
-        if (nl_pin_netns_dir(m->store, ino, dir, sizeof(dir)) < 0)
-                return false;
-        n = (size_t) snprintf(prefix, sizeof(prefix), "steer:%s/", dir);
-        return has_key_prefix(m->jobs, prefix, n) || has_key_prefix(m->prepared, prefix, n);
+        /* Marked before any link can run it, and before the cache can hand
+         * it out: a builtin is known after a restart by this record alone
+         * (builtin-marks.h). Any other program clears what its id may
+         * carry from a program long gone. */
+        r = nl_prog_fd_describe(fd, &id, NULL, NULL);
+        if (r < 0)
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the loaded program's id: %m");
+        if (r >= 0)
+                r = nl_builtin_mark(m->marks_fd, id, nl_builtin_from_source(source), e);
+        if (r >= 0)
+                r = nl_prog_cache_adopt(m->cache, per_link ? NULL : key, source, NULL, NULL, fd, &p, e);
+        close(fd);
+        if (r >= 0 && staging && *staging) {
+                r = nl_program_set_staging_dir(p, staging);
+                if (r < 0) {
+                        p = nl_program_unref(p);
+                        r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
+                }
+        }
+        if (r < 0) {
+                unstage_maps(staging);
+                return r;
+        }
+        *ret = p;
+        return 0;
 }
 
 /* Fills a: reads the object (fd or path) and computes the key. */
@@ -118,7 +169,7 @@ static int prepare_args(Manager *m, const ProgramSpec *p, NlAttachType type, uin
                 a->per_link = b->per_link;
                 snprintf(a->source, sizeof(a->source), "builtin:%s", b->name);
                 if (b->per_link)
-                        steer_key(m, ino, name, a->key, sizeof(a->key), a->map_dir, sizeof(a->map_dir));
+                        per_link_args(m, ino, name, a);
                 else
                         snprintf(a->key, sizeof(a->key), "builtin:%s", b->name);
                 return 0;
@@ -138,26 +189,6 @@ static int prepare_args(Manager *m, const ProgramSpec *p, NlAttachType type, uin
                                a->source, sizeof(a->source), e);
 }
 
-static int adopt(Manager *m, const char *key, const char *source, bool per_link, int fd,
-                 NlProgram **ret, NlError *e) {
-        uint32_t id;
-        int r;
-
-        /* Marked before any link can run it, and before the cache can hand
-         * it out: a builtin is known after a restart by this record alone
-         * (builtin-marks.h). Any other program clears what its id may
-         * carry from a program long gone. */
-        r = nl_prog_fd_describe(fd, &id, NULL, NULL);
-        if (r < 0)
-                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the loaded program's id: %m");
-        if (r >= 0)
-                r = nl_builtin_mark(m->marks_fd, id, nl_builtin_from_source(source), e);
-        if (r >= 0)
-                r = nl_prog_cache_adopt(m->cache, per_link ? NULL : key, source, NULL, NULL, fd, ret, e);
-        close(fd);
-        return r;
-}
-
 /* Before the socket is closed: epoll keeps watching a closed fd whose file
  * another loader child still holds (forked children inherit it). */
 static void job_unwatch(LoadJob *j) {
@@ -170,6 +201,8 @@ static void job_free(LoadJob *j) {
                 return;
         sd_event_source_disable_unref(j->io);
         sd_event_source_disable_unref(j->timer);
+        unstage_maps(j->staging);       /* still ours: no program took it */
+        free(j->staging);
         free(j);
 }
 
@@ -192,10 +225,13 @@ static void job_finish(LoadJob *j) {
         }
         pr->per_link = j->per_link;
         pr->ino = j->ino;
-        snprintf(pr->name, sizeof(pr->name), "%s", j->name);
         r = nl_load_child_finish(j->pid, j->sock, &fd, &pr->error);
-        if (r >= 0)
-                r = adopt(m, j->key, j->source, j->per_link, fd, &pr->prog, &pr->error);
+        if (r >= 0) {
+                /* The program owns the folder now, failed or not. */
+                r = adopt(m, j->key, j->source, j->per_link, j->staging, fd, &pr->prog, &pr->error);
+                free(j->staging);
+                j->staging = NULL;
+        }
         if (r < 0)
                 log_debug("Loading %s failed: %s", j->source, pr->error.message);
         else
@@ -225,7 +261,7 @@ static int on_job_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;       /* the hang-up finishes the job */
 }
 
-static int start_job(Manager *m, LoadArgs *a, uint64_t ino, const char *name, NlError *e) {
+static int start_job(Manager *m, LoadArgs *a, uint64_t ino, NlError *e) {
         LoadJob *j;
         int r;
 
@@ -238,12 +274,20 @@ static int start_job(Manager *m, LoadArgs *a, uint64_t ino, const char *name, Nl
         snprintf(j->source, sizeof(j->source), "%s", a->source);
         j->per_link = a->per_link;
         j->ino = ino;
-        snprintf(j->name, sizeof(j->name), "%s", name);
+        r = stage_maps(m, a, ino, e);
+        if (r >= 0 && a->maps_mode == NL_MAPS_PIN && a->per_link && !(j->staging = strdup(a->map_dir))) {
+                unstage_maps(a->map_dir);
+                r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+        if (r < 0) {
+                free(j);
+                return r;
+        }
 
         log_flush();    /* a child must not inherit lines still to be written */
         r = nl_load_child_start(run_load, a, &j->pid, &j->sock, e);
         if (r < 0) {
-                free(j);
+                job_free(j);
                 return r;
         }
         r = sd_event_add_io(m->event, &j->io, j->sock, EPOLLIN | EPOLLHUP, on_job_io, j);
@@ -313,7 +357,7 @@ static void identity_remember(const char *identity, const char *key) {
 int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
                          const char *name, NlProgram **ret, NlError *e) {
         char identity[512];
-        bool have_identity = false, settled = false;
+        bool have_identity = false, settled = false, staged;
         LoadArgs a = {};
         Prepared *pr;
         int r, fd;
@@ -365,7 +409,7 @@ int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, ui
 
         if (m->async && m->event) {
                 if (!hashmap_get(m->jobs, a.key)) {
-                        r = start_job(m, &a, ino, name, e);
+                        r = start_job(m, &a, ino, e);
                         if (r < 0)
                                 goto out;
                 }
@@ -375,10 +419,16 @@ int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, ui
                 goto out;
         }
 
+        r = stage_maps(m, &a, ino, e);
+        if (r < 0)
+                goto out;
         log_flush();
         r = nl_load_child_run(run_load, &a, &fd, e);
+        staged = a.per_link && a.maps_mode == NL_MAPS_PIN;
         if (r >= 0)
-                r = adopt(m, a.key, a.source, a.per_link, fd, ret, e);
+                r = adopt(m, a.key, a.source, a.per_link, staged ? a.map_dir : NULL, fd, ret, e);
+        else if (staged)
+                unstage_maps(a.map_dir);
 out:
         free(a.data);
         return r;
@@ -386,18 +436,15 @@ out:
 
 void manager_forget_prepared(Manager *m, const char *key) {
         Prepared *pr = hashmap_remove(m->prepared, key);
-        char lkey[128];
 
         if (!pr)
                 return;
-        /* Steer maps made for a link that never came: remove them, unless
-         * a link of that name holds them by now. */
-        if (pr->per_link && pr->prog) {
-                snprintf(lkey, sizeof(lkey), "%" PRIu64 "/sk_lookup/%s", pr->ino, pr->name);
-                if (!hashmap_get(m->links, lkey))
-                        manager_remove_steer_dir(m, pr->ino, pr->name);
-        }
+        /* New maps made for a request that never took them go with the
+         * program (they are in its own folder); the netns's folders go
+         * later if it has no link. */
         nl_program_unref(pr->prog);
+        if (pr->per_link)
+                manager_mark_emptied(m, pr->ino);
         free(pr);
 }
 

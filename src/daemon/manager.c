@@ -11,6 +11,7 @@
 #include "log.h"
 #include "manager.h"
 #include "netns-ref.h"
+#include "steer-maps.h"
 #include "steer.h"
 
 /*
@@ -163,6 +164,10 @@ static bool link_is_steer(const Link *l) {
         return l->builtin && l->builtin->per_link;
 }
 
+bool manager_link_runs_steer(const Link *l) {
+        return link_is_steer(l);
+}
+
 /*
  * Pin folders of a netns with no links left are removed a few seconds
  * later, not at once: a Detach followed by an Attach in the same netns, as
@@ -189,14 +194,14 @@ void manager_mark_emptied(Manager *m, uint64_t ino) {
         (void) hashmap_put(m->emptied, k, (void *) (uintptr_t) now_usec());
 }
 
-/* Removes the folders of a netns without links, unless a load is making
- * steer maps in them (in a child process, so at any time): then they stay
- * marked for the next look. Returns 1 if the netns folder went. */
+/* Removes the folders of a netns without links. A load making steer maps
+ * in it (in a child process, so at any time) makes them in a folder of its
+ * own, which keeps the netns folder from going; the load marks the netns
+ * again when it ends (manager_forget_prepared, attach_one). Returns 1 if
+ * the netns folder went. */
 static int prune_now(Manager *m, uint64_t ino) {
         char key[32];
 
-        if (manager_netns_load_pending(m, ino))
-                return 0;
         netns_key(key, ino);
         hashmap_remove(m->emptied, key);
         /* A netns with links again keeps its folders. */
@@ -397,6 +402,13 @@ static int resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e)
         return 0;
 }
 
+Link *manager_link_get(Manager *m, uint64_t ino, NlAttachType type, const char *name) {
+        char key[128];
+
+        link_key(key, sizeof(key), ino, type, name);
+        return hashmap_get(m->links, key);
+}
+
 int manager_find(Manager *m, const char *netns, NlAttachType type, const char *name, Link **ret, NlError *e) {
         char key[128], buf[80];
         uint64_t ino;
@@ -464,6 +476,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         NlAttachType type;
         NlNetns ns = { .fd = -EBADF };
         uint32_t order = UINT32_MAX;
+        bool published = false;
         char key[128];
         Link *l = NULL;
         int r;
@@ -485,10 +498,6 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
                                     nl_attach_type_to_string(type), ref->name, ref->netns);
         }
 
-        /* Fresh state for a new steer link: no maps of an earlier one (but
-         * those of a load made for this very request are the fresh ones). */
-        if (spec_is_per_link(p) && !manager_steer_load_pending(m, ns.ino, ref->name))
-                manager_remove_steer_dir(m, ns.ino, ref->name);
         if (preloaded) {
                 prog = nl_program_ref(preloaded);
                 r = 0;
@@ -501,6 +510,12 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         if (r < 0)
                 goto fail;
         nl_crash_point("attach-after-load");
+        /* New steer maps, made for this request alone, go in place: the
+         * name is ours from the check above to the pin below. */
+        r = steer_maps_publish(m, prog, ns.ino, ref->name, e);
+        if (r < 0)
+                goto fail;
+        published = r > 0;
 
         link_fd = nl_link_create(nl_program_fd(prog), ns.fd, type, e);
         if (link_fd < 0) {
@@ -557,7 +572,7 @@ fail:
         nl_netns_close(&ns);
         if (link_fd >= 0)
                 (void) nl_link_detach(link_fd, NULL);
-        if (spec_is_per_link(p))
+        if (published)
                 manager_remove_steer_dir(m, ns.ino, ref->name);
         /* Folders made for it go with the others of a netns without links. */
         manager_mark_emptied(m, ns.ino);
@@ -599,7 +614,7 @@ int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **
 static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expected,
                         const ProgramSpec *p, Link **ret, NlError *e) {
         _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
-        bool was_steer, now_steer;
+        bool was_steer, now_steer, published;
         Link *l = NULL;
         int r;
 
@@ -617,21 +632,24 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
 
         was_steer = link_is_steer(l);
         now_steer = spec_is_per_link(p);
-        /* Moving to steer from something else starts from empty maps. */
-        if (now_steer && !was_steer && !manager_steer_load_pending(m, l->ino, l->name))
-                manager_remove_steer_dir(m, l->ino, l->name);
 
+        /* Steer on a link that runs it keeps the link's maps; moving to
+         * steer from something else gets new ones (manager-load.c). */
         r = manager_load_program(m, p, l->type, l->ino, l->name, &prog, e);
         if (r < 0)
                 return r;
         nl_crash_point("update-after-load");
+        r = steer_maps_publish(m, prog, l->ino, l->name, e);
+        if (r < 0)
+                return r;
+        published = r > 0;
 
         if (cas)
                 r = nl_link_replace(l->fd, nl_program_fd(prog), expected, e);
         else
                 r = nl_link_update(l->fd, nl_program_fd(prog), e);
         if (r < 0) {
-                if (now_steer && !was_steer)
+                if (published)
                         manager_remove_steer_dir(m, l->ino, l->name);
                 return r;
         }
@@ -713,6 +731,30 @@ static int batch_error(NlError *e, size_t i, const LinkRef *ref, int r) {
                                nl_printable(ref->netns, n1, sizeof(n1)), nl_printable(ref->name, n2, sizeof(n2)));
 }
 
+/* Two elements naming one link: LinkExists, naming the second. The same
+ * netns may be named in two ways: compared by inode where both resolve. */
+static int batch_check_names(const LinkRef *refs, size_t n, NlError *e) {
+        _cleanup_(hashmap_freep) Hashmap *seen = hashmap_new();
+
+        if (!seen)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        for (size_t i = 0; i < n; i++) {
+                char key[256];
+                uint64_t ino;
+
+                if (nl_netns_stat_ino(refs[i].netns, &ino) < 0)
+                        continue;       /* its own attach names what is wrong */
+                snprintf(key, sizeof(key), "%" PRIu64 "/%.32s/%.64s", ino, refs[i].type, refs[i].name);
+                if (hashmap_get(seen, key))
+                        return batch_error(e, i, &refs[i],
+                                           nl_error_set(e, NL_ERR_LINK_EXISTS, -EEXIST,
+                                                        "The batch names link '%s' twice", refs[i].name));
+                if (hashmap_put(seen, key, (void *) 1) < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+        return 0;
+}
+
 int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
                         Link ***ret, NlError *e) {
         bool async = m->async;
@@ -730,6 +772,11 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         loaded = calloc(n ? n : 1, sizeof(NlProgram *));
         if (!made || !paths || !loaded)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        /* Each element must hold its name alone until the commit: its new
+         * steer maps go in place under it before anything is pinned. */
+        r = batch_check_names(refs, n, e);
+        if (r < 0)
+                return r;
 
         /* Load every shared program first, without changing anything: a
          * load that has to wait parks the whole batch, and the cache keeps
@@ -1167,8 +1214,12 @@ static void tidy_pin_folders(Manager *m) {
                         l = hashmap_get(m->links, key);
                         if (l && link_is_steer(l))
                                 continue;
-                        log_notice("Removing steer maps of link '%s' in netns %" PRIu64
-                                   ", which no longer runs builtin:steer", se->d_name, ino);
+                        if (steer_maps_is_staging(se->d_name))
+                                log_notice("Removing steer maps %s/%s a load made for a request that "
+                                           "never finished", dir, se->d_name);
+                        else
+                                log_notice("Removing steer maps of link '%s' in netns %" PRIu64
+                                           ", which no longer runs builtin:steer", se->d_name, ino);
                         manager_remove_steer_dir(m, ino, se->d_name);
                 }
                 closedir(sd);

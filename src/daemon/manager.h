@@ -159,8 +159,6 @@ uint32_t manager_link_order(Manager *m, const Link *l);
  * manager_prune a few seconds later (all of them if all is set). Returns
  * how many netns folders went. */
 void manager_mark_emptied(Manager *m, uint64_t ino);
-/* A steer load in a child process is making maps in the netns's folder. */
-bool manager_netns_load_pending(Manager *m, uint64_t ino);
 int manager_prune(Manager *m, bool all);
 
 /* Drops links whose netns is gone, looking at one link per netns; at
@@ -168,12 +166,12 @@ int manager_prune(Manager *m, bool all);
 int manager_check_defunct(Manager *m, bool at_start);
 
 /* Gets the program p names, loaded for a link (ino, name) of type:
- * from the cache, from a finished load, or by loading it (in a child). */
+ * from the cache, from a finished load, or by loading it (in a child). A
+ * per-link builtin (steer) keeps the maps of the link (ino, name) if that
+ * runs it already; otherwise its new maps are in a folder the program owns
+ * until steer_maps_publish() puts it in place (steer-maps.c). */
 int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
                          const char *name, NlProgram **ret, NlError *e);
-/* Whether a load for the steer maps of link (ino, name) is running or done
- * and not yet taken: its map folder must then be left alone. */
-bool manager_steer_load_pending(Manager *m, uint64_t ino, const char *name);
 /* Drops what a finished load left that nobody took. */
 void manager_forget_prepared(Manager *m, const char *key);
 void manager_load_free_all(Manager *m);
@@ -190,5 +188,9 @@ void manager_link_set_builtin(Link *l, const NlBuiltin *b);
 
 /* The steer map folder of a link, <pin-root>/<ino>/steer/<name>. */
 int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size);
+/* A link by netns inode, type and name, or NULL. */
+Link *manager_link_get(Manager *m, uint64_t ino, NlAttachType type, const char *name);
+/* Whether the link runs builtin:steer (and so owns <root>/<ino>/steer/<name>/). */
+bool manager_link_runs_steer(const Link *l);
 /* A link by netns reference (or ino:N), type and name. */
 int manager_find(Manager *m, const char *netns, NlAttachType type, const char *name, Link **ret, NlError *e);

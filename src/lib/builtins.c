@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -66,21 +67,66 @@ static int set_map_pins(struct bpf_object *obj, const char *map_dir) {
         return 0;
 }
 
-static int load_steer(NlProgCache *c, const char *map_dir, NlProgram **ret, NlError *e) {
+/* The same maps, taken from their pins, with nothing made: the maps of a
+ * link being updated are that link's, and a pin gone missing meanwhile
+ * must fail the load, not give the link new, empty maps in its folder. */
+static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *e) {
+        struct bpf_map *map;
+        char path[4096];
+
+        bpf_object__for_each_map(map, obj) {
+                struct bpf_map_info info = {};
+                uint32_t len = sizeof(info);
+                _cleanup_close_ int fd = -EBADF;
+                int r;
+
+                if (bpf_map__is_internal(map))
+                        continue;
+                if (snprintf(path, sizeof(path), "%s/%s", map_dir, bpf_map__name(map)) >= (int) sizeof(path))
+                        return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Map path too long");
+                fd = bpf_obj_get(path);
+                if (fd < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, fd, "Cannot open the link's map %s: %m", path);
+                r = bpf_obj_get_info_by_fd(fd, &info, &len);
+                if (r < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read map %s: %m", path);
+                if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+                    info.value_size != bpf_map__value_size(map) ||
+                    info.max_entries != bpf_map__max_entries(map) || info.map_flags != bpf_map__map_flags(map))
+                        return nl_error_set(e, NL_ERR_FAILED, -EMEDIUMTYPE,
+                                            "Map %s has another layout than this build's", path);
+                r = bpf_map__reuse_fd(map, fd);
+                if (r < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot reuse map %s: %m", path);
+        }
+        return 0;
+}
+
+static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlProgram **ret, NlError *e) {
         struct steer *skel;
         int r;
 
         if (!map_dir)
                 return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "builtin steer needs a map folder");
-        r = nl_mkdir_p(map_dir, 0700);
-        if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create map folder %s: %m", map_dir);
+        if (mode == NL_MAPS_PIN) {
+                r = nl_mkdir_p(map_dir, 0700);
+                if (r < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create map folder %s: %m", map_dir);
+        }
 
         nl_libbpf_capture_begin();
         skel = steer__open();
         if (!skel)
                 return load_failed(negative_errno(), "steer", e);
-        r = set_map_pins(skel->obj, map_dir);
+        if (mode == NL_MAPS_REUSE) {
+                r = reuse_map_pins(skel->obj, map_dir, e);
+                if (r < 0) {
+                        nl_libbpf_capture_end();
+                        steer__destroy(skel);
+                        return r;
+                }
+        } else
+                r = set_map_pins(skel->obj, map_dir);
         if (r >= 0)
                 r = steer__load(skel);
         if (r < 0) {
@@ -127,7 +173,7 @@ int nl_builtin_check(const char *name, NlAttachType type, NlError *e) {
         return check_builtin(name, type, &b, e);
 }
 
-int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlError *e) {
+int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlMapsMode mode, NlError *e) {
         _cleanup_(nl_prog_cache_freep) NlProgCache *c = NULL;
         _cleanup_(nl_program_unrefp) NlProgram *p = NULL;
         int r;
@@ -136,7 +182,7 @@ int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir,
         c = nl_prog_cache_new();
         if (!c)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        r = nl_builtin_load(c, name, type, map_dir, &p, e);
+        r = nl_builtin_load_maps(c, name, type, map_dir, mode, &p, e);
         if (r < 0)
                 return r;
         r = fcntl(nl_program_fd(p), F_DUPFD_CLOEXEC, 3);
@@ -147,6 +193,11 @@ int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir,
 
 int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
                     NlProgram **ret, NlError *e) {
+        return nl_builtin_load_maps(c, name, type, map_dir, NL_MAPS_PIN, ret, e);
+}
+
+int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
+                         NlMapsMode mode, NlProgram **ret, NlError *e) {
         const NlBuiltin *b;
         NlProgram *p;
         int r;
@@ -155,7 +206,7 @@ int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const c
         if (r < 0)
                 return r;
         if (b->per_link)
-                return load_steer(c, map_dir, ret, e);
+                return load_steer(c, map_dir, mode, ret, e);
 
         p = nl_prog_cache_lookup(c, "builtin:flow");
         if (p) {

@@ -26,12 +26,20 @@ typedef struct NlBuiltin {
 const NlBuiltin *nl_builtin_find(const char *name);
 const NlBuiltin *nl_builtin_all(size_t *n);
 
+/* Where a per-link builtin's maps come from. */
+typedef enum NlMapsMode {
+        NL_MAPS_PIN,    /* those pinned in map_dir; the missing ones made and pinned there */
+        NL_MAPS_REUSE,  /* those pinned in map_dir, every one: nothing is made */
+} NlMapsMode;
+
 /* map_dir is required for per_link builtins and ignored otherwise. */
 int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
                     NlProgram **ret, NlError *e);
+int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
+                         NlMapsMode mode, NlProgram **ret, NlError *e);
 
 /* The program fd alone, for a loader child: nothing is cached. */
-int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlError *e);
+int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlMapsMode mode, NlError *e);
 /* Whether name is a builtin of that type, with the error naming why not. */
 int nl_builtin_check(const char *name, NlAttachType type, NlError *e);
 

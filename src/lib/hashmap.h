@@ -10,6 +10,11 @@ typedef struct Hashmap Hashmap;
 
 Hashmap *hashmap_new(void);
 void hashmap_free(Hashmap *h, void (*free_value)(void *));
+/* For _cleanup_: a map whose values own nothing. */
+static inline void hashmap_freep(Hashmap **h) {
+        if (*h)
+                hashmap_free(*h, NULL);
+}
 size_t hashmap_size(const Hashmap *h);
 /* -EEXIST if key is present, -ENOMEM. */
 int hashmap_put(Hashmap *h, const char *key, void *value);

@@ -9,6 +9,7 @@
 
 #include "hashmap.h"
 #include "link-ops.h"
+#include "pin-store.h"
 #include "prog-loader.h"
 #include "sha256.h"
 
@@ -23,6 +24,7 @@ struct NlProgram {
         uint32_t id;
         char name[16];
         char tag[17];
+        char *staging_dir;      /* its maps' folder, its alone until taken */
 };
 
 struct NlProgCache {
@@ -150,6 +152,15 @@ NlProgCache *nl_prog_cache_new(void) {
 }
 
 static void program_free(NlProgram *p) {
+        /* Maps made for this program that nobody took: nobody else can
+         * know the folder, so nobody else can still need it. */
+        if (p->staging_dir) {
+                (void) nl_pin_rm_rf(p->staging_dir);
+                /* and the folder it was made in, if that is empty now */
+                *strrchr(p->staging_dir, '/') = 0;
+                (void) rmdir(p->staging_dir);
+                free(p->staging_dir);
+        }
         safe_close(p->fd);
         if (p->destroy)
                 p->destroy(p->owner);
@@ -196,6 +207,25 @@ uint32_t nl_program_id(const NlProgram *p) { return p->id; }
 const char *nl_program_name(const NlProgram *p) { return p->name; }
 const char *nl_program_tag(const NlProgram *p) { return p->tag; }
 const char *nl_program_source(const NlProgram *p) { return p->source; }
+const char *nl_program_staging_dir(const NlProgram *p) { return p->staging_dir; }
+
+int nl_program_set_staging_dir(NlProgram *p, const char *dir) {
+        char *d;
+
+        if (!strchr(dir, '/'))
+                return -EINVAL;
+        d = strdup(dir);
+        if (!d)
+                return -ENOMEM;
+        free(p->staging_dir);
+        p->staging_dir = d;
+        return 0;
+}
+
+void nl_program_take_staging_dir(NlProgram *p) {
+        free(p->staging_dir);
+        p->staging_dir = NULL;
+}
 
 NlProgram *nl_prog_cache_lookup(NlProgCache *c, const char *key) {
         return nl_program_ref(hashmap_get(c->programs, key));

@@ -65,6 +65,13 @@ const char *nl_program_tag(const NlProgram *p);
 /* A short description of where it came from: "builtin:flow", "sha256:…:prog". */
 const char *nl_program_source(const NlProgram *p);
 
+/* A per-link program's maps pinned in a folder made for this load alone
+ * (the staging folder): the program owns it, and its last reference
+ * removes it, unless someone took it (moved it into place) first. */
+int nl_program_set_staging_dir(NlProgram *p, const char *dir);
+const char *nl_program_staging_dir(const NlProgram *p);
+void nl_program_take_staging_dir(NlProgram *p);
+
 /* Runs libbpf with its messages captured, so a verifier rejection can be
  * reported with the log's last lines. Returns the captured text. */
 void nl_libbpf_capture_begin(void);

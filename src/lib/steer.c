@@ -358,14 +358,20 @@ static int map_update_many(int fd, const void *keys, const void *values, size_t 
         return bpf_map_update_batch(fd, keys, values, &count, NULL);
 }
 
-static int map_delete_many(int fd, const void *keys, size_t n) {
-        uint32_t count = (uint32_t) n;
-        int r;
+/* Deletes every key that is there. The kernel's batch delete stops at the
+ * first key that is not (count says where): the rest is deleted past it. */
+static int map_delete_many(int fd, const void *keys, size_t ksz, size_t n) {
+        size_t done = 0;
 
-        if (n == 0)
-                return 0;
-        r = bpf_map_delete_batch(fd, keys, &count, NULL);
-        return r == -ENOENT ? 0 : r;
+        while (done < n) {
+                uint32_t count = (uint32_t) (n - done);
+                int r = bpf_map_delete_batch(fd, (const char *) keys + done * ksz, &count, NULL);
+
+                if (r != -ENOENT)
+                        return r < 0 ? r : 0;
+                done += (size_t) count + 1;
+        }
+        return 0;
 }
 
 /* ---- keys ------------------------------------------------------------- */
@@ -683,6 +689,16 @@ static int regions_write(NlSteer *s, const Regions *g) {
         if (r < 0)
                 return r;
         return map_update_many(s->portlens, g->keys, g->pl, STEER_PORTS);
+}
+
+/* The regions of exactly the bindings b (g: allocated, any content). */
+static int regions_rewrite(NlSteer *s, Regions *g, const NlSteerBinding *b, size_t n) {
+        memset(g->v4, 0, STEER_REGIONS * sizeof(*g->v4));
+        memset(g->v6, 0, STEER_REGIONS * sizeof(*g->v6));
+        memset(g->pl, 0, STEER_PORTS * sizeof(*g->pl));
+        for (size_t i = 0; i < n; i++)
+                regions_add(g, &b[i]);
+        return regions_write(s, g);
 }
 
 /* ---- one prefix entry ------------------------------------------------- */
@@ -1091,34 +1107,110 @@ static int binding_cmp_labelled(const void *x, const void *y) {
         return c ? c : strcmp(((const NlSteerBinding *) x)->label, ((const NlSteerBinding *) y)->label);
 }
 
-static void hashmap_free_plainp(Hashmap **h) {
-        if (*h)
-                hashmap_free(*h, NULL);
+/*
+ * The new set's destinations. Ids are planned in memory first, from one
+ * read of the table: a set that needs more destinations than are free is
+ * refused before anything is written, and the ones a call made are taken
+ * back if it fails before the switch (nothing of a refused SetBindings
+ * remains, not even its labels).
+ */
+typedef struct DestPlan {
+        struct steer_dest *table;       /* every id, as read, plus the planned ones */
+        uint32_t *made;                 /* ids this call makes */
+        size_t n_made;
+} DestPlan;
+
+static void dest_plan_done(DestPlan *p) {
+        free(p->table);
+        free(p->made);
+        *p = (DestPlan) {};
 }
 
-/* Destination ids of the new set's labels, making the missing ones. */
-static int resolve_dests(NlSteer *s, const NlSteerBinding *b, size_t n, uint16_t *dest, NlError *e) {
-        _cleanup_(hashmap_free_plainp) Hashmap *seen = hashmap_new();
+static void dest_plan_key(const char *label, uint8_t protocol, uint8_t abi_fam, char *buf, size_t size) {
+        snprintf(buf, size, "%s/%u/%u", label, protocol, abi_fam);     /* labels have no '/' */
+}
 
-        if (!seen)
+/* Fills dest[] with each binding's destination id, known or planned. */
+static int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint16_t *dest, DestPlan *p, NlError *e) {
+        _cleanup_(hashmap_freep) Hashmap *ids = hashmap_new();
+        char key[NL_STEER_LABEL_MAX + 16];
+        uint32_t free_id = 1;
+        int r;
+
+        p->table = calloc(STEER_MAX_DESTS, sizeof(*p->table));
+        p->made = calloc(STEER_MAX_DESTS, sizeof(*p->made));
+        if (!ids || !p->table || !p->made)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        for (size_t i = 0; i < n; i++) {
-                char key[NL_STEER_LABEL_MAX + 16];
-                void *v;
-                int id;
+        r = dests_load(s, p->table);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read destinations: %m");
+        for (uint32_t id = 1; id < STEER_MAX_DESTS; id++) {
+                const struct steer_dest *d = &p->table[id];
 
-                snprintf(key, sizeof(key), "%s/%u/%u", b[i].label, b[i].protocol, b[i].family);
-                v = hashmap_get(seen, key);
+                if (!d->in_use)
+                        continue;
+                dest_plan_key(d->label, d->protocol, d->family, key, sizeof(key));
+                if (hashmap_put(ids, key, (void *) (uintptr_t) id) == -ENOMEM)
+                        return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+        for (size_t i = 0; i < n; i++) {
+                uint8_t fam = abi_family(b[i].family);
+                struct steer_dest *d;
+                void *v;
+
+                dest_plan_key(b[i].label, b[i].protocol, fam, key, sizeof(key));
+                v = hashmap_get(ids, key);
                 if (v) {
                         dest[i] = (uint16_t) (uintptr_t) v;
                         continue;
                 }
-                id = dest_get(s, b[i].label, b[i].protocol, abi_family(b[i].family), e);
-                if (id < 0)
-                        return id;
-                if (hashmap_put(seen, key, (void *) (uintptr_t) id) < 0)
+                while (free_id < STEER_MAX_DESTS && p->table[free_id].in_use)
+                        free_id++;
+                if (free_id >= STEER_MAX_DESTS)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENOSPC,
+                                            "Too many destinations (labels x protocols x families): at most %d",
+                                            STEER_MAX_DESTS - 1);
+                d = &p->table[free_id];
+                *d = (struct steer_dest) { .protocol = b[i].protocol, .family = fam, .in_use = 1 };
+                snprintf(d->label, sizeof(d->label), "%s", b[i].label);
+                if (hashmap_put(ids, key, (void *) (uintptr_t) free_id) < 0)
                         return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-                dest[i] = (uint16_t) id;
+                p->made[p->n_made++] = free_id;
+                dest[i] = (uint16_t) free_id;
+        }
+        return 0;
+}
+
+/* Takes back the destinations the plan made (or began to): nothing points
+ * at them, as no binding of the live generation does. */
+static void dests_unmake(NlSteer *s, const DestPlan *p) {
+        for (size_t k = 0; k < p->n_made; k++) {
+                const struct steer_dest *d = &p->table[p->made[k]];
+                struct steer_dest z = {};
+                struct steer_dest_key dk;
+                uint32_t id = p->made[k];
+
+                dest_key(d->label, d->protocol, d->family, &dk);
+                (void) bpf_map_delete_elem(s->dest_ids, &dk);
+                (void) bpf_map_update_elem(s->dests, &id, &z, BPF_ANY);
+        }
+}
+
+static int dests_make(NlSteer *s, const DestPlan *p, NlError *e) {
+        for (size_t k = 0; k < p->n_made; k++) {
+                const struct steer_dest *d = &p->table[p->made[k]];
+                struct steer_dest_key dk;
+                uint32_t id = p->made[k];
+                int r;
+
+                dest_key(d->label, d->protocol, d->family, &dk);
+                r = dest_zero_stats(s, id);
+                if (r >= 0)
+                        r = bpf_map_update_elem(s->dests, &id, d, BPF_ANY);
+                if (r >= 0)
+                        r = bpf_map_update_elem(s->dest_ids, &dk, &id, BPF_NOEXIST);
+                if (r < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot record destination '%s': %m", d->label);
         }
         return 0;
 }
@@ -1256,10 +1348,12 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
         _cleanup_free_ NlSteerBinding *nb = NULL;
         _cleanup_free_ uint16_t *nd = NULL;
         BindingSet old = {}, stale = {};
+        DestPlan plan = {};
         Regions g = {};
         Built t = {};
         struct steer_config c;
         unsigned added, removed;
+        bool widened = false;
         size_t m = 0;
         uint8_t ng;
         int r;
@@ -1301,9 +1395,9 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
         /* A SetBindings that died half way left entries of ng: drop them. */
         r = binding_set_read(s, ng, &stale);
         if (r >= 0)
-                r = map_delete_many(s->ports, stale.ports.keys, stale.ports.n);
+                r = map_delete_many(s->ports, stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
         if (r >= 0)
-                r = map_delete_many(s->prefixes, stale.prefixes.keys, stale.prefixes.n);
+                r = map_delete_many(s->prefixes, stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
         binding_set_done(&stale);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear an unfinished SetBindings: %m");
@@ -1313,11 +1407,12 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the bindings: %m");
                 goto finish;
         }
-        r = resolve_dests(s, nb, m, nd, e);
+        /* Everything is planned and checked in memory first: a set that
+         * does not fit is refused with nothing written. */
+        r = dests_plan(s, nb, m, nd, &plan, e);
         if (r < 0)
                 goto finish;
         diff_sets(&old, nb, nd, m, &added, &removed);
-
         r = build_gen(nb, nd, m, ng, &c.next_prefix_id, &t);
         if (r < 0 || (r = regions_alloc(&g)) < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
@@ -1326,12 +1421,17 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
         r = check_room(&old, &t, m, e);
         if (r < 0)
                 goto finish;
+
+        r = dests_make(s, &plan, e);
+        if (r < 0)
+                goto undo;
         /* Lookups still on the old generation need its lengths, the new
          * one needs its own: the union, until the switch is done. */
         r = regions_read(s, &g);
         if (r >= 0) {
                 for (size_t i = 0; i < m; i++)
                         regions_add(&g, &nb[i]);
+                widened = true;
                 r = regions_write(s, &g);
         }
         if (r >= 0)
@@ -1339,18 +1439,15 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
         if (r >= 0)
                 r = map_update_many(s->prefixes, t.pk, t.pv, t.np);
         if (r < 0) {
-                /* Nothing switched yet: take the half-written set away. */
-                (void) map_delete_many(s->ports, t.ok, t.no);
-                (void) map_delete_many(s->prefixes, t.pk, t.np);
                 r = maps_full(e, r, "write the %zu bindings", m);
-                goto finish;
+                goto undo;
         }
 
         c.gen = ng;
         r = cfg_put(s, &c);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot switch to the new bindings: %m");
-                goto finish;
+                goto undo;
         }
         r = wait_for_lookups();
         if (r < 0) {
@@ -1359,14 +1456,9 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot wait for running lookups: %m");
                 goto finish;
         }
-        (void) map_delete_many(s->ports, old.ports.keys, old.ports.n);
-        (void) map_delete_many(s->prefixes, old.prefixes.keys, old.prefixes.n);
-        memset(g.v4, 0, STEER_REGIONS * sizeof(*g.v4));
-        memset(g.v6, 0, STEER_REGIONS * sizeof(*g.v6));
-        memset(g.pl, 0, STEER_PORTS * sizeof(*g.pl));
-        for (size_t i = 0; i < m; i++)
-                regions_add(&g, &nb[i]);
-        (void) regions_write(s, &g);
+        (void) map_delete_many(s->ports, old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
+        (void) map_delete_many(s->prefixes, old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
+        (void) regions_rewrite(s, &g, nb, m);
         r = refs_recount(s, nd, m);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot count destination references: %m");
@@ -1375,10 +1467,21 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
         if (ret)
                 *ret = (NlSteerChanges) { .added = added, .removed = removed, .total = (unsigned) m };
         r = 0;
+        goto finish;
+
+undo:
+        /* Nothing switched yet: lookups never saw any of it. Take it all
+         * back: the half-written set, its region bits, its new labels. */
+        (void) map_delete_many(s->ports, t.ok, sizeof(*t.ok), t.no);
+        (void) map_delete_many(s->prefixes, t.pk, sizeof(*t.pk), t.np);
+        if (widened)
+                (void) regions_rewrite(s, &g, old.b, old.n);
+        dests_unmake(s, &plan);
 finish:
         binding_set_done(&old);
         built_done(&t);
         regions_done(&g);
+        dest_plan_done(&plan);
         return r;
 }
 
@@ -1598,9 +1701,9 @@ int nl_steer_repair(NlSteer *s, NlError *e) {
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read steer configuration: %m");
         r = binding_set_read(s, (uint8_t) (c.gen ^ 1), &stale);
         if (r >= 0)
-                r = map_delete_many(s->ports, stale.ports.keys, stale.ports.n);
+                r = map_delete_many(s->ports, stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
         if (r >= 0)
-                r = map_delete_many(s->prefixes, stale.prefixes.keys, stale.prefixes.n);
+                r = map_delete_many(s->prefixes, stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear an unfinished SetBindings: %m");
                 goto finish;

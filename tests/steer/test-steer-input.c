@@ -104,7 +104,7 @@ static void test_destination_limit(SteerEnv *env) {
                 snprintf(label, sizeof(label), "l%d", i);
                 CHECK_OK(nl_steer_binding_parse("tcp", prefix, 0, label, &b[i], &e), &e);
         }
-        CHECK_OK(nl_steer_set_bindings(l.steer, b, FULL, NULL, NULL, &e), &e);
+        CHECK_OK(nl_steer_set_bindings(l.steer, b, FULL, NULL, &e), &e);
         CHECK_INT_EQ(count_destinations(l.steer), FULL);
         CHECK_OK(nl_steer_binding_parse("tcp", "11.0.0.0/8", 0, "extra", &extra, &e), &e);
         CHECK_ERR(nl_steer_add_binding(l.steer, &extra, &e), &e, NL_ERR_INVALID_ARGS);

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Who owns a steer link's map folder.
+ *
+ * The maps of the steer link named N in netns I live in <root>/I/steer/N/,
+ * where Steering calls and a restart find them, and only that link removes
+ * or replaces that folder. New maps are never made there: a load that makes
+ * maps makes them in a folder of its own, <root>/I/steer/new@<token>/ (a
+ * name no link can have: '@' is not allowed in link names), and that
+ * folder belongs to the program loaded (the program's last reference
+ * removes it). The one Attach or Update that uses the program moves the
+ * folder into place, at a point where no link of that name runs steer. So
+ * two requests on one name, racing each other or a Detach, can neither
+ * share a folder nor remove each other's, in whatever order they finish;
+ * and what a request that lost leaves goes with its program.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "steer-maps.h"
+
+bool steer_maps_is_staging(const char *name) {
+        return strncmp(name, STEER_STAGING_PREFIX, STRLEN(STEER_STAGING_PREFIX)) == 0;
+}
+
+int steer_maps_stage(Manager *m, uint64_t ino, char *buf, size_t size) {
+        char parent[4096];
+        int n, r;
+
+        n = snprintf(parent, sizeof(parent), "%s/%" PRIu64 "/" NL_STEER_DIR, nl_pin_store_root(m->store), ino);
+        if (n < 0 || (size_t) n >= sizeof(parent))
+                return -ENAMETOOLONG;
+        r = nl_mkdir_p(parent, 0700);
+        if (r < 0)
+                return r;
+        /* A folder that exists already is someone else's: draw again. */
+        for (int attempt = 0; attempt < 8; attempt++) {
+                uint64_t token;
+
+                if (getrandom(&token, sizeof(token), 0) != sizeof(token))
+                        return negative_errno();
+                n = snprintf(buf, size, "%s/" STEER_STAGING_PREFIX "%016" PRIx64, parent, token);
+                if (n < 0 || (size_t) n >= size)
+                        return -ENAMETOOLONG;
+                if (mkdir(buf, 0700) >= 0)
+                        return 0;
+                if (errno != EEXIST)
+                        return negative_errno();
+        }
+        return -EEXIST;
+}
+
+int steer_maps_publish(Manager *m, NlProgram *prog, uint64_t ino, const char *name, NlError *e) {
+        const char *staging = nl_program_staging_dir(prog);
+        char dir[4096];
+        int r;
+
+        if (!staging)
+                return 0;       /* it uses the link's own maps */
+        r = manager_steer_dir(m, ino, name, dir, sizeof(dir));
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Steer map folder path too long");
+        /* The caller holds the name and no link of it runs steer: what is
+         * there was left by a crash between the steps of an earlier one. */
+        r = nl_pin_rm_rf(dir);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot remove the old steer maps in %s: %m", dir);
+        if (rename(staging, dir) < 0)
+                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot move the new steer maps to %s: %m",
+                                    dir);
+        nl_program_take_staging_dir(prog);
+        return 1;
+}
