@@ -10,6 +10,10 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
 
+/* How long a held lock is waited for before a start is refused: 1 s. */
+#define LOCK_TRIES 50
+#define LOCK_TRY_USEC (20 * 1000)
+
 pid_t nl_pin_lock_holder(int fd) {
         _cleanup_(fclosep) FILE *f = NULL;
         char line[256];
@@ -50,10 +54,16 @@ int nl_pin_lock_take(const char *root, NlError *e) {
         fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot open pin root %s to lock it: %m", root);
-        if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
-                return TAKE_FD(fd);
-        if (errno != EWOULDBLOCK)
-                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot lock pin root %s: %m", root);
+        /* A daemon killed a moment ago may still hold it through a loader
+         * child forked just then (it closes every inherited fd first thing)
+         * or while its exit closes thousands of link fds: wait a little. */
+        for (int i = 0; i < LOCK_TRIES; i++) {
+                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                        return TAKE_FD(fd);
+                if (errno != EWOULDBLOCK)
+                        return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot lock pin root %s: %m", root);
+                (void) usleep(LOCK_TRY_USEC);
+        }
 
         holder = nl_pin_lock_holder(fd);
         if (holder > 0)
