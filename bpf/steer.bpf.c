@@ -86,6 +86,16 @@ struct {
 	__type(value, __u32);
 } dest_ids SEC(".maps");
 
+/*
+ * Never set. The verifier knows read-only data and drops the branch it
+ * guards, so lookups never pay for it, but the program still refers to the
+ * control plane's maps: the kernel keeps every map of a link with its
+ * program, so a link's state is whole for as long as the link lives, and a
+ * lost pin can be pinned again from the program's maps (the daemon's drift
+ * repair).
+ */
+const volatile __u32 steer_hold_maps = 0;
+
 /* Index of the highest set bit of a non-zero x. */
 static __always_inline int fls64(__u64 x)
 {
@@ -241,6 +251,12 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 	__u8 family;
 	int r = 0;
 
+	if (steer_hold_maps) {
+		struct steer_dest_key k = {};
+
+		if (bpf_map_lookup_elem(&dests, &zero) || bpf_map_lookup_elem(&dest_ids, &k))
+			return SK_PASS;
+	}
 	/* Another sk_lookup program chose already: its choice stands. */
 	if (ctx->sk)
 		return SK_PASS;

@@ -176,6 +176,14 @@ uint32_t manager_link_order(Manager *m, const Link *l) {
         return 0;
 }
 
+int manager_require_pin_root(Manager *m, NlError *e) {
+        return 0;
+}
+
+int manager_repair_steer_maps(Manager *m, Link *l, NlError *e) {
+        return 0;
+}
+
 int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size) {
         int n = snprintf(buf, size, "%s/%llu/" NL_STEER_DIR "/%s", nl_pin_store_root(m->store),
                          (unsigned long long) ino, name);

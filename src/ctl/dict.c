@@ -244,7 +244,7 @@ void dict_array_free(Dict *d, size_t n) {
 const char *dict_get(const Dict *d, const char *key) {
         for (size_t i = 0; i < d->n; i++)
                 if (strcmp(d->entries[i].key, key) == 0)
-                        return d->entries[i].text;
+                        return d->entries[i].text[0] ? d->entries[i].text : "-";
         return "-";
 }
 

@@ -27,7 +27,7 @@ int dict_read_array(sd_bus_message *m, Dict **ret, size_t *ret_n);
 void dict_done(Dict *d);
 void dict_array_free(Dict *d, size_t n);
 
-/* The text of key, or "-" if absent. */
+/* The text of key, or "-" if absent or empty (a table keeps its columns). */
 const char *dict_get(const Dict *d, const char *key);
 /* The whole dictionary as a JSON object; pretty with indent > 0. */
 void dict_print_json(const Dict *d, FILE *f, int indent, int depth);

@@ -26,6 +26,7 @@ static const Column link_columns[] = {
         { "PROG", "prog_id" },
         { "PROG-NAME", "prog_name" },
         { "SOURCE", "source" },
+        { "DRIFT", "drift" },
 };
 
 static const Column link_record[] = {
@@ -41,6 +42,7 @@ static const Column link_record[] = {
         { "Source", "source" },
         { "Pin", "pin_path" },
         { "Defunct", "defunct" },
+        { "Drift", "drift" },
 };
 
 int ctl_log_bus_error(const char *what, const sd_bus_error *error, int r) {
@@ -226,7 +228,11 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                 fputs(",\"link\":", stdout);
                 dict_print_json(&d, stdout, 0, 0);
                 fputs("}\n", stdout);
-        } else
+        } else if (strcmp(member, "LinkDrifted") == 0)
+                printf("%-13s netns=%s type=%s name=%s link=%s drift=%s repaired=%s\n", member,
+                       dict_get(&d, "netns"), dict_get(&d, "attach_type"), dict_get(&d, "name"),
+                       dict_get(&d, "link_id"), dict_get(&d, "drift"), dict_get(&d, "repaired"));
+        else
                 printf("%-13s netns=%s type=%s name=%s link=%s prog=%s (%s)\n", member, dict_get(&d, "netns"),
                        dict_get(&d, "attach_type"), dict_get(&d, "name"), dict_get(&d, "link_id"),
                        dict_get(&d, "prog_id"), dict_get(&d, "prog_name"));

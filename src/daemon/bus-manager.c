@@ -448,5 +448,6 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_SIGNAL_WITH_NAMES("LinkUpdated", "a{sv}", SD_BUS_PARAM(link), 0),
         SD_BUS_SIGNAL_WITH_NAMES("LinkDetached", "a{sv}", SD_BUS_PARAM(link), 0),
         SD_BUS_SIGNAL_WITH_NAMES("LinkDefunct", "a{sv}", SD_BUS_PARAM(link), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("LinkDrifted", "a{sv}", SD_BUS_PARAM(link), 0),
         SD_BUS_VTABLE_END
 };

@@ -33,6 +33,8 @@ static const char *const signal_names[] = {
         [LINK_UPDATED] = "LinkUpdated",
         [LINK_DETACHED] = "LinkDetached",
         [LINK_DEFUNCT] = "LinkDefunct",
+        [LINK_DRIFTED] = "LinkDrifted",
+        [LINK_REPAIRED] = "LinkDrifted",
 };
 
 static void send_one(Manager *m, Queued *q) {
@@ -41,7 +43,9 @@ static void send_one(Manager *m, Queued *q) {
         int r;
 
         r = sd_bus_message_new_signal(bus, &sig, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, signal_names[q->ev]);
-        if (r >= 0)
+        if (r >= 0 && (q->ev == LINK_DRIFTED || q->ev == LINK_REPAIRED))
+                r = bus_append_drifted_link(sig, m, &q->link, q->ev == LINK_REPAIRED);
+        else if (r >= 0)
                 r = bus_append_link(sig, m, &q->link);
         if (r >= 0)
                 r = sd_bus_send(bus, sig, NULL);

@@ -74,6 +74,10 @@ static int steer_target_open(Manager *m, const char *netns, const char *name, St
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Steer map folder path too long");
         r = nl_steer_open(dir, &ret->steer, e);
+        /* Map pins removed behind our back are pinned again from the
+         * link's program, and the call goes on. */
+        if (r < 0 && manager_repair_steer_maps(m, l, NULL) > 0)
+                r = nl_steer_open(dir, &ret->steer, e);
         if (r < 0)
                 return r;
         open_cache_put(l, ret->steer);
@@ -98,11 +102,15 @@ static int read_target(sd_bus_message *msg, Manager *m, SteerTarget *t, sd_bus_e
 /* The same for a call that changes the link's steering: the caller must be
  * allowed to. */
 static int read_mutate_target(sd_bus_message *msg, Manager *m, SteerTarget *t, sd_bus_error *error) {
+        NlError e = {};
         int r;
 
         r = bus_check_mutate_access(msg, error);
         if (r < 0)
                 return r;
+        r = manager_require_pin_root(m, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
         return read_target(msg, m, t, error);
 }
 

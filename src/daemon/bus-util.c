@@ -166,16 +166,28 @@ int bus_read_program(sd_bus_message *m, ProgramSpec *p, NlError *e) {
         return 0;
 }
 
-int bus_append_link(sd_bus_message *reply, Manager *mgr, const Link *l) {
+/* The link dictionary's "drift". */
+static const char *drift_to_string(LinkDrift d) {
+        static const char *const names[] = {
+                [LINK_DRIFT_NONE] = "",
+                [LINK_DRIFT_DETACHED] = "detached",
+                [LINK_DRIFT_UNPINNED] = "unpinned",
+        };
+        return d < ELEMENTSOF(names) ? names[d] : "";
+}
+
+/* repaired < 0: no "repaired" key. */
+static int append_link(sd_bus_message *reply, Manager *mgr, const Link *l, int repaired) {
         char pin[4096];
         int r;
 
-        if (nl_pin_path(mgr->store, l->ino, l->type, l->name, pin, sizeof(pin)) < 0)
+        /* A pin that is gone is not named. */
+        if (l->drift == LINK_DRIFT_UNPINNED || nl_pin_path(mgr->store, l->ino, l->type, l->name, pin, sizeof(pin)) < 0)
                 pin[0] = 0;
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
                                   "netns", "s", l->netns,
                                   "netns_ino", "t", (uint64_t) l->ino,
                                   "attach_type", "s", nl_attach_type_to_string(l->type),
@@ -187,8 +199,19 @@ int bus_append_link(sd_bus_message *reply, Manager *mgr, const Link *l) {
                                   "pin_path", "s", pin,
                                   "defunct", "b", (int) l->defunct,
                                   "order", "u", l->defunct || l->detached ? l->order : manager_link_order(mgr, l),
-                                  "source", "s", l->source);
+                                  "source", "s", l->source,
+                                  "drift", "s", drift_to_string(l->drift));
+        if (r >= 0 && repaired >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "repaired", "b", repaired);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
+}
+
+int bus_append_link(sd_bus_message *reply, Manager *mgr, const Link *l) {
+        return append_link(reply, mgr, l, -1);
+}
+
+int bus_append_drifted_link(sd_bus_message *reply, Manager *mgr, const Link *l, bool repaired) {
+        return append_link(reply, mgr, l, repaired);
 }

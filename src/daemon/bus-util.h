@@ -23,3 +23,5 @@ int bus_read_program(sd_bus_message *m, ProgramSpec *p, NlError *e);
 
 /* Appends the link dictionary a{sv}. */
 int bus_append_link(sd_bus_message *reply, Manager *mgr, const Link *l);
+/* The same with "repaired" (b), for LinkDrifted. */
+int bus_append_drifted_link(sd_bus_message *reply, Manager *mgr, const Link *l, bool repaired);

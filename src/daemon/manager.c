@@ -115,6 +115,11 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
                 manager_free(m);
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
+        {
+                struct stat st;
+                if (stat(pin_root, &st) >= 0)
+                        m->pin_root_dev = st.st_dev;
+        }
         r = nl_kernel_features_probe(&m->kernel);
         if (r < 0) {
                 manager_free(m);
@@ -199,7 +204,7 @@ void manager_mark_emptied(Manager *m, uint64_t ino) {
  * own, which keeps the netns folder from going; the load marks the netns
  * again when it ends (manager_forget_prepared, attach_one). Returns 1 if
  * the netns folder went. */
-static int prune_now(Manager *m, uint64_t ino) {
+int manager_prune_now(Manager *m, uint64_t ino) {
         char key[32];
 
         netns_key(key, ino);
@@ -217,6 +222,8 @@ int manager_prune(Manager *m, bool all) {
         void *v;
         int pruned = 0;
 
+        if (m->pin_root_lost)
+                return 0;       /* what is at its path now is not ours */
         due = calloc(hashmap_size(m->emptied) + 1, sizeof(uint64_t));
         if (!due)
                 return -ENOMEM;
@@ -224,7 +231,7 @@ int manager_prune(Manager *m, bool all) {
                 if (all || now - (uint64_t) (uintptr_t) v >= PRUNE_DELAY_USEC)
                         due[n++] = strtoull(k, NULL, 10);
         for (size_t i = 0; i < n; i++)
-                pruned += prune_now(m, due[i]);
+                pruned += manager_prune_now(m, due[i]);
         return pruned;
 }
 
@@ -235,6 +242,10 @@ static Netns *netns_get(Manager *m, uint64_t ino) {
 
         netns_key(k, ino);
         return hashmap_get(m->netns, k);
+}
+
+Netns *manager_netns_get(Manager *m, uint64_t ino) {
+        return netns_get(m, ino);
 }
 
 static int netns_ref_link(Manager *m, Link *l, const char *path) {
@@ -341,7 +352,7 @@ static void link_drop(Manager *m, Link *l) {
         link_free(l);
 }
 
-static void emit(Manager *m, LinkEvent ev, const Link *l) {
+void manager_emit(Manager *m, LinkEvent ev, const Link *l) {
         if (m->on_event)
                 m->on_event(m, ev, l);
 }
@@ -367,7 +378,6 @@ static int refresh_info(Manager *m, Link *l) {
 
 /* References. */
 
-static void drop_if_reused(Manager *m, uint64_t ino);   /* see "Netns death" */
 
 /* The inode of a netns reference, to look up links by. */
 static int resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e) {
@@ -388,7 +398,7 @@ static int resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e)
         /* A netns we hold links in is known by its inode: one stat finds
          * it. Anything else is opened and checked, for the named error. */
         if (nl_netns_stat_ino(netns, &ino) >= 0 && netns_get(m, ino)) {
-                drop_if_reused(m, ino);
+                manager_drop_if_reused(m, ino);
                 if (netns_get(m, ino)) {
                         *ret = ino;
                         return 0;
@@ -397,7 +407,7 @@ static int resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e)
         r = nl_netns_ino(netns, &ino, e);
         if (r < 0)
                 return r;
-        drop_if_reused(m, ino);
+        manager_drop_if_reused(m, ino);
         *ret = ino;
         return 0;
 }
@@ -484,12 +494,15 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
         r = parse_ref(m, ref, &type, e);
         if (r < 0)
                 return r;
+        r = manager_require_pin_root(m, e);
+        if (r < 0)
+                return r;
         r = nl_netns_open_nsfs(ref->netns, &ns, e);
         if (r < 0)
                 return r;
         snprintf(netns_path, path_size, "%s", ns.path);
 
-        drop_if_reused(m, ns.ino);
+        manager_drop_if_reused(m, ns.ino);
         link_key(key, sizeof(key), ns.ino, type, ref->name);
         if (hashmap_get(m->links, key)) {
                 nl_netns_close(&ns);
@@ -604,7 +617,7 @@ int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **
                 return nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
         }
         log_change("Attached", l);
-        emit(m, LINK_ATTACHED, l);
+        manager_emit(m, LINK_ATTACHED, l);
         *ret = l;
         return 0;
 }
@@ -621,6 +634,13 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
         r = manager_get(m, ref, &l, e);
         if (r < 0)
                 return r;
+        r = manager_require_pin_root(m, e);
+        if (r < 0)
+                return r;
+        if (l->drift == LINK_DRIFT_DETACHED)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOLINK,
+                                    "Link '%s' was detached behind the daemon's back (drift: detached) and runs "
+                                    "nowhere; detach it and attach it again", l->name);
         if (cas && l->info.prog_id != expected) {
                 /* Cheap early answer; the kernel's check below is the real one. */
                 NlLinkInfo now;
@@ -667,7 +687,7 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
                 l->source = strdup("");
         (void) refresh_info(m, l);
         log_change(cas ? "Replaced program of" : "Updated", l);
-        emit(m, LINK_UPDATED, l);
+        manager_emit(m, LINK_UPDATED, l);
         *ret = l;
         return 0;
 }
@@ -684,7 +704,7 @@ int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, c
 /* Detach. */
 
 /* The link's pin is gone already; finish it and drop it. */
-static void finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached) {
+void manager_finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached) {
         bool steer = link_is_steer(l);
 
         if (!detached)
@@ -693,7 +713,7 @@ static void finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached) {
                 manager_remove_steer_dir(m, l->ino, l->name);
         log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
         l->detached = true;
-        emit(m, ev, l);
+        manager_emit(m, ev, l);
         link_drop(m, l);
 }
 
@@ -704,11 +724,14 @@ int manager_detach(Manager *m, const LinkRef *ref, NlError *e) {
         r = manager_get(m, ref, &l, e);
         if (r < 0)
                 return r;
+        r = manager_require_pin_root(m, e);
+        if (r < 0)
+                return r;
         r = nl_pin_store_unpin(m->store, l->ino, l->type, l->name);
         if (r < 0 && r != -ENOENT)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot remove the pin of link '%s': %m", l->name);
         nl_crash_point("detach-after-unpin");
-        finish_detach(m, l, LINK_DETACHED, false);
+        manager_finish_detach(m, l, LINK_DETACHED, false);
         return 0;
 }
 
@@ -772,6 +795,9 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         loaded = calloc(n ? n : 1, sizeof(NlProgram *));
         if (!made || !paths || !loaded)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = manager_require_pin_root(m, e);
+        if (r < 0)
+                return r;
         /* Each element must hold its name alone until the commit: its new
          * steer maps go in place under it before anything is pinned. */
         r = batch_check_names(refs, n, e);
@@ -848,7 +874,7 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
                         continue;
                 }
                 log_change("Attached", made[i]);
-                emit(m, LINK_ATTACHED, made[i]);
+                manager_emit(m, LINK_ATTACHED, made[i]);
         }
         if (ret)
                 *ret = TAKE_PTR(made);
@@ -889,6 +915,9 @@ int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, NlError *e) {
         links = calloc(n ? n : 1, sizeof(Link *));
         if (!links)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = manager_require_pin_root(m, e);
+        if (r < 0)
+                return r;
 
         /* Find them all before changing anything. */
         for (i = 0; i < n; i++) {
@@ -925,7 +954,7 @@ int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, NlError *e) {
         nl_batch_free(b);
 
         for (i = 0; i < n; i++)
-                finish_detach(m, links[i], LINK_DETACHED, true);      /* by the commit */
+                manager_finish_detach(m, links[i], LINK_DETACHED, true);      /* by the commit */
         return 0;
 
 fail:
@@ -982,6 +1011,9 @@ uint32_t manager_link_order(Manager *m, const Link *l) {
 
         if (l->type != NL_ATTACH_SK_LOOKUP)
                 return 0;
+        /* Detached by someone else: it runs nowhere; its last place. */
+        if (l->drift == LINK_DRIFT_DETACHED)
+                return l->order;
         ns = netns_get(m, l->ino);
         if (!ns)
                 return 0;
@@ -992,7 +1024,8 @@ uint32_t manager_link_order(Manager *m, const Link *l) {
          * the kernel runs links in attach order, and link ids grow. */
         for (size_t i = 0; i < ns->n_links; i++) {
                 const Link *o = ns->links[i];
-                if (o == l || o->type != l->type || o->info.link_id >= l->info.link_id)
+                if (o == l || o->type != l->type || o->info.link_id >= l->info.link_id ||
+                    o->drift == LINK_DRIFT_DETACHED)
                         continue;
                 rank++;
                 if (o->info.prog_id == l->info.prog_id)
@@ -1016,78 +1049,6 @@ uint32_t manager_link_order(Manager *m, const Link *l) {
         w->order = order;
         w->order_gen = ns->gen;
         return order;
-}
-
-/* Netns death. */
-
-static void drop_defunct(Manager *m, Link *l) {
-        uint64_t ino = l->ino;
-
-        l->defunct = true;
-        (void) nl_pin_store_unpin(m->store, l->ino, l->type, l->name);
-        finish_detach(m, l, LINK_DEFUNCT, false);
-        /* A dead netns gets no new links: its folders go at once. */
-        (void) prune_now(m, ino);
-}
-
-/* Drops the links of ns whose netns is gone (their info says netns_ino 0,
- * or, if scanned, the start-up scan found them so); ns may be freed.
- * Returns how many went. */
-static int drop_dead(Manager *m, Netns *ns, bool scanned) {
-        _cleanup_free_ Link **dead = NULL;
-        size_t n = 0, total = ns->n_links;
-
-        dead = malloc((total ? total : 1) * sizeof(Link *));
-        if (!dead)
-                return -ENOMEM;
-        for (size_t i = 0; i < total; i++) {
-                NlLinkInfo info;
-                if (scanned ? ns->links[i]->defunct
-                            : nl_link_get_info(ns->links[i]->fd, false, &info) >= 0 && info.netns_ino == 0)
-                        dead[n++] = ns->links[i];
-        }
-        for (size_t i = 0; i < n; i++)
-                drop_defunct(m, dead[i]);
-        return (int) n;
-}
-
-static bool first_link_dead(const Netns *ns) {
-        NlLinkInfo info;
-
-        return ns->n_links > 0 && nl_link_get_info(ns->links[0]->fd, false, &info) >= 0 && info.netns_ino == 0;
-}
-
-/* The kernel gives a netns inode to a new namespace as soon as the old one
- * is gone, often the very next one: the links of the dead netns must go
- * before the inode names anything again (a lookup, or new links joining
- * its entry), not only at the next periodic look. */
-static void drop_if_reused(Manager *m, uint64_t ino) {
-        Netns *ns = netns_get(m, ino);
-
-        if (ns && first_link_dead(ns))
-                (void) drop_dead(m, ns, false);
-}
-
-int manager_check_defunct(Manager *m, bool at_start) {
-        HashmapIter it = {};
-        Netns *ns;
-        int dropped = 0;
-
-        /* The links of one netns die together: one look per netns. At
-         * start, pins of a dead netns and of a new one with its inode may
-         * share a folder: the scan looked at every link, and its verdict
-         * is used link by link. */
-        while (hashmap_iterate(m->netns, &it, (void **) &ns, NULL)) {
-                int r;
-
-                if (!at_start && !first_link_dead(ns))
-                        continue;
-                r = drop_dead(m, ns, at_start);
-                if (r < 0)
-                        return r;
-                dropped += r;
-        }
-        return dropped;
 }
 
 /* Start-up. */
@@ -1242,7 +1203,10 @@ static void repair_steer_maps(Manager *m) {
 
                 if (!link_is_steer(l) || manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir)) < 0)
                         continue;
-                if (nl_steer_open(dir, &s, &e) < 0 || nl_steer_repair(s, &e) < 0)
+                /* Pins removed by hand are pinned again from the program. */
+                if (nl_steer_open(dir, &s, NULL) < 0)
+                        (void) manager_repair_steer_maps(m, l, NULL);
+                if ((!s && nl_steer_open(dir, &s, &e) < 0) || nl_steer_repair(s, &e) < 0)
                         log_warning("Steer maps of link '%s' in netns %s: %s", l->name, l->netns, e.message);
                 nl_steer_close(s);
         }

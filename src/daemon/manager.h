@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "builtins.h"
 #include "error.h"
@@ -23,6 +24,13 @@
  * the top of manager.c, with the NETNSLINK_CRASH_AT points of each step.
  */
 
+/* What changed behind the daemon's back (drift.c). */
+typedef enum LinkDrift {
+        LINK_DRIFT_NONE,
+        LINK_DRIFT_DETACHED,        /* someone detached it; its netns lives */
+        LINK_DRIFT_UNPINNED,        /* its pin is gone and could not be made again */
+} LinkDrift;
+
 typedef struct Link {
         char key[128];
         uint64_t ino;
@@ -36,6 +44,8 @@ typedef struct Link {
         NlProgram *prog;            /* NULL for links found at start */
         bool defunct;
         bool detached;              /* being dropped: its last signal is on the way */
+        LinkDrift drift;
+        int64_t maps_mtime;         /* its steer folder's, when last found whole (ns; drift.c) */
         uint32_t order;             /* run order, valid while order_gen == its Netns.gen */
         uint64_t order_gen;
         bool order_known;           /* order was read when the link was made */
@@ -57,6 +67,8 @@ typedef enum LinkEvent {
         LINK_UPDATED,
         LINK_DETACHED,
         LINK_DEFUNCT,
+        LINK_DRIFTED,               /* found changed behind our back (its drift says how) */
+        LINK_REPAIRED,              /* the same, and mended already */
 } LinkEvent;
 
 typedef struct ProgramHold {
@@ -102,6 +114,11 @@ struct Manager {
         uint32_t layout_version;
         int marks_fd;
         bool marks_lost;    /* a root of a version with marks had none */
+
+        /* drift.c */
+        bool pin_root_lost;         /* the pin root is not a bpffs mount now */
+        dev_t pin_root_dev;         /* the bpffs it was on when last seen */
+        size_t drift_cursor;        /* where the next sweep of links starts */
 };
 
 typedef enum ProgramKind {
@@ -162,8 +179,19 @@ void manager_mark_emptied(Manager *m, uint64_t ino);
 int manager_prune(Manager *m, bool all);
 
 /* Drops links whose netns is gone, looking at one link per netns; at
- * start, those the pin scan found dead. Returns how many were dropped. */
+ * start, those the pin scan found dead. Returns how many were dropped.
+ * (drift.c, as all that changes behind the daemon's back.) */
 int manager_check_defunct(Manager *m, bool at_start);
+/* Before a lookup by netns inode: the links of a dead netns whose inode a
+ * new netns has now are dropped first. */
+void manager_drop_if_reused(Manager *m, uint64_t ino);
+/* Looks for drift: the pin root, links detached by someone else, removed
+ * pins; repairs what it can. A sweep of some links (all if all is set). */
+void manager_check_drift(Manager *m, bool all);
+/* Every change is refused while the pin root is not a bpffs mount. */
+int manager_require_pin_root(Manager *m, NlError *e);
+/* Pins again what is missing of a steer link's maps; 1 if it pinned any. */
+int manager_repair_steer_maps(Manager *m, Link *l, NlError *e);
 
 /* Gets the program p names, loaded for a link (ino, name) of type:
  * from the cache, from a finished load, or by loading it (in a child). A
@@ -188,6 +216,13 @@ void manager_link_set_builtin(Link *l, const NlBuiltin *b);
 
 /* The steer map folder of a link, <pin-root>/<ino>/steer/<name>. */
 int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size);
+/* For drift.c. */
+Netns *manager_netns_get(Manager *m, uint64_t ino);
+void manager_emit(Manager *m, LinkEvent ev, const Link *l);
+/* The link's pin is gone already; finish it and drop it (frees l). */
+void manager_finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached);
+int manager_prune_now(Manager *m, uint64_t ino);
+
 /* A link by netns inode, type and name, or NULL. */
 Link *manager_link_get(Manager *m, uint64_t ino, NlAttachType type, const char *name);
 /* Whether the link runs builtin:steer (and so owns <root>/<ino>/steer/<name>/). */

@@ -98,6 +98,7 @@ static int on_defunct_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         (void) manager_check_defunct(m, false);
+        manager_check_drift(m, false);
         (void) manager_prune(m, false);
         log_flush();
         return sd_event_source_set_time_relative(s, DEFUNCT_CHECK_USEC);
@@ -204,6 +205,9 @@ static int run(int argc, char *argv[]) {
         log_info("Ready: %s on the system bus, pin root %s", NL_BUS_NAME, arg_pin_root);
 
         r = sd_event_loop(event);
+        /* A pin removed in the last second is made again: no link goes
+         * with the daemon unsaid. */
+        manager_check_drift(m, true);
         (void) manager_prune(m, true);
         bus_manager_drop_parked();
         bus_manager_flush_signals();

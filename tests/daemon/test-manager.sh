@@ -27,6 +27,7 @@ LinkAttached signal a{sv} -
 LinkUpdated signal a{sv} -
 LinkDetached signal a{sv} -
 LinkDefunct signal a{sv} -
+LinkDrifted signal a{sv} -
 EOF2
 )
 check_eq "introspection lists the contract's methods and signals with their signatures" "$WANT" "$GOT"
