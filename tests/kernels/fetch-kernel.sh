@@ -40,7 +40,7 @@ APT=(-o "Dir::Etc::SourceList=$APT_DIR/sources.list" -o Dir::Etc::SourceParts=-
 	-o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR"
 	-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
 	-o APT::Architectures::=amd64 -o Acquire::Languages=none -o Debug::NoLocking=1
-	-o APT::Sandbox::User=root)
+	-o APT::Sandbox::User=root -o APT::Get::List-Cleanup=0)
 
 cached_newest() { find "$DEBS" -maxdepth 1 -name 'linux-image-*.deb' | sort -V | tail -n 1; }
 
@@ -48,7 +48,9 @@ cached_newest() { find "$DEBS" -maxdepth 1 -name 'linux-image-*.deb' | sort -V |
 exec 9>"$DEBS/.lock"
 flock 9
 
-if ! apt-get "${APT[@]}" -qq update >"$APT_DIR/update.log" 2>&1; then
+# --error-on=any: an index that could not be fetched is a failure, not a
+# warning over old or missing lists.
+if ! apt-get "${APT[@]}" -qq --error-on=any update >"$APT_DIR/update.log" 2>&1; then
 	deb=$(cached_newest)
 	if [ -n "$deb" ]; then
 		echo "fetch-kernel: the mirror $MIRROR is unreachable; using the cached $(basename "$deb")" >&2
@@ -59,7 +61,7 @@ if ! apt-get "${APT[@]}" -qq update >"$APT_DIR/update.log" 2>&1; then
 	cat "$APT_DIR/update.log" >&2
 	exit 77
 fi
-PKG=$(apt-cache "${APT[@]}" pkgnames linux-image- | grep -E "$PATTERN" | sort -V | tail -n 1)
+PKG=$(apt-cache "${APT[@]}" pkgnames linux-image- | { grep -E "$PATTERN" || true; } | sort -V | tail -n 1)
 [ -n "$PKG" ] || { echo "fetch-kernel: no package matching $PATTERN in $SUITE" >&2; exit 1; }
 VERSION=$(apt-cache "${APT[@]}" show --no-all-versions "$PKG" | sed -n 's/^Version: //p')
 # apt-get download names the file PKG_VERSION_ARCH.deb, with ':' as %3a.

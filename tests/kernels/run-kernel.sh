@@ -92,8 +92,12 @@ guest_files() {
 	ln -sf ../netnslink-kernel-check.service "$root/etc/systemd/system/multi-user.target.wants/"
 }
 
+START=$SECONDS
 kt_kernel "$SERIES"
+kt_log "kernel $KT_RELEASE ready in $((SECONDS - START)) s"
+START=$SECONDS
 package
+kt_log "package ${DEB:+$(basename "$DEB") }ready in $((SECONDS - START)) s"
 START=$SECONDS
 ROOT="$KT_WORK/root"
 kt_guest_root "$ROOT"

@@ -125,6 +125,23 @@ else
 fi
 check_is "netnslinkd is active" active "$(daemon_prop ActiveState)"
 MAIN_PID=$(daemon_prop MainPID)
+# At start the daemon logs what this kernel can do: "Kernel RELEASE: NAME
+# yes, NAME no (needs Linux X.Y), ...". Nothing may be called missing that
+# a kernel of this version has.
+FEATURES=$(journalctl -b -u netnslinkd --no-pager -o cat | sed -n "s/^Kernel $(uname -r): //p" | head -n 1)
+features_plausible() {
+	local item need have
+	have=$(uname -r | cut -d. -f1,2)
+	[ -n "$FEATURES" ] || { echo "no 'Kernel $(uname -r): ...' line in the journal"; return 1; }
+	while IFS= read -r item; do
+		need=$(sed -n 's/.* no (needs Linux \([0-9.]*\))$/\1/p' <<<"$item")
+		if [[ "$item" == *" no"* ]] && { [ -z "$need" ] || [ "$(printf '%s\n' "$need" "$have" | sort -V | head -n 1)" = "$need" ]; }; then
+			echo "'$item' on Linux $have"
+			return 1
+		fi
+	done < <(sed 's/, /\n/g' <<<"$FEATURES")
+}
+check "the daemon logs what this kernel can do: ${FEATURES:-nothing}" features_plausible
 
 setup_netns() {
 	ip netns add "$NS" && ip -n "$NS" link set lo up &&
@@ -237,7 +254,7 @@ gated() {
 		result 0 "$desc: refused without naming the kernel version it needs" "command: $*" "output: $out"
 	fi
 }
-gated "explain (BPF_PROG_TEST_RUN of sk_lookup, 5.14)" "$CTL" explain "$NS" tcp 10.60.9.1:40000 10.60.1.7:80
+gated "explain (needs sk_lookup test runs: BPF_PROG_TEST_RUN)" "$CTL" explain "$NS" tcp 10.60.9.1:40000 10.60.1.7:80
 gated "query" "$CTL" query "$NS"
 gated "metrics" "$CTL" metrics
 check "netnslinkd neither crashed nor restarted through all of it" no_crash
