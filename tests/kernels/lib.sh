@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash disable=SC2034  # (its variables serve the scripts that source it)
 # Sourced by tests/kernels/run-kernel.sh and verifier-probe.sh: a Debian
 # kernel booted in qemu on a disk image made from the cached Debian 12 root
 # (tests/live/debian-root.sh), without loop mounts (mke2fs -d makes the

@@ -67,12 +67,10 @@ install_netnslink() {
 	cp "$DEB" "$root/tmp/$name"
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
 	local apt=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "/tmp/$name")
-	if ! kt_chroot "$root" "${apt[@]}" >"$KT_WORK/install.log" 2>&1; then
-		kt_chroot "$root" apt-get update -q >>"$KT_WORK/install.log" 2>&1 &&
-			kt_chroot "$root" "${apt[@]}" >>"$KT_WORK/install.log" 2>&1 || {
-			tail -n 30 "$KT_WORK/install.log"
-			kt_die "apt-get install ./$name in the guest root failed"
-		}
+	if ! kt_chroot "$root" "${apt[@]}" >"$KT_WORK/install.log" 2>&1 &&
+		! { kt_chroot "$root" apt-get update -q && kt_chroot "$root" "${apt[@]}"; } >>"$KT_WORK/install.log" 2>&1; then
+		tail -n 30 "$KT_WORK/install.log"
+		kt_die "apt-get install ./$name in the guest root failed"
 	fi
 	rm -f "$root/tmp/$name" "$root"/var/cache/apt/archives/*.deb
 	kt_log "installed $name with apt-get install"

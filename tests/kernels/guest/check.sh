@@ -95,8 +95,8 @@ kernel_runs() {
 	[ "$(bpftool -j link show id "$1" 2>/dev/null | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])')" = "$2" ]
 }
 all_links_in_kernel() {
-	local ino type name id prog defunct
-	while read -r ino type name id prog defunct; do
+	local type name id prog
+	while read -r _ type name id prog _; do
 		kernel_runs "$id" "$prog" || { echo "link $type/$name id $id with program $prog is not in the kernel"; return 1; }
 	done < <(links)
 }
