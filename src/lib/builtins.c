@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "builtins.h"
+#include "map-pins.h"
 #include "pin-store.h"
 #include "flow.skel.h"
 #include "steer.skel.h"
@@ -75,21 +76,15 @@ static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *
         char path[4096];
 
         bpf_object__for_each_map(map, obj) {
-                struct bpf_map_info info = {};
-                uint32_t len = sizeof(info);
+                struct bpf_map_info info;
                 _cleanup_close_ int fd = -EBADF;
                 int r;
 
                 if (bpf_map__is_internal(map))
                         continue;
-                if (snprintf(path, sizeof(path), "%s/%s", map_dir, bpf_map__name(map)) >= (int) sizeof(path))
-                        return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Map path too long");
-                fd = bpf_obj_get(path);
+                fd = nl_map_open_pinned(map_dir, bpf_map__name(map), &info, path, sizeof(path));
                 if (fd < 0)
                         return nl_error_set(e, NL_ERR_FAILED, fd, "Cannot open the link's map %s: %m", path);
-                r = bpf_obj_get_info_by_fd(fd, &info, &len);
-                if (r < 0)
-                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read map %s: %m", path);
                 if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
                     info.value_size != bpf_map__value_size(map) ||
                     info.max_entries != bpf_map__max_entries(map) || info.map_flags != bpf_map__map_flags(map))

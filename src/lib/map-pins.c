@@ -7,6 +7,25 @@
 #include "map-pins.h"
 #include "pin-store.h"
 
+int nl_map_open_pinned(const char *dir, const char *name, struct bpf_map_info *info, char *path,
+                       size_t path_size) {
+        uint32_t len = sizeof(*info);
+        int fd, r;
+
+        if (snprintf(path, path_size, "%s/%s", dir, name) >= (int) path_size)
+                return -ENAMETOOLONG;
+        fd = bpf_obj_get(path);
+        if (fd < 0)
+                return fd;
+        *info = (struct bpf_map_info) {};
+        r = bpf_obj_get_info_by_fd(fd, info, &len);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        return fd;
+}
+
 /* More than any program of ours uses: steer has ten maps and .rodata. */
 #define PROG_MAPS_MAX 64
 

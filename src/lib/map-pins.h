@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <bpf/bpf.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
+
+/* Opens the map pinned at dir/name and reads its info; the path goes to
+ * path (for messages). Returns the fd, or a negative errno. */
+int nl_map_open_pinned(const char *dir, const char *name, struct bpf_map_info *info, char *path,
+                       size_t path_size);
 
 /* Pins every map the program prog_id uses in dir, by the map's name, where
  * nothing of that name is pinned: how the maps of a steer link whose pins

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "hashmap.h"
+#include "map-pins.h"
 #include "names.h"
 #include "socket-check.h"
 #include "steer.h"
@@ -233,19 +234,14 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
         s->free_hint = 1;
 
         for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++) {
-                struct bpf_map_info info = {};
-                uint32_t len = sizeof(info);
+                struct bpf_map_info info;
                 char path[4096];
-                int fd, r;
+                int fd;
 
-                snprintf(path, sizeof(path), "%s/%s", map_dir, steer_maps[i].name);
-                fd = bpf_obj_get(path);
+                fd = nl_map_open_pinned(map_dir, steer_maps[i].name, &info, path, sizeof(path));
                 if (fd < 0)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: cannot open map %s: %m", path);
                 *(int *) ((char *) s + steer_maps[i].offset) = fd;
-                r = bpf_obj_get_info_by_fd(fd, &info, &len);
-                if (r < 0)
-                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read map %s: %m", path);
                 if (info.type != steer_maps[i].type || info.value_size != steer_maps[i].value_size)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EMEDIUMTYPE,
                                             "Not a steer link: map %s has another layout", path);
