@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The kernel feature probes: each feature is found exactly on the releases
- * that have it, the probes attach nothing, and a refusal names the feature,
+/* The kernel feature probes: each feature is found on the releases that
+ * have it (tests/kernels checks Debian's older ones), the probes attach nothing, and a refusal names the feature,
  * the release it needs and the running one. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,12 +30,12 @@ static void test_probe_matches_release(void) {
         CHECK(running > 0, "cannot read the running release '%s'", u.release);
         CHECK_OK(nl_kernel_features_probe(&kf), NULL);
         CHECK_STR_EQ(kf.release, u.release);
+        /* One way only: a distribution may backport a feature to an older
+         * release (Debian's 5.10 runs sk_lookup programs in test runs). */
         for (int f = 0; f < _NL_FEATURE_MAX; f++) {
-                bool want = running >= version_of(nl_feature_min_kernel(f));
-
                 test_case("%s (Linux %s) on %s", nl_feature_name(f), nl_feature_min_kernel(f), u.release);
-                CHECK(kf.has[f] == want, "probe says %s, the release says %s", kf.has[f] ? "yes" : "no",
-                      want ? "yes" : "no");
+                if (running >= version_of(nl_feature_min_kernel(f)))
+                        CHECK(kf.has[f], "probe says no on a release that has it");
         }
         test_case(NULL);
 }
