@@ -26,6 +26,12 @@ OBJECTS=("$@")
 for obj in "${OBJECTS[@]}"; do [ -s "$obj" ] || kt_die "no object $obj (build first: scripts/build.sh $1)"; done
 [ "$SERIES" = all ] && SERIES_LIST=(5.10 6.1 6.12) || SERIES_LIST=("$SERIES")
 LOG_LINES=${VERIFIER_LOG_LINES:-60}
+# BENCH=1: after the loads, the data-plane benchmarks (bench/steer,
+# bench/flow) run in the guest too, BENCH_REPEAT runs a figure. Under qemu's
+# emulation (TCG) absolute times mean nothing; the ratios to the floor
+# programs, run side by side, are what compares across kernels.
+BENCH=${BENCH:-0}
+BENCH_REPEAT=${BENCH_REPEAT:-2000}
 
 kt_need_tools
 kt_start_work
@@ -37,6 +43,10 @@ for series in "${SERIES_LIST[@]}"; do
 	kt_guest_root "$root"
 	mkdir -p "$root$KT_GUEST_LIB/probe"
 	cp "${OBJECTS[@]}" "$root$KT_GUEST_LIB/probe/"
+	if [ "$BENCH" = 1 ]; then
+		install -m 755 "$BUILD/bench/steer/bench-steer" "$BUILD/bench/flow/bench-flow" "$root$KT_GUEST_LIB/"
+		echo "$BENCH_REPEAT" >"$root$KT_GUEST_LIB/bench-repeat"
+	fi
 	install -m 755 "$KT_SOURCE/tests/kernels/guest/verifier-probe-init" "$root$KT_GUEST_LIB/"
 	image="$KT_WORK/probe-$series.img"
 	kt_make_image "$root" "$image"
