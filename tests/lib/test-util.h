@@ -34,7 +34,8 @@
 
 /* ---- counting checks ---- */
 
-/* The label of the table row being run, printed with every failure. */
+/* The label of the table row being run, printed with every failure;
+ * NULL clears it. */
 void test_case(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool test_check(bool ok, const char *file, int line, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
