@@ -13,6 +13,7 @@
 #include "load-child.h"
 #include "log.h"
 #include "manager.h"
+#include "map-pins.h"
 #include "steer-maps.h"
 
 /*
@@ -103,18 +104,7 @@ static int stage_maps(Manager *m, LoadArgs *a, uint64_t ino, NlError *e) {
 /* A folder no program came to own: removed as a program would (see
  * nl_program_set_staging_dir). */
 static void unstage_maps(const char *dir) {
-        char parent[4096];
-        char *slash;
-
-        if (!dir || !*dir)
-                return;
-        (void) nl_pin_rm_rf(dir);
-        snprintf(parent, sizeof(parent), "%s", dir);
-        slash = strrchr(parent, '/');
-        if (slash) {
-                *slash = 0;
-                (void) rmdir(parent);
-        }
+        nl_map_pins_remove(dir);
 }
 
 /* Wraps a loaded program; a program with new maps owns their folder. */

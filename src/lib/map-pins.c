@@ -26,6 +26,21 @@ int nl_map_open_pinned(const char *dir, const char *name, struct bpf_map_info *i
         return fd;
 }
 
+void nl_map_pins_remove(const char *dir) {
+        char parent[4096];
+        char *slash;
+
+        if (!dir || !*dir)
+                return;
+        (void) nl_pin_rm_rf(dir);
+        snprintf(parent, sizeof(parent), "%s", dir);
+        slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+                *slash = 0;
+                (void) rmdir(parent);
+        }
+}
+
 /* More than any program of ours uses: steer has ten maps and .rodata. */
 #define PROG_MAPS_MAX 64
 

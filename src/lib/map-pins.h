@@ -12,6 +12,10 @@
 int nl_map_open_pinned(const char *dir, const char *name, struct bpf_map_info *info, char *path,
                        size_t path_size);
 
+/* Removes a folder of map pins, and the folder it is in if that is left
+ * empty (a steer/ folder whose last load or link went). */
+void nl_map_pins_remove(const char *dir);
+
 /* Pins every map the program prog_id uses in dir, by the map's name, where
  * nothing of that name is pinned: how the maps of a steer link whose pins
  * were removed are found again (the kernel keeps them with the program).

@@ -9,7 +9,7 @@
 
 #include "hashmap.h"
 #include "link-ops.h"
-#include "pin-store.h"
+#include "map-pins.h"
 #include "prog-loader.h"
 #include "sha256.h"
 
@@ -154,13 +154,8 @@ NlProgCache *nl_prog_cache_new(void) {
 static void program_free(NlProgram *p) {
         /* Maps made for this program that nobody took: nobody else can
          * know the folder, so nobody else can still need it. */
-        if (p->staging_dir) {
-                (void) nl_pin_rm_rf(p->staging_dir);
-                /* and the folder it was made in, if that is empty now */
-                *strrchr(p->staging_dir, '/') = 0;
-                (void) rmdir(p->staging_dir);
-                free(p->staging_dir);
-        }
+        nl_map_pins_remove(p->staging_dir);
+        free(p->staging_dir);
         safe_close(p->fd);
         if (p->destroy)
                 p->destroy(p->owner);
@@ -210,11 +205,8 @@ const char *nl_program_source(const NlProgram *p) { return p->source; }
 const char *nl_program_staging_dir(const NlProgram *p) { return p->staging_dir; }
 
 int nl_program_set_staging_dir(NlProgram *p, const char *dir) {
-        char *d;
+        char *d = strdup(dir);
 
-        if (!strchr(dir, '/'))
-                return -EINVAL;
-        d = strdup(dir);
         if (!d)
                 return -ENOMEM;
         free(p->staging_dir);
