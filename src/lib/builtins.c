@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "builtins.h"
 #include "map-pins.h"
@@ -103,11 +104,11 @@ static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlPr
 
         if (!map_dir)
                 return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "builtin steer needs a map folder");
-        if (mode == NL_MAPS_PIN) {
-                r = nl_mkdir_p(map_dir, 0700);
-                if (r < 0)
-                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create map folder %s: %m", map_dir);
-        }
+        /* The folder is the caller's to make: a loader child that outlived
+         * a killed daemon must not make again a folder the next daemon has
+         * tidied away, and pinning into a missing one fails below. */
+        if (access(map_dir, F_OK) < 0)
+                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Map folder %s: %m", map_dir);
 
         nl_libbpf_capture_begin();
         skel = steer__open();
@@ -188,6 +189,19 @@ int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir,
 
 int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
                     NlProgram **ret, NlError *e) {
+        const NlBuiltin *b;
+        int r;
+
+        /* In process, the caller may leave the folder to us; only a
+         * program that has maps makes one. */
+        r = check_builtin(name, type, &b, e);
+        if (r < 0)
+                return r;
+        if (b->per_link && map_dir) {
+                r = nl_mkdir_p(map_dir, 0700);
+                if (r < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create map folder %s: %m", map_dir);
+        }
         return nl_builtin_load_maps(c, name, type, map_dir, NL_MAPS_PIN, ret, e);
 }
 

@@ -49,7 +49,7 @@ static int close_from(int from) {
         return 0;
 }
 
-static void child_main(int sock, nl_load_fn fn, void *arg) {
+static void child_main(int sock, pid_t parent, nl_load_fn fn, void *arg) {
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -61,6 +61,11 @@ static void child_main(int sock, nl_load_fn fn, void *arg) {
         int fd;
 
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* A parent killed before the line above sends no signal: a loader
+         * that went on would pin maps nobody owns after the next daemon
+         * tidied them. */
+        if (getppid() != parent)
+                _exit(EXIT_FAILURE);
         /* Verifying a big program is CPU work nobody waits on but its own
          * caller: the daemon's loop comes first. */
         (void) setpriority(PRIO_PROCESS, 0, 10);
@@ -87,8 +92,8 @@ static void child_main(int sock, nl_load_fn fn, void *arg) {
 }
 
 int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock, NlError *e) {
+        pid_t parent = getpid(), pid;
         int pair[2];
-        pid_t pid;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "socketpair failed: %m");
@@ -107,7 +112,7 @@ int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock,
                 close(pair[0]);
                 if (dup2(pair[1], CHILD_SOCK_FD) < 0 || close_from(CHILD_SOCK_FD + 1) < 0)
                         _exit(EXIT_NO_CLEAN_SLATE);
-                child_main(CHILD_SOCK_FD, fn, arg);
+                child_main(CHILD_SOCK_FD, parent, fn, arg);
         }
         close(pair[1]);
         *ret_pid = pid;

@@ -97,6 +97,20 @@ static void test_load_errors(void) {
         }
         test_case("builtin: refused loads make no map folder");
         CHECK(!test_exists("%s", map_dir), "%s not made", map_dir);
+
+        /* What a loader child runs: a folder the daemon tidied away while
+         * the child lived is an error, never made again by the child. */
+        test_case("builtin: a load into a folder that is gone");
+        {
+                NlError e = {};
+                int fd = nl_builtin_load_fd("steer", NL_ATTACH_SK_LOOKUP, map_dir, NL_MAPS_PIN, &e);
+
+                CHECK_ERR(fd, &e, NL_ERR_FAILED);
+                CHECK(strstr(e.message, map_dir) != NULL, "message names the folder: %s", e.message);
+                CHECK(!test_exists("%s", map_dir), "%s not made", map_dir);
+                if (fd >= 0)
+                        close(fd);
+        }
 }
 
 /* The ids of the maps pinned in a folder, sorted by name (readdir order is
