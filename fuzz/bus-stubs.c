@@ -93,16 +93,18 @@ static int one(const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e)
         return 0;
 }
 
-int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e) {
+int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, ProgramSlots *slots, Link **ret,
+                   NlError *e) {
         return one(ref, p, ret, e);
 }
 
-int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e) {
+int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, ProgramSlots *slots, Link **ret,
+                   NlError *e) {
         return one(ref, p, ret, e);
 }
 
 int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, const ProgramSpec *p,
-                    Link **ret, NlError *e) {
+                    ProgramSlots *slots, Link **ret, NlError *e) {
         int r = one(ref, p, ret, e);
         if (r == 0 && expected_prog_id != 42)
                 return nl_error_set(e, NL_ERR_PROGRAM_MISMATCH, -ESTALE, "Expected %u, running 42", expected_prog_id);
@@ -120,7 +122,7 @@ int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e) {
 /* A batch answers with the same made-up link n times; big batches are
  * parsed whole, then refused, so replies stay small. */
 int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
-                        Link ***ret, NlError *e) {
+                        ProgramSlots *slots, Link ***ret, NlError *e) {
         Link **links;
 
         for (size_t i = 0; i < n; i++) {
@@ -166,10 +168,8 @@ int manager_list(Manager *m, const char *netns, Link ***ret, size_t *ret_n, NlEr
         return 0;
 }
 
-/* Nothing here loads programs, so no request holds any. */
-void manager_hold_free(ProgramHold *h) {
-        free(h->progs);
-        *h = (ProgramHold) {};
+/* Nothing here loads programs, so no request waits for one. */
+void loader_forget(Loader *l, void *userdata) {
 }
 
 uint32_t manager_link_order(Manager *m, const Link *l) {

@@ -9,123 +9,113 @@
 
 /* AttachMany/DetachMany: more than this many elements is a mistake. */
 #define BATCH_MAX 65536
-/* A request whose program changes at every load (a file rewritten while it
- * is read) is not run again forever: this many loads of one element that
- * found other content when the request ran again, and it is refused. */
-#define PARK_STALLS_MAX 16
 
 /*
- * Requests waiting for a program load (manager-load.c). The handler returns
- * without replying; when the load ends the request is run again from the
- * top and is answered then. Meanwhile every other client is served.
- *
- * A request runs again once per load it waits for: an AttachMany of 300
- * programs nobody loaded yet runs 300 times, each time one element further
- * (pending_index), holding the programs of the elements before it so that
- * the cache keeps them. Only a run that waits again at the same element,
- * or an earlier one, made no progress: its program's content changed
- * since the load began. Those are what is counted, per element.
+ * A request that waits for program loads (loader.h). The handler returns
+ * without replying and the request keeps its slots, in m->waiting under
+ * its message; when no slot waits any more, the message is queued to be
+ * read again (sd_bus_enqueue_for_read), so it runs from the top through
+ * the vtable, takes its waiter back and finds its programs in the slots.
+ * Meanwhile every other client is served.
  */
-typedef struct Parked {
-        struct Parked *next;
-        char key[512];
+typedef struct Waiter {
+        Manager *m;
         sd_bus_message *msg;
-        sd_bus_message_handler_t handler;
-        size_t index;           /* the element it waits at */
-        unsigned stalls;        /* runs in a row that waited at index again */
-        ProgramHold hold;       /* what its elements before index loaded */
-} Parked;
+        ProgramSlots slots;
+} Waiter;
 
-static Parked *parked;
-static const Parked *redispatching;     /* the request being run again */
-
-static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error);
-
-static void parked_free(Parked *p) {
-        sd_bus_message_unref(p->msg);
-        manager_hold_free(&p->hold);
-        free(p);
+static void waiter_key(const sd_bus_message *msg, char buf[static 32]) {
+        snprintf(buf, 32, "%p", (const void *) msg);
 }
 
-static int park(sd_bus_message *msg, Manager *m, sd_bus_message_handler_t handler, sd_bus_error *error) {
-        unsigned stalls = 0;
-        Parked *p;
+static Waiter *waiter_free(Waiter *w) {
+        if (!w)
+                return NULL;
+        loader_forget(w->m->loader, w);
+        program_slots_done(&w->slots);
+        sd_bus_message_unref(w->msg);
+        free(w);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Waiter *, waiter_free);
 
-        if (redispatching) {
-                stalls = m->pending_index > redispatching->index ? 0 : redispatching->stalls + 1;
-                if (stalls >= PARK_STALLS_MAX) {
-                        manager_hold_free(&m->pending_hold);
-                        if (handler == method_attach_many)
-                                return sd_bus_error_setf(error, "org.netnslink1.Error.InvalidProgram",
-                                                         "Element %zu: its program's file changed each of the %u "
-                                                         "times it was loaded; giving up",
-                                                         m->pending_index, stalls);
-                        return sd_bus_error_setf(error, "org.netnslink1.Error.InvalidProgram",
-                                                 "The program's file changed each of the %u times it was loaded; "
-                                                 "giving up", stalls);
-                }
+/* A load ended: once the request waits for nothing, it runs again. */
+static bool waiter_ready(void *userdata, const char *key, NlProgram *prog, const NlError *error, bool exclusive) {
+        Waiter *w = userdata;
+        bool took = program_slots_deliver(&w->slots, key, prog, error, exclusive);
+        char k[32];
+        int r;
+
+        if (program_slots_waiting(&w->slots))
+                return took;
+        r = sd_bus_message_rewind(w->msg, true);
+        if (r >= 0)
+                r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(w->msg), w->msg);
+        if (r < 0) {
+                log_error("Cannot run a request again after its program loaded: %s", strerror(-r));
+                (void) sd_bus_reply_method_errno(w->msg, r, NULL);
+                waiter_key(w->msg, k);
+                hashmap_remove(w->m->waiting, k);
+                waiter_free(w);
         }
-        p = calloc(1, sizeof(*p));
-        if (!p) {
-                manager_hold_free(&m->pending_hold);
+        return took;
+}
+
+/* The request's waiter: the one it left when it waited, or a new one with
+ * n empty slots. */
+static int waiter_take(Manager *m, sd_bus_message *msg, size_t n, Waiter **ret) {
+        Waiter *w = NULL;
+        char k[32];
+
+        waiter_key(msg, k);
+        if (m->waiting)
+                w = hashmap_remove(m->waiting, k);
+        if (w && w->slots.n == n) {
+                *ret = w;
+                return 0;
+        }
+        waiter_free(w);
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->m = m;
+        w->msg = sd_bus_message_ref(msg);
+        if (program_slots_init(&w->slots, n) < 0) {
+                waiter_free(w);
                 return -ENOMEM;
         }
-        snprintf(p->key, sizeof(p->key), "%s", m->pending_key);
-        p->msg = sd_bus_message_ref(msg);
-        p->handler = handler;
-        p->index = m->pending_index;
-        p->stalls = stalls;
-        p->hold = m->pending_hold;
-        m->pending_hold = (ProgramHold) {};
-        p->next = parked;
-        parked = p;
+        w->slots.on_ready = waiter_ready;
+        w->slots.userdata = w;
+        *ret = w;
+        return 0;
+}
+
+/* The request waits: its waiter stays until it runs again. */
+static int waiter_park(Waiter *w) {
+        char k[32];
+        int r;
+
+        if (!w->m->waiting && !(w->m->waiting = hashmap_new()))
+                r = -ENOMEM;
+        else {
+                waiter_key(w->msg, k);
+                r = hashmap_put(w->m->waiting, k, w);
+        }
+        if (r < 0) {
+                waiter_free(w);
+                return r;
+        }
         return 1;
 }
 
-void bus_manager_program_loaded(Manager *m, const char *key) {
-        Parked *ready = NULL, **pp = &parked;
+void bus_manager_drop_waiting(Manager *m) {
+        HashmapIter it = {};
+        Waiter *w;
 
-        /* Take out every request waiting for key, then run them: a handler
-         * may park its request again, on another load. */
-        while (*pp) {
-                Parked *p = *pp;
-                if (strcmp(p->key, key) == 0) {
-                        *pp = p->next;
-                        p->next = ready;
-                        ready = p;
-                } else
-                        pp = &p->next;
-        }
-        while (ready) {
-                Parked *p = ready;
-                sd_bus_error error = SD_BUS_ERROR_NULL;
-                int r;
-
-                ready = p->next;
-                /* p, with the programs it holds, lives until the run is
-                 * over: the run finds them in the cache. */
-                redispatching = p;
-                r = sd_bus_message_rewind(p->msg, true);
-                if (r >= 0)
-                        r = p->handler(p->msg, m, &error);
-                redispatching = NULL;
-                if (r < 0) {
-                        if (sd_bus_error_is_set(&error))
-                                (void) sd_bus_reply_method_error(p->msg, &error);
-                        else
-                                (void) sd_bus_reply_method_errno(p->msg, r, NULL);
-                }
-                sd_bus_error_free(&error);
-                parked_free(p);
-        }
-}
-
-void bus_manager_drop_parked(void) {
-        while (parked) {
-                Parked *p = parked;
-                parked = p->next;
-                parked_free(p);
-        }
+        while (hashmap_iterate(m->waiting, &it, (void **) &w, NULL))
+                waiter_free(w);
+        hashmap_free(m->waiting, NULL);
+        m->waiting = NULL;
 }
 
 static int reply_link(sd_bus_message *msg, Manager *m, const Link *l) {
@@ -163,16 +153,8 @@ typedef enum ProgramCall {
         CALL_REPLACE,
 } ProgramCall;
 
-static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error);
-static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error);
-static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *error);
-
 static int method_program_call(sd_bus_message *msg, void *userdata, sd_bus_error *error, ProgramCall call) {
-        static const sd_bus_message_handler_t again[] = {
-                [CALL_ATTACH] = method_attach,
-                [CALL_UPDATE] = method_update,
-                [CALL_REPLACE] = method_replace,
-        };
+        _cleanup_(waiter_freep) Waiter *w = NULL;
         Manager *m = userdata;
         uint32_t expected = 0;
         NlError e = {};
@@ -195,19 +177,22 @@ static int method_program_call(sd_bus_message *msg, void *userdata, sd_bus_error
         r = check_program_access(msg, &p, error);
         if (r < 0)
                 return r;
+        r = waiter_take(m, msg, 1, &w);
+        if (r < 0)
+                return r;
         switch (call) {
         case CALL_ATTACH:
-                r = manager_attach(m, &ref, &p, &l, &e);
+                r = manager_attach(m, &ref, &p, &w->slots, &l, &e);
                 break;
         case CALL_UPDATE:
-                r = manager_update(m, &ref, &p, &l, &e);
+                r = manager_update(m, &ref, &p, &w->slots, &l, &e);
                 break;
         case CALL_REPLACE:
-                r = manager_replace(m, &ref, expected, &p, &l, &e);
+                r = manager_replace(m, &ref, expected, &p, &w->slots, &l, &e);
                 break;
         }
         if (r == -EINPROGRESS)
-                return park(msg, m, again[call], error);
+                return waiter_park(TAKE_PTR(w));
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return reply_link(msg, m, l);
@@ -359,6 +344,7 @@ static int read_batch(sd_bus_message *msg, LinkRef **refs, ProgramSpec **progs, 
 }
 
 static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(waiter_freep) Waiter *w = NULL;
         _cleanup_free_ LinkRef *refs = NULL;
         _cleanup_free_ ProgramSpec *progs = NULL;
         _cleanup_free_ Link **links = NULL;
@@ -373,9 +359,12 @@ static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = read_batch(msg, &refs, &progs, &n, error);
         if (r < 0)
                 return r;
-        r = manager_attach_many(m, refs, progs, n, &links, &e);
+        r = waiter_take(m, msg, n, &w);
+        if (r < 0)
+                return r;
+        r = manager_attach_many(m, refs, progs, n, &w->slots, &links, &e);
         if (r == -EINPROGRESS)
-                return park(msg, m, method_attach_many, error);
+                return waiter_park(TAKE_PTR(w));
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return reply_links(msg, m, links, n);

@@ -77,6 +77,71 @@ static void link_free_void(void *p) {
         link_free(p);
 }
 
+/* Programs. */
+
+static bool spec_is_per_link(const ProgramSpec *p);
+
+static int loader_stage(void *userdata, uint64_t ino, char *buf, size_t size) {
+        return steer_maps_stage(userdata, ino, buf, size);
+}
+
+/* A load making steer maps in netns ino ended: if its folder went with
+ * the program, the netns's folders go later if it has no link. */
+static void loader_ended(void *userdata, uint64_t ino) {
+        manager_mark_emptied(userdata, ino);
+}
+
+/* The loader watches its children on the daemon's loop, if there is one. */
+static int manager_loader_new(Manager *m) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        LoaderHooks hooks = { .stage = loader_stage, .ended = loader_ended, .userdata = m };
+
+        (void) sd_event_default(&event);
+        return loader_new(event, m->cache, m->marks_fd, &hooks, &m->loader);
+}
+
+/*
+ * The program of element i of a request, for a link (ino, name) of type:
+ * what its slot holds, or from the loader. A per-link builtin (steer)
+ * keeps the maps of the link (ino, name) if that runs it already;
+ * otherwise its new maps are in a folder the program owns until
+ * steer_maps_publish() puts it in place (steer-maps.c). may_wait: the
+ * slot may wait for the load (-EINPROGRESS); otherwise it is waited for.
+ */
+static int program_get(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino, const char *name,
+                       ProgramSlots *slots, size_t i, bool may_wait, NlProgram **ret, NlError *e) {
+        ProgramSlot *slot = slots && i < slots->n ? &slots->slot[i] : NULL;
+        LoadRequest req = { .spec = p, .type = type, .ino = ino, .name = name };
+        char dir[4096], key[LOADER_KEY_MAX];
+        const Link *l;
+        int r;
+
+        l = manager_link_get(m, ino, type, name);
+        if (l && manager_link_runs_steer(l) && manager_steer_dir(m, ino, name, dir, sizeof(dir)) >= 0) {
+                req.reuse_dir = dir;
+                req.reuse_link_id = l->info.link_id;
+        }
+        if (slot && spec_is_per_link(p)) {
+                /* A steer program is one link's: what the slot holds was
+                 * made for the link (ino, name) as it was then, and is not
+                 * this one's if that went or another took its name. */
+                if (slot->done && (slot->ino != ino || slot->link_id != req.reuse_link_id))
+                        program_slot_clear(slots, i);
+                slot->ino = ino;
+                slot->link_id = req.reuse_link_id;
+        }
+        if (slot && slot->done)
+                return program_slot_take(slots, i, ret, e);
+        if (!slot || !may_wait)
+                return loader_get(m->loader, &req, NULL, NULL, ret, key, e);
+        r = loader_get(m->loader, &req, slots->on_ready, slots->userdata, ret, slot->key, e);
+        if (r == -EINPROGRESS)
+                slot->waiting = true;
+        else if (r >= 0)
+                program_slot_set(slots, i, *ret);
+        return r;
+}
+
 int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         Manager *m;
         int r;
@@ -104,14 +169,9 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         m->cache = nl_prog_cache_new();
         m->links = hashmap_new();
         m->netns = hashmap_new();
-        m->jobs = hashmap_new();
-        m->prepared = hashmap_new();
         m->emptied = hashmap_new();
         nl_pin_store_keep_dirs(m->store, true);
-        /* The daemon's loop: program loads are watched on it. */
-        if (sd_event_default(&m->event) >= 0)
-                m->async = true;
-        if (!m->cache || !m->links || !m->netns || !m->jobs || !m->prepared || !m->emptied) {
+        if (!m->cache || !m->links || !m->netns || !m->emptied || manager_loader_new(m) < 0) {
                 manager_free(m);
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
@@ -132,11 +192,8 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        manager_load_free_all(m);
-        hashmap_free(m->jobs, NULL);
-        hashmap_free(m->prepared, NULL);
+        loader_free(m->loader);
         hashmap_free(m->emptied, NULL);
-        sd_event_unref(m->event);
         /* Closing our fds leaves the pinned links running: that is the point. */
         hashmap_free(m->links, link_free_void);
         hashmap_free(m->netns, netns_free);
@@ -478,9 +535,10 @@ static bool spec_is_per_link(const ProgramSpec *p) {
 
 /* Makes the link and pins it (in a batch's staging folder if b is given).
  * On success *ret is a new Link not yet in the table. */
-/* preloaded: the program, if the caller loaded it already (AttachMany). */
-static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlProgram *preloaded, NlBatch *b,
-                      Link **ret, char *netns_path, size_t path_size, NlError *e) {
+/* slots, i: the request's programs, and which is this link's. In a batch
+ * the loads happened before (AttachMany) and one that did not is waited for. */
+static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, ProgramSlots *slots, size_t i,
+                      NlBatch *b, Link **ret, char *netns_path, size_t path_size, NlError *e) {
         _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
         _cleanup_close_ int link_fd = -EBADF;
         NlAttachType type;
@@ -511,11 +569,7 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, NlPr
                                     nl_attach_type_to_string(type), ref->name, ref->netns);
         }
 
-        if (preloaded) {
-                prog = nl_program_ref(preloaded);
-                r = 0;
-        } else
-                r = manager_load_program(m, p, type, ns.ino, ref->name, &prog, e);
+        r = program_get(m, p, type, ns.ino, ref->name, slots, i, !b, &prog, e);
         if (r == -EINPROGRESS) {
                 nl_netns_close(&ns);
                 return r;
@@ -600,12 +654,13 @@ static void log_change(const char *what, const Link *l) {
                  l->info.prog_name, l->info.prog_id, *l->source ? l->source : "unknown source");
 }
 
-int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e) {
+int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, ProgramSlots *slots, Link **ret,
+                   NlError *e) {
         char path[4096];
         Link *l = NULL;
         int r;
 
-        r = attach_one(m, ref, p, NULL, NULL, &l, path, sizeof(path), e);
+        r = attach_one(m, ref, p, slots, 0, NULL, &l, path, sizeof(path), e);
         if (r < 0)
                 return r;
         r = link_add(m, l, path);
@@ -625,7 +680,7 @@ int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **
 /* Update and Replace. */
 
 static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expected,
-                        const ProgramSpec *p, Link **ret, NlError *e) {
+                        const ProgramSpec *p, ProgramSlots *slots, Link **ret, NlError *e) {
         _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
         bool was_steer, now_steer, published;
         Link *l = NULL;
@@ -654,8 +709,8 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
         now_steer = spec_is_per_link(p);
 
         /* Steer on a link that runs it keeps the link's maps; moving to
-         * steer from something else gets new ones (manager-load.c). */
-        r = manager_load_program(m, p, l->type, l->ino, l->name, &prog, e);
+         * steer from something else gets new ones (program_get). */
+        r = program_get(m, p, l->type, l->ino, l->name, slots, 0, true, &prog, e);
         if (r < 0)
                 return r;
         nl_crash_point("update-after-load");
@@ -692,13 +747,14 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
         return 0;
 }
 
-int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e) {
-        return swap_program(m, ref, false, 0, p, ret, e);
+int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, ProgramSlots *slots, Link **ret,
+                   NlError *e) {
+        return swap_program(m, ref, false, 0, p, slots, ret, e);
 }
 
 int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, const ProgramSpec *p,
-                    Link **ret, NlError *e) {
-        return swap_program(m, ref, true, expected_prog_id, p, ret, e);
+                    ProgramSlots *slots, Link **ret, NlError *e) {
+        return swap_program(m, ref, true, expected_prog_id, p, slots, ret, e);
 }
 
 /* Detach. */
@@ -778,11 +834,57 @@ static int batch_check_names(const LinkRef *refs, size_t n, NlError *e) {
         return 0;
 }
 
+/*
+ * Every element's program, before anything changes: each is what its slot
+ * holds, or is asked for, and the loads that must be waited for all run
+ * at once (the loader queues them). Returns -EINPROGRESS while any slot
+ * waits. An element that fails while one before it waits is named once
+ * those are loaded: the batch names its first failing element, as if the
+ * loads had been waited for in turn.
+ */
+static int batch_programs(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
+                          ProgramSlots *slots, NlError *e) {
+        bool waiting = false;
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
+                bool per_link = spec_is_per_link(&progs[i]);
+                NlAttachType type;
+                uint64_t ino = 0;
+                int r;
+
+                r = parse_ref(m, &refs[i], &type, e);
+                if (per_link) {
+                        /* Its own maps, for the netns its reference names
+                         * now (attach_one makes sure). What is wrong with
+                         * the element, its own attach names. */
+                        if (r < 0 || nl_netns_stat_ino(refs[i].netns, &ino) < 0 ||
+                            manager_link_get(m, ino, type, refs[i].name))
+                                continue;
+                }
+                /* A rollout names one program many times: asked once. */
+                if (r >= 0 && !per_link && i > 0 && same_spec(&progs[i], &progs[i - 1]) &&
+                    strcmp(refs[i].type, refs[i - 1].type) == 0 &&
+                    (slots->slot[i - 1].done || slots->slot[i - 1].waiting)) {
+                        if (!slots->slot[i].done)
+                                program_slot_share(slots, i, i - 1);
+                        r = slots->slot[i].done ? program_slot_take(slots, i, &prog, e) : -EINPROGRESS;
+                } else if (r >= 0)
+                        r = program_get(m, &progs[i], type, ino, refs[i].name, slots, i, true, &prog, e);
+                if (r == -EINPROGRESS) {
+                        waiting = true;
+                        continue;
+                }
+                if (r < 0)
+                        return waiting ? -EINPROGRESS : batch_error(e, i, &refs[i], r);
+        }
+        return waiting ? -EINPROGRESS : 0;
+}
+
 int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
-                        Link ***ret, NlError *e) {
-        bool async = m->async;
+                        ProgramSlots *slots, Link ***ret, NlError *e) {
+        _cleanup_(program_slots_done) ProgramSlots own = {};
         _cleanup_free_ Link **made = NULL;
-        _cleanup_free_ NlProgram **loaded = NULL;
         /* Each element's netns path, as long as it is: 4096 bytes apiece
          * would cost a batch of 300 a page fault per element. */
         _cleanup_free_ char **paths = NULL;
@@ -790,10 +892,15 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         size_t i = 0;
         int r;
 
+        if (!slots || slots->n != n) {
+                /* No one to wait: every load is waited for. */
+                if (program_slots_init(&own, n) < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+                slots = &own;
+        }
         made = calloc(n ? n : 1, sizeof(Link *));
         paths = calloc(n ? n : 1, sizeof(char *));
-        loaded = calloc(n ? n : 1, sizeof(NlProgram *));
-        if (!made || !paths || !loaded)
+        if (!made || !paths)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         r = manager_require_pin_root(m, e);
         if (r < 0)
@@ -804,39 +911,9 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         if (r < 0)
                 return r;
 
-        /* Load every shared program first, without changing anything: a
-         * load that has to wait parks the whole batch, and the cache keeps
-         * what was loaded for the next try. Steer links get their own maps
-         * and program each, loaded below as their turn comes. */
-        for (i = 0; i < n; i++) {
-                NlAttachType type;
-
-                if (spec_is_per_link(&progs[i]))
-                        continue;
-                r = parse_ref(m, &refs[i], &type, e);
-                /* A rollout names one program many times: look it up once. */
-                if (r >= 0 && i > 0 && loaded[i - 1] && same_spec(&progs[i], &progs[i - 1]) &&
-                    strcmp(refs[i].type, refs[i - 1].type) == 0) {
-                        loaded[i] = nl_program_ref(loaded[i - 1]);
-                        continue;
-                }
-                if (r >= 0)
-                        r = manager_load_program(m, &progs[i], type, 0, refs[i].name, &loaded[i], e);
-                if (r == -EINPROGRESS) {
-                        /* Element i waits; what came before it is kept
-                         * loaded for the next run (bus-manager.c). */
-                        m->pending_index = i;
-                        manager_hold_free(&m->pending_hold);
-                        m->pending_hold = (ProgramHold) { .progs = TAKE_PTR(loaded), .n = i };
-                        goto out;
-                }
-                if (r < 0) {
-                        r = batch_error(e, i, &refs[i], r);
-                        goto out;
-                }
-        }
-        async = m->async;
-        m->async = false;
+        r = batch_programs(m, refs, progs, n, slots, e);
+        if (r < 0)
+                goto out;
 
         r = nl_batch_begin(m->store, NL_BATCH_ATTACH, &b, e);
         if (r < 0)
@@ -845,7 +922,7 @@ int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *prog
         for (i = 0; i < n; i++) {
                 char path[4096];
 
-                r = attach_one(m, &refs[i], &progs[i], loaded[i], b, &made[i], path, sizeof(path), e);
+                r = attach_one(m, &refs[i], &progs[i], slots, i, b, &made[i], path, sizeof(path), e);
                 /* Two elements naming one link: the batch refuses the
                  * second as LinkExists. */
                 if (r < 0)
@@ -898,11 +975,8 @@ fail:
                         made[k] = NULL;
                 }
 out:
-        for (size_t k = 0; loaded && k < n; k++)
-                nl_program_unref(loaded[k]);
         for (size_t k = 0; paths && k < n; k++)
                 free(paths[k]);
-        m->async = async;
         return r;
 }
 

@@ -10,9 +10,11 @@
 #include "hashmap.h"
 #include "kernel-features.h"
 #include "link-ops.h"
+#include "loader.h"
 #include "names.h"
 #include "pin-store.h"
 #include "prog-loader.h"
+#include "program-slots.h"
 
 /*
  * The daemon's state: every link it manages, keyed by (netns inode, attach
@@ -71,15 +73,8 @@ typedef enum LinkEvent {
         LINK_REPAIRED,              /* the same, and mended already */
 } LinkEvent;
 
-typedef struct ProgramHold {
-        NlProgram **progs;
-        size_t n;
-} ProgramHold;
-void manager_hold_free(ProgramHold *h);
-
 typedef struct Manager Manager;
 typedef void (*link_event_fn)(Manager *m, LinkEvent ev, const Link *l);
-typedef void (*program_loaded_fn)(Manager *m, const char *key);
 
 struct Manager {
         NlPinStore *store;
@@ -89,22 +84,13 @@ struct Manager {
         link_event_fn on_event;
         void *userdata;
 
-        /* Programs are loaded in child processes (src/lib/load-child.c).
-         * With async set, an operation whose program is not loaded yet
-         * starts the load and fails with -EINPROGRESS, naming the program
-         * in pending_key; on_loaded(key) says when to try it again. */
-        struct sd_event *event;
-        bool async;
-        Hashmap *jobs;      /* key -> running LoadJob */
-        Hashmap *prepared;  /* key -> Prepared: a finished load not yet taken */
-        char pending_key[512];
-        /* With -EINPROGRESS: which element of a batch waits (0 for a
-         * single call), and the programs the batch loaded before it, for
-         * the caller to keep until it runs the request again, so that the
-         * cache cannot drop them meanwhile (manager_hold_free). */
-        size_t pending_index;
-        ProgramHold pending_hold;
-        program_loaded_fn on_loaded;
+        /* Programs come from the loader (loader.h); an operation whose
+         * program is being loaded fails with -EINPROGRESS, its slots
+         * waiting for the load (program-slots.h). */
+        Loader *loader;
+        /* The bus layer's requests that wait for a load (bus-manager.c):
+         * message -> its waiter. Made, used and freed there. */
+        Hashmap *waiting;
 
         Hashmap *emptied;   /* "ino" -> when its last link went (see manager_prune) */
         NlKernelFeatures kernel;    /* probed once, at start */
@@ -120,20 +106,6 @@ struct Manager {
         dev_t pin_root_dev;         /* the bpffs it was on when last seen */
         size_t drift_cursor;        /* where the next sweep of links starts */
 };
-
-typedef enum ProgramKind {
-        PROGRAM_BUILTIN,
-        PROGRAM_FD,
-        PROGRAM_PATH,
-} ProgramKind;
-
-typedef struct ProgramSpec {
-        ProgramKind kind;
-        const char *builtin;
-        int fd;
-        const char *path;
-        const char *program;
-} ProgramSpec;
 
 typedef struct LinkRef {
         const char *netns;
@@ -151,16 +123,22 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
  * then nothing was tidied or repaired, and the daemon must not serve. */
 int manager_load_pins(Manager *m, NlError *e);
 
-int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e);
-int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, Link **ret, NlError *e);
+/* Operations that need a program take the request's slots (one per
+ * element; NULL: every load is waited for). -EINPROGRESS: a load runs and
+ * the slots wait for it; run the operation again, with the same slots,
+ * once none waits. */
+int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, ProgramSlots *slots, Link **ret,
+                   NlError *e);
+int manager_update(Manager *m, const LinkRef *ref, const ProgramSpec *p, ProgramSlots *slots, Link **ret,
+                   NlError *e);
 int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, const ProgramSpec *p,
-                    Link **ret, NlError *e);
+                    ProgramSlots *slots, Link **ret, NlError *e);
 int manager_detach(Manager *m, const LinkRef *ref, NlError *e);
 int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e);
 
 /* All or nothing. On failure e names the element (index, netns, name). */
 int manager_attach_many(Manager *m, const LinkRef *refs, const ProgramSpec *progs, size_t n,
-                        Link ***ret, NlError *e);
+                        ProgramSlots *slots, Link ***ret, NlError *e);
 int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, NlError *e);
 
 /* netns "" or NULL: all. Fills a malloc'd array of links sorted by netns,
@@ -193,17 +171,7 @@ int manager_require_pin_root(Manager *m, NlError *e);
 /* Pins again what is missing of a steer link's maps; 1 if it pinned any. */
 int manager_repair_steer_maps(Manager *m, Link *l, NlError *e);
 
-/* Gets the program p names, loaded for a link (ino, name) of type:
- * from the cache, from a finished load, or by loading it (in a child). A
- * per-link builtin (steer) keeps the maps of the link (ino, name) if that
- * runs it already; otherwise its new maps are in a folder the program owns
- * until steer_maps_publish() puts it in place (steer-maps.c). */
-int manager_load_program(Manager *m, const ProgramSpec *p, NlAttachType type, uint64_t ino,
-                         const char *name, NlProgram **ret, NlError *e);
-/* Drops what a finished load left that nobody took. */
-void manager_forget_prepared(Manager *m, const char *key);
-void manager_load_free_all(Manager *m);
-/* Used by manager-load.c. */
+/* Removes the steer map folder of link (ino, name). */
 void manager_remove_steer_dir(Manager *m, uint64_t ino, const char *name);
 
 /* The layout of the pin root (manager-layout.c): checked before anything

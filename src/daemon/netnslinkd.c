@@ -174,7 +174,6 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Steering object: %m");
         m->on_event = bus_manager_emit;
-        m->on_loaded = bus_manager_program_loaded;
         m->userdata = bus;
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
@@ -209,7 +208,7 @@ static int run(int argc, char *argv[]) {
          * with the daemon unsaid. */
         manager_check_drift(m, true);
         (void) manager_prune(m, true);
-        bus_manager_drop_parked();
+        bus_manager_drop_waiting(m);
         bus_manager_flush_signals();
         bus_sender_cache_free();
         (void) sd_notify(false, "STOPPING=1");

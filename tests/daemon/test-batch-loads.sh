@@ -4,8 +4,9 @@
 # child while the request waits, and the request runs again when a load
 # ends. However many there are (more than the 16 re-runs a request whose
 # program keeps changing is allowed, more than the 64 idle programs the
-# cache keeps), one call attaches them all, and a file that really does
-# change at every load is still refused, with a message that says so.
+# cache keeps), one call attaches them all. A file that changes at every
+# load is attached from one of its versions: a request that waited for a
+# load keeps what it loaded (program-slots.h), so it never loads again.
 source "$NL_SOURCE/tests/harness/harness.sh"
 
 OBJ="$TEST_BPF/libtest_progs.bpf.o"
@@ -67,9 +68,9 @@ WRITER=$!
 out=$(attach_many "$C" w 1 2>&1)
 rc=$?
 kill $WRITER; wait $WRITER 2>/dev/null
-check_eq "a program whose file changes at every load is refused" "1 InvalidProgram" \
-        "$rc $(grep -o 'org.netnslink1.Error.InvalidProgram' <<<"$out" | cut -d. -f4)"
-check "... saying its file changed at every load" grep -q "changed each of the .* times it was loaded" <<<"$out"
+check_eq "a program whose file changes at every load is attached, from one version of it" "0 1" \
+        "$rc $(n_links "$C")"
+[ "$rc" = 0 ] || log "$out"
 check "the daemon serves on" "$CTL" list
 
 finish
