@@ -30,18 +30,25 @@
 #define LOAD_TIMEOUT_USEC (60ULL * 1000 * 1000)
 /* Children verifying at once: more only queue for the same CPUs. */
 #define JOBS_RUNNING_MAX 4
+/* Reading an object file: a file whose reads never end (a FUSE or network
+ * file that stalls) costs its request this long, and nobody else anything. */
+#define READ_TIMEOUT_SEC 10
 
 typedef struct LoadArgs {
         ProgramKind kind;
-        void *data;
-        size_t size;
+        int obj_fd;             /* PROGRAM_FD: ours, the child's NL_LOAD_CHILD_FD */
+        char *path;             /* PROGRAM_PATH */
+        char *what;             /* the object, for messages: object_fd (what it is), or its path */
         char *program;
         const char *builtin;
         NlAttachType type;
         NlMapsMode maps_mode;
         char map_dir[4096];     /* NL_MAPS_PIN: made when the load starts */
-        char key[LOADER_KEY_MAX];
+        char key[LOADER_KEY_MAX];       /* the job's; for a file, until the child read it: */
+        char content_key[LOADER_KEY_MAX];       /* the cache key of what it read */
         char source[128];
+        char identity[512];     /* a regular file's (file_identity), or "" */
+        bool settled;
         bool per_link;
         uint64_t ino;
 } LoadArgs;
@@ -68,6 +75,7 @@ struct Loader {
         NlProgCache *cache;
         int marks_fd;
         LoaderHooks hooks;
+        uint64_t n_file_loads;  /* names the loads of files without an identity */
         Hashmap *jobs;          /* key -> LoadJob, running or queued */
         LoadJob *queue, **queue_tail;
         unsigned running;
@@ -75,18 +83,67 @@ struct Loader {
 };
 
 static void args_done(LoadArgs *a) {
-        free(a->data);
-        a->data = NULL;
+        a->obj_fd = safe_close(a->obj_fd);
+        free(a->path);
+        a->path = NULL;
+        free(a->what);
+        a->what = NULL;
         free(a->program);
         a->program = NULL;
 }
 
-static int run_load(void *arg, NlError *e) {
+/* In the child: reads the object (with a deadline: the read may never
+ * end), says its cache key and source in note ("key\0source"), loads it. */
+static int run_load_object(LoadArgs *a, char *note, NlError *e) {
+        _cleanup_free_ void *data = NULL;
+        char key[LOADER_KEY_MAX], source[128];
+        size_t size = 0;
+        int r;
+
+        nl_load_child_deadline(READ_TIMEOUT_SEC);
+        if (a->kind == PROGRAM_PATH)
+                r = nl_prog_elf_read_path(a->path, &data, &size, e);
+        else
+                r = nl_prog_elf_read_fd(NL_LOAD_CHILD_FD, &data, &size, e);
+        nl_load_child_deadline(0);
+        if (r < 0)
+                return r;
+        r = nl_prog_elf_key(data, size, a->program, a->type, key, sizeof(key), source, sizeof(source), e);
+        if (r < 0)
+                return r;
+        if (strlen(key) + 1 + strlen(source) + 1 > NL_LOAD_NOTE_MAX)
+                return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "The object's key is too long");
+        memcpy(note, key, strlen(key) + 1);
+        memcpy(note + strlen(key) + 1, source, strlen(source) + 1);
+        return nl_prog_elf_load_fd(data, size, a->program, a->type, e);
+}
+
+static int run_load(void *arg, char *note, NlError *e) {
         LoadArgs *a = arg;
 
         if (a->kind == PROGRAM_BUILTIN)
                 return nl_builtin_load_fd(a->builtin, a->type, a->per_link ? a->map_dir : NULL, a->maps_mode, e);
-        return nl_prog_elf_load_fd(a->data, a->size, a->program, a->type, e);
+        return run_load_object(a, note, e);
+}
+
+/* After the child: what it read, from its note. A read that never ended
+ * is said as such, naming the object. */
+static int object_loaded(LoadArgs *a, int r, const char *note, NlError *e) {
+        size_t n;
+
+        if (r == -ETIMEDOUT && a->kind != PROGRAM_BUILTIN)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ETIMEDOUT,
+                                    "Reading the object from %s did not end within %d s; gave up (a file whose "
+                                    "reads never return, such as a stalled FUSE or network file?)",
+                                    a->what, READ_TIMEOUT_SEC);
+        if (r < 0 || a->kind == PROGRAM_BUILTIN)
+                return r;
+        n = strnlen(note, NL_LOAD_NOTE_MAX);
+        if (n == 0 || n + 1 >= NL_LOAD_NOTE_MAX)
+                return nl_error_set(e, NL_ERR_FAILED, -EBADMSG, "The loader did not say what it loaded");
+        snprintf(a->content_key, sizeof(a->content_key), "%s", note);
+        snprintf(a->source, sizeof(a->source), "%s", note + n + 1);
+        return 0;
 }
 
 /* Before a load that makes maps: their own folder. */
@@ -108,10 +165,26 @@ static void unstage_maps(const char *dir) {
 }
 
 /* Wraps a loaded program; a program with new maps owns their folder. */
+static void identity_remember(Loader *l, const char *identity, const char *key);
+
 static int adopt(Loader *l, const LoadArgs *a, const char *staging, int fd, NlProgram **ret, NlError *e) {
+        const char *key = a->kind == PROGRAM_BUILTIN ? a->key : a->content_key;
         NlProgram *p = NULL;
         uint32_t id;
         int r;
+
+        if (a->kind != PROGRAM_BUILTIN) {
+                if (a->settled)
+                        identity_remember(l, a->identity, key);
+                /* Loaded meanwhile by another job, from another file of
+                 * the same content: one program serves both. */
+                p = nl_prog_cache_lookup(l->cache, key);
+                if (p) {
+                        close(fd);
+                        *ret = p;
+                        return 0;
+                }
+        }
 
         /* Marked before any link can run it, and before the cache can hand
          * it out: a builtin is known after a restart by this record alone
@@ -123,7 +196,7 @@ static int adopt(Loader *l, const LoadArgs *a, const char *staging, int fd, NlPr
         if (r >= 0)
                 r = nl_builtin_mark(l->marks_fd, id, nl_builtin_from_source(a->source), e);
         if (r >= 0)
-                r = nl_prog_cache_adopt(l->cache, a->per_link ? NULL : a->key, a->source, NULL, NULL, fd, &p, e);
+                r = nl_prog_cache_adopt(l->cache, a->per_link ? NULL : key, a->source, NULL, NULL, fd, &p, e);
         close(fd);
         if (r >= 0 && staging && *staging) {
                 r = nl_program_set_staging_dir(p, staging);
@@ -157,18 +230,23 @@ static void per_link_args(const LoadRequest *req, LoadArgs *a) {
         snprintf(a->key, sizeof(a->key), "steer:%" PRIu64 "/%s", req->ino, req->name);
 }
 
-/* Fills a: reads the object (fd or path) and computes the key. */
-static int prepare_args(const LoadRequest *req, LoadArgs *a, NlError *e) {
+static bool file_identity(const ProgramSpec *p, NlAttachType type, char *buf, size_t size, bool *settled);
+
+/* Fills a. An object is read in the child: its job is named by the file's
+ * identity (so that the loads of one file are one), or by a number. */
+static int prepare_args(Loader *l, const LoadRequest *req, LoadArgs *a, NlError *e) {
         const ProgramSpec *p = req->spec;
         const NlBuiltin *b;
-        int r;
+        char link[64], target[256];
+        ssize_t n;
 
+        a->obj_fd = -EBADF;
         a->type = req->type;
         a->kind = p->kind;
         a->ino = req->ino;
         switch (p->kind) {
-        case PROGRAM_BUILTIN:
-                r = nl_builtin_check(p->builtin, req->type, e);
+        case PROGRAM_BUILTIN: {
+                int r = nl_builtin_check(p->builtin, req->type, e);
                 if (r < 0)
                         return r;
                 b = nl_builtin_find(p->builtin);
@@ -180,21 +258,34 @@ static int prepare_args(const LoadRequest *req, LoadArgs *a, NlError *e) {
                 else
                         snprintf(a->key, sizeof(a->key), "builtin:%s", b->name);
                 return 0;
+        }
         case PROGRAM_PATH:
-                r = nl_prog_elf_read_path(p->path, &a->data, &a->size, e);
+                a->path = strdup(p->path);
+                if (a->path && asprintf(&a->what, "object_path %s", p->path) < 0)
+                        a->what = NULL;
                 break;
         case PROGRAM_FD:
-                r = nl_prog_elf_read_fd(p->fd, &a->data, &a->size, e);
+                a->obj_fd = fcntl(p->fd, F_DUPFD_CLOEXEC, 3);
+                if (a->obj_fd < 0)
+                        return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(),
+                                            "Cannot use object_fd: %m");
+                snprintf(link, sizeof(link), "/proc/self/fd/%d", p->fd);
+                n = readlink(link, target, sizeof(target) - 1);
+                target[n > 0 ? n : 0] = 0;
+                if (asprintf(&a->what, "object_fd (%s)", n > 0 ? target : "unknown file") < 0)
+                        a->what = NULL;
                 break;
         default:
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Unknown program source");
         }
-        if (r < 0)
-                return r;
-        if (p->program && !(a->program = strdup(p->program)))
+        if ((p->kind == PROGRAM_PATH && !a->path) || !a->what || (p->program && !(a->program = strdup(p->program))))
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        return nl_prog_elf_key(a->data, a->size, a->program, req->type, a->key, sizeof(a->key), a->source,
-                               sizeof(a->source), e);
+        snprintf(a->source, sizeof(a->source), "%.127s", a->what);
+        if (file_identity(p, req->type, a->identity, sizeof(a->identity), &a->settled))
+                snprintf(a->key, sizeof(a->key), "file:%s", a->identity);
+        else
+                snprintf(a->key, sizeof(a->key), "file#%" PRIu64, ++l->n_file_loads);
+        return 0;
 }
 
 /* Before the socket is closed: epoll keeps watching a closed fd whose file
@@ -210,7 +301,7 @@ static void job_stop(LoadJob *j) {
 
         job_unwatch(j);
         if (j->pid > 0) {
-                (void) nl_load_child_finish(j->pid, j->sock, &fd, NULL);
+                (void) nl_load_child_finish(j->pid, j->sock, &fd, NULL, NULL);
                 safe_close(fd);
                 j->pid = 0;
         }
@@ -244,6 +335,7 @@ static void job_tell(LoadJob *j, NlProgram *prog, const NlError *error) {
 
 static void job_finish(LoadJob *j) {
         Loader *l = j->loader;
+        char note[NL_LOAD_NOTE_MAX] = "";
         NlProgram *prog = NULL;
         NlError *error;
         int fd = -EBADF, r;
@@ -253,8 +345,11 @@ static void job_finish(LoadJob *j) {
         l->running--;
 
         error = calloc(1, sizeof(*error));
-        r = nl_load_child_finish(j->pid, j->sock, &fd, error);
+        r = nl_load_child_finish(j->pid, j->sock, &fd, note, error);
         j->pid = 0;
+        r = object_loaded(&j->a, r, note, error);
+        if (r < 0)
+                fd = safe_close(fd);
         if (r >= 0) {
                 /* The program owns the folder now, failed or not. */
                 r = adopt(l, &j->a, j->staging, fd, &prog, error);
@@ -306,12 +401,11 @@ static int job_run(LoadJob *j, NlError *e) {
                 return r;
 
         log_flush();    /* a child must not inherit lines still to be written */
-        r = nl_load_child_start(run_load, &j->a, &j->pid, &j->sock, e);
+        r = nl_load_child_start(run_load, &j->a, j->a.obj_fd, &j->pid, &j->sock, e);
         if (r < 0)
                 return r;
         /* The child has its copy. */
-        free(j->a.data);
-        j->a.data = NULL;
+        j->a.obj_fd = safe_close(j->a.obj_fd);
         r = sd_event_add_io(l->event, &j->io, j->sock, EPOLLIN | EPOLLHUP, on_job_io, j);
         if (r >= 0)
                 r = sd_event_add_time_relative(l->event, &j->timer, CLOCK_MONOTONIC, LOAD_TIMEOUT_USEC, 0,
@@ -376,7 +470,7 @@ static int job_add(Loader *l, LoadArgs *a, loader_ready_fn fn, void *userdata, N
         j->loader = l;
         j->sock = -EBADF;
         j->a = *a;
-        *a = (LoadArgs) {};
+        *a = (LoadArgs) { .obj_fd = -EBADF };
         r = subscribe(j, fn, userdata);
         if (r >= 0)
                 r = hashmap_put(l->jobs, j->a.key, j);
@@ -400,14 +494,18 @@ static int job_add(Loader *l, LoadArgs *a, loader_ready_fn fn, void *userdata, N
 
 /* A load the caller waits for. */
 static int load_now(Loader *l, LoadArgs *a, NlProgram **ret, NlError *e) {
+        char note[NL_LOAD_NOTE_MAX] = "";
         bool staged;
-        int r, fd;
+        int r, fd = -EBADF;
 
         r = stage_maps(l, a, e);
         if (r < 0)
                 return r;
         log_flush();
-        r = nl_load_child_run(run_load, a, &fd, e);
+        r = nl_load_child_run(run_load, a, a->obj_fd, &fd, note, e);
+        r = object_loaded(a, r, note, e);
+        if (r < 0)
+                fd = safe_close(fd);
         staged = a->per_link && a->maps_mode == NL_MAPS_PIN;
         if (r >= 0)
                 r = adopt(l, a, staged ? a->map_dir : NULL, fd, ret, e);
@@ -447,6 +545,8 @@ static bool file_identity(const ProgramSpec *p, NlAttachType type, char *buf, si
 }
 
 static void identity_remember(Loader *l, const char *identity, const char *key) {
+        if (!*identity)
+                return;
         char *k;
 
         if (!l->identities || hashmap_size(l->identities) >= IDENTITY_CACHE_MAX) {
@@ -462,30 +562,23 @@ static void identity_remember(Loader *l, const char *identity, const char *key) 
 
 int loader_get(Loader *l, const LoadRequest *req, loader_ready_fn on_ready, void *userdata, NlProgram **ret,
                char key[LOADER_KEY_MAX], NlError *e) {
-        const ProgramSpec *p = req->spec;
-        char identity[512];
-        bool have_identity = false, settled = false;
-        LoadArgs a = {};
+        LoadArgs a = { .obj_fd = -EBADF };
         LoadJob *j;
         int r;
 
-        if (p->kind == PROGRAM_FD || p->kind == PROGRAM_PATH) {
-                have_identity = file_identity(p, req->type, identity, sizeof(identity), &settled);
-                const char *k = have_identity && l->identities ? hashmap_get(l->identities, identity) : NULL;
+        r = prepare_args(l, req, &a, e);
+        if (r < 0)
+                goto out;
+        if (a.kind != PROGRAM_BUILTIN) {
+                /* A file seen before maps straight to its program. */
+                const char *k = *a.identity && l->identities ? hashmap_get(l->identities, a.identity) : NULL;
                 NlProgram *cached = k ? nl_prog_cache_lookup(l->cache, k) : NULL;
                 if (cached) {
                         *ret = cached;
-                        return 0;
+                        r = 0;
+                        goto out;
                 }
-        }
-
-        r = prepare_args(req, &a, e);
-        if (r < 0)
-                goto out;
-        if (have_identity && settled)
-                identity_remember(l, identity, a.key);
-
-        if (!a.per_link) {
+        } else if (!a.per_link) {
                 NlProgram *cached = nl_prog_cache_lookup(l->cache, a.key);
                 if (cached) {
                         *ret = cached;

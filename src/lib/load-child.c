@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 
 #include "load-child.h"
 
-/* The child's answer socket; everything above it is closed. */
+/* The child's answer socket; everything above it (but the fd it is
+ * given, NL_LOAD_CHILD_FD) is closed. */
 #define CHILD_SOCK_FD 3
 /* The exit status of a child that could not close the daemon's fds. */
 #define EXIT_NO_CLEAN_SLATE 3
@@ -22,6 +24,7 @@ struct answer {
         int32_t r;
         int32_t kind;
         char message[NL_ERROR_MESSAGE_MAX];
+        char note[NL_LOAD_NOTE_MAX];
 };
 
 /* close_range(from, ~0U) where the kernel (before 5.9) or a seccomp filter
@@ -69,7 +72,7 @@ static void child_main(int sock, pid_t parent, nl_load_fn fn, void *arg) {
         /* Verifying a big program is CPU work nobody waits on but its own
          * caller: the daemon's loop comes first. */
         (void) setpriority(PRIO_PROCESS, 0, 10);
-        fd = fn(arg, &e);
+        fd = fn(arg, a.note, &e);
         if (fd >= 0) {
                 struct cmsghdr *c;
 
@@ -91,7 +94,15 @@ static void child_main(int sock, pid_t parent, nl_load_fn fn, void *arg) {
         _exit(0);
 }
 
-int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock, NlError *e) {
+void nl_load_child_deadline(unsigned sec) {
+        /* The default action ends the child even in a read that only a
+         * fatal signal interrupts (a FUSE file whose server does not
+         * answer). */
+        (void) signal(SIGALRM, SIG_DFL);
+        (void) alarm(sec);
+}
+
+int nl_load_child_start(nl_load_fn fn, void *arg, int pass_fd, pid_t *ret_pid, int *ret_sock, NlError *e) {
         pid_t parent = getpid(), pid;
         int pair[2];
 
@@ -110,7 +121,17 @@ int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock,
                  * link the daemon has open now must go away when the daemon
                  * lets go of it, not when a slow load ends. */
                 close(pair[0]);
-                if (dup2(pair[1], CHILD_SOCK_FD) < 0 || close_from(CHILD_SOCK_FD + 1) < 0)
+                /* Out of the way of the answer socket's number. */
+                if (pass_fd == CHILD_SOCK_FD && (pass_fd = fcntl(pass_fd, F_DUPFD, NL_LOAD_CHILD_FD + 1)) < 0)
+                        _exit(EXIT_NO_CLEAN_SLATE);
+                if (dup2(pair[1], CHILD_SOCK_FD) < 0)
+                        _exit(EXIT_NO_CLEAN_SLATE);
+                if (pass_fd >= 0) {
+                        if (dup2(pass_fd, NL_LOAD_CHILD_FD) < 0)
+                                _exit(EXIT_NO_CLEAN_SLATE);
+                } else
+                        (void) close(NL_LOAD_CHILD_FD);
+                if (close_from(NL_LOAD_CHILD_FD + 1) < 0)
                         _exit(EXIT_NO_CLEAN_SLATE);
                 child_main(CHILD_SOCK_FD, parent, fn, arg);
         }
@@ -120,7 +141,7 @@ int nl_load_child_start(nl_load_fn fn, void *arg, pid_t *ret_pid, int *ret_sock,
         return 0;
 }
 
-int nl_load_child_finish(pid_t pid, int sock, int *ret_fd, NlError *e) {
+int nl_load_child_finish(pid_t pid, int sock, int *ret_fd, char *note, NlError *e) {
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int))];
@@ -147,6 +168,10 @@ int nl_load_child_finish(pid_t pid, int sock, int *ret_fd, NlError *e) {
 
         if (n == (ssize_t) sizeof(a) && fd >= 0) {
                 *ret_fd = fd;
+                if (note) {
+                        memcpy(note, a.note, sizeof(a.note));
+                        note[NL_LOAD_NOTE_MAX - 1] = 0;
+                }
                 return 0;
         }
         safe_close(fd);
@@ -159,6 +184,9 @@ int nl_load_child_finish(pid_t pid, int sock, int *ret_fd, NlError *e) {
         if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && n < 0)
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ETIME,
                                     "Loading the program took too long and was stopped");
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ETIMEDOUT,
+                                    "The loader did not get past its deadline");
         if (WIFSIGNALED(status))
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r,
                                     "The loader crashed (signal %d) on this object", WTERMSIG(status));
@@ -168,16 +196,16 @@ int nl_load_child_finish(pid_t pid, int sock, int *ret_fd, NlError *e) {
         return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "The loader ended without an answer");
 }
 
-int nl_load_child_run(nl_load_fn fn, void *arg, int *ret_fd, NlError *e) {
+int nl_load_child_run(nl_load_fn fn, void *arg, int pass_fd, int *ret_fd, char *note, NlError *e) {
         pid_t pid;
         int sock, r;
         char c;
 
-        r = nl_load_child_start(fn, arg, &pid, &sock, e);
+        r = nl_load_child_start(fn, arg, pass_fd, &pid, &sock, e);
         if (r < 0)
                 return r;
         /* Wait for the answer or the hang-up without consuming it. */
         while (recv(sock, &c, 1, MSG_PEEK) < 0 && errno == EINTR)
                 ;
-        return nl_load_child_finish(pid, sock, ret_fd, e);
+        return nl_load_child_finish(pid, sock, ret_fd, note, e);
 }

@@ -10,7 +10,7 @@
 #include "load-child.h"
 #include "test-util.h"
 
-static int answer_devnull(void *arg, NlError *e) {
+static int answer_devnull(void *arg, char *note, NlError *e) {
         int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
         (void) arg;
@@ -19,12 +19,12 @@ static int answer_devnull(void *arg, NlError *e) {
         return fd;
 }
 
-static int answer_error(void *arg, NlError *e) {
+static int answer_error(void *arg, char *note, NlError *e) {
         (void) arg;
         return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EPERM, "refused on purpose");
 }
 
-static int answer_crash(void *arg, NlError *e) {
+static int answer_crash(void *arg, char *note, NlError *e) {
         (void) arg;
         (void) e;
         raise(SIGABRT);
@@ -32,16 +32,16 @@ static int answer_crash(void *arg, NlError *e) {
 }
 
 /* Answers whether the parent's fd *arg is open here: an fd if not. */
-static int answer_if_closed(void *arg, NlError *e) {
+static int answer_if_closed(void *arg, char *note, NlError *e) {
         int fd = *(int *) arg;
 
         if (fcntl(fd, F_GETFD) >= 0)
                 return nl_error_set(e, NL_ERR_FAILED, -EBUSY, "fd %d of the parent is open in the child", fd);
-        return answer_devnull(NULL, e);
+        return answer_devnull(NULL, note, e);
 }
 
 /* Says it runs (creates the file at path arg), then waits to be killed. */
-static int answer_never(void *arg, NlError *e) {
+static int answer_never(void *arg, char *note, NlError *e) {
         int fd = open(arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 
         if (fd < 0)
@@ -58,7 +58,7 @@ static void test_answers(void) {
         int fd = -1, r;
 
         test_case("an fd comes back");
-        r = nl_load_child_run(answer_devnull, NULL, &fd, &e);
+        r = nl_load_child_run(answer_devnull, NULL, -1, &fd, NULL, &e);
         CHECK_OK(r, &e);
         CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode), "the answer is /dev/null's fd (%d)", fd);
         CHECK(fd < 0 || fcntl(fd, F_GETFD) == FD_CLOEXEC, "the answer is close-on-exec");
@@ -68,7 +68,7 @@ static void test_answers(void) {
         test_case("an error comes back with its kind and message");
         e = (NlError) {};
         fd = -1;
-        r = nl_load_child_run(answer_error, NULL, &fd, &e);
+        r = nl_load_child_run(answer_error, NULL, -1, &fd, NULL, &e);
         CHECK_ERR(r, &e, NL_ERR_INVALID_PROGRAM);
         CHECK_INT_EQ(r, -EPERM);
         CHECK_CONTAINS(e.message, "refused on purpose");
@@ -76,7 +76,7 @@ static void test_answers(void) {
 
         test_case("a crash is reported, not suffered");
         e = (NlError) {};
-        r = nl_load_child_run(answer_crash, NULL, &fd, &e);
+        r = nl_load_child_run(answer_crash, NULL, -1, &fd, NULL, &e);
         CHECK_ERR(r, &e, NL_ERR_INVALID_PROGRAM);
         CHECK_CONTAINS(e.message, "crashed (signal 6)");
 }
@@ -101,7 +101,7 @@ static void test_no_inherited_fds(void) {
                 if (low >= 0)
                         close(low);
         }
-        r = nl_load_child_run(answer_if_closed, &probe, &fd, &e);
+        r = nl_load_child_run(answer_if_closed, &probe, -1, &fd, NULL, &e);
         CHECK_OK(r, &e);
         if (fd >= 0)
                 close(fd);
@@ -115,7 +115,7 @@ static void test_no_inherited_fds(void) {
                 return;
         e = (NlError) {};
         snprintf(started, sizeof(started), "%s/started", test_tmpdir());
-        r = nl_load_child_start(answer_never, started, &pid, &sock, &e);
+        r = nl_load_child_start(answer_never, started, -1, &pid, &sock, &e);
         CHECK_OK(r, &e);
         /* The child is past its start-up once it runs the function. */
         for (int i = 0; r >= 0 && access(started, F_OK) < 0 && i < 10000; i++)
@@ -130,7 +130,7 @@ static void test_no_inherited_fds(void) {
         test_case("a child that never answers is stopped and reported");
         e = (NlError) {};
         fd = -1;
-        r = nl_load_child_finish(pid, sock, &fd, &e);
+        r = nl_load_child_finish(pid, sock, &fd, NULL, &e);
         CHECK_ERR(r, &e, NL_ERR_INVALID_PROGRAM);
         CHECK_INT_EQ(fd, -1);
         CHECK(kill(pid, 0) < 0 && errno == ESRCH, "the child is reaped");
