@@ -15,6 +15,10 @@
  *   fill NETNS_FILE OBJ      PER links in each netns through AttachMany
  *   restart -- DAEMON ARGS   start the daemon and time its first full
  *                            ListLinks answer; prints its pid and RSS
+ *   latency NETNS NAME       GetLink of sk_lookup link NAME, every 2 ms, for as
+ *                            long as --while-pid=PID runs (another client's
+ *                            call); its p50, p99 and max, judged against
+ *                            --max-p99-ms
  *   floor-server             answer Attach, Detach, AttachMany and DetachMany
  *                            with the daemon's message shapes and signals,
  *                            doing nothing: the bus's share (bench --floor=PID)
@@ -52,7 +56,7 @@
 #define FLOOR_NAME "org.netnslink1.BenchFloor"     /* bench --floor, floor-server */
 
 static unsigned arg_clients = 8, arg_ops = 300, arg_rounds = 3, arg_per = 4;
-static pid_t arg_daemon_pid, arg_bus_pid, arg_floor_pid;
+static pid_t arg_daemon_pid, arg_bus_pid, arg_floor_pid, arg_while_pid;
 static long arg_max_rss_growth_kib = -1;
 static double arg_max_p99_ms = 0;         /* 0: printed, not judged */
 static const char *arg_pin_dir;
@@ -1028,8 +1032,45 @@ static int verb_restart(int argc, char **argv) {
         return 0;
 }
 
+/* GetLink latency while another client's call runs (tests/daemon/test-loop-latency.sh). */
+static int verb_latency(int argc, char **argv) {
+        size_t n = 0, cap = 1 << 16;
+        double *lat = calloc(cap, sizeof(double));
+        int failed = 0;
+        sd_bus *bus;
+
+        if (argc != 3 || arg_while_pid <= 0 || !lat)
+                return fprintf(stderr, "latency --while-pid=PID [--max-p99-ms=MS] NETNS NAME\n"), 2;
+        bus = bus_open();
+        while (kill(arg_while_pid, 0) == 0 || errno == EPERM) {
+                double t = bench_now_us();
+
+                if (do_get(bus, argv[1], argv[2]) < 0)
+                        failed = 1;
+                if (n < cap)
+                        lat[n++] = (bench_now_us() - t) / 1000;
+                usleep(2000);
+        }
+        sd_bus_flush_close_unref(bus);
+        if (n == 0) {
+                free(lat);
+                return fprintf(stderr, "no GetLink sample: pid %d was gone already\n", (int) arg_while_pid), 1;
+        }
+        qsort(lat, n, sizeof(double), bench_cmp_double);
+        /* Nearest rank: of a few samples, the worst counts. */
+        double p99 = lat[(n * 99 + 99) / 100 - 1];
+        printf("GetLink latency (%zu samples): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", n, lat[n / 2], p99,
+               lat[n - 1]);
+        if (arg_max_p99_ms > 0 && p99 >= arg_max_p99_ms) {
+                printf("FAIL: GetLink p99 %.2f ms >= %.0f ms\n", p99, arg_max_p99_ms);
+                failed = 1;
+        }
+        free(lat);
+        return failed;
+}
+
 int main(int argc, char **argv) {
-        enum { ARG_CLIENTS = 0x100, ARG_OPS, ARG_DAEMON_PID, ARG_BUS_PID, ARG_FLOOR, ARG_MAX_RSS, ARG_ROUNDS, ARG_PER, ARG_PIN_DIR, ARG_P99 };
+        enum { ARG_CLIENTS = 0x100, ARG_OPS, ARG_DAEMON_PID, ARG_BUS_PID, ARG_FLOOR, ARG_MAX_RSS, ARG_ROUNDS, ARG_PER, ARG_PIN_DIR, ARG_P99, ARG_WHILE_PID };
         static const struct option options[] = {
                 { "clients", required_argument, NULL, ARG_CLIENTS },
                 { "ops", required_argument, NULL, ARG_OPS },
@@ -1041,13 +1082,14 @@ int main(int argc, char **argv) {
                 { "rounds", required_argument, NULL, ARG_ROUNDS },
                 { "per", required_argument, NULL, ARG_PER },
                 { "pin-dir", required_argument, NULL, ARG_PIN_DIR },
+                { "while-pid", required_argument, NULL, ARG_WHILE_PID },
                 {}
         };
         const char *verb;
         int c;
 
         if (argc < 2)
-                return fprintf(stderr, "nl-bus-bench mknetns|load|bench|fill|restart|floor-server ...\n"), 2;
+                return fprintf(stderr, "nl-bus-bench mknetns|load|bench|fill|restart|latency|floor-server ...\n"), 2;
         verb = argv[1];
         argv++, argc--;
         while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
@@ -1073,6 +1115,7 @@ int main(int argc, char **argv) {
                 case ARG_ROUNDS: arg_rounds = strtoul(optarg, NULL, 10); break;
                 case ARG_PER: arg_per = strtoul(optarg, NULL, 10); break;
                 case ARG_PIN_DIR: arg_pin_dir = optarg; break;
+                case ARG_WHILE_PID: arg_while_pid = (pid_t) strtol(optarg, NULL, 10); break;
                 default: return 2;
                 }
         if (arg_rounds < 1 || arg_rounds > 16 || arg_per < 1 || arg_clients < 1)
@@ -1089,6 +1132,8 @@ int main(int argc, char **argv) {
                 return verb_fill(argc, argv);
         if (strcmp(verb, "restart") == 0)
                 return verb_restart(argc, argv);
+        if (strcmp(verb, "latency") == 0)
+                return verb_latency(argc, argv);
         if (strcmp(verb, "floor-server") == 0)
                 return verb_floor_server(argc, argv);
         return fprintf(stderr, "Unknown verb %s\n", verb), 2;
