@@ -259,7 +259,7 @@ void manager_mark_emptied(Manager *m, uint64_t ino) {
 /* Removes the folders of a netns without links. A load making steer maps
  * in it (in a child process, so at any time) makes them in a folder of its
  * own, which keeps the netns folder from going; the load marks the netns
- * again when it ends (manager_forget_prepared, attach_one). Returns 1 if
+ * again when it ends (the loader's ended hook, attach_one). Returns 1 if
  * the netns folder went. */
 int manager_prune_now(Manager *m, uint64_t ino) {
         char key[32];
