@@ -3,6 +3,7 @@
  * and that it holds none of the parent's file descriptors. */
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +51,56 @@ static int answer_never(void *arg, char *note, NlError *e) {
         /* Killed by the parent long before this ends. */
         sleep(600);
         return -ETIME;
+}
+
+/* Reads the passed fd (NL_LOAD_CHILD_FD) to its end, says what it read in
+ * its note, answers an fd. */
+static int answer_passed_fd(void *arg, char *note, NlError *e) {
+        ssize_t n = read(NL_LOAD_CHILD_FD, note, NL_LOAD_NOTE_MAX - 1);
+
+        if (n < 0)
+                return nl_error_set(e, NL_ERR_FAILED, -errno, "read the passed fd: %m");
+        return answer_devnull(NULL, note, e);
+}
+
+/* Reads a pipe nobody writes, within a deadline of one second. */
+static int answer_read_stalls(void *arg, char *note, NlError *e) {
+        char c;
+
+        nl_load_child_deadline(1);
+        (void) read(NL_LOAD_CHILD_FD, &c, 1);
+        return nl_error_set(e, NL_ERR_FAILED, -EIO, "the read ended");
+}
+
+/* The fd passed to the child, and the deadline that ends a read that never
+ * does. */
+static void test_passed_fd(void) {
+        char note[NL_LOAD_NOTE_MAX] = "";
+        int pipefd[2], fd = -1, r;
+        NlError e = {};
+
+        test_case("the passed fd is the child's NL_LOAD_CHILD_FD, and the note comes back");
+        if (!CHECK(pipe2(pipefd, O_CLOEXEC) == 0, "pipe2: %m"))
+                return;
+        CHECK(write(pipefd[1], "hello", 5) == 5, "write: %m");
+        close(pipefd[1]);
+        r = nl_load_child_run(answer_passed_fd, NULL, pipefd[0], &fd, note, &e);
+        CHECK_OK(r, &e);
+        CHECK(strcmp(note, "hello") == 0, "the note is what the child read: '%s'", note);
+        if (fd >= 0)
+                close(fd);
+        close(pipefd[0]);
+
+        test_case("a read past its deadline ends the child, as -ETIMEDOUT");
+        if (!CHECK(pipe2(pipefd, O_CLOEXEC) == 0, "pipe2: %m"))
+                return;
+        e = (NlError) {};
+        fd = -1;
+        r = nl_load_child_run(answer_read_stalls, NULL, pipefd[0], &fd, NULL, &e);
+        CHECK_INT_EQ(r, -ETIMEDOUT);
+        CHECK_INT_EQ(fd, -1);
+        close(pipefd[0]);
+        close(pipefd[1]);
 }
 
 static void test_answers(void) {
@@ -139,6 +190,7 @@ static void test_no_inherited_fds(void) {
 static void run(void) {
         test_answers();
         test_no_inherited_fds();
+        test_passed_fd();
 }
 
 int main(void) {
