@@ -134,9 +134,10 @@ static int program_get(Manager *m, const ProgramSpec *p, NlAttachType type, uint
                 return program_slot_take(slots, i, ret, e);
         if (!slot || !may_wait)
                 return loader_get(m->loader, &req, NULL, NULL, ret, key, e);
-        r = loader_get(m->loader, &req, slots->on_ready, slots->userdata, ret, slot->key, e);
-        if (r == -EINPROGRESS)
-                slot->waiting = true;
+        r = loader_get(m->loader, &req, slots->on_ready, slots->userdata, ret, key, e);
+        if (r == -EINPROGRESS && program_slot_wait(slots, i, key) < 0)
+                /* The load runs on, for nobody; this request fails. */
+                r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         else if (r >= 0)
                 program_slot_set(slots, i, *ret);
         return r;

@@ -20,6 +20,20 @@ static void slot_clear(ProgramSlot *s) {
         s->r = 0;
         s->done = false;
         s->waiting = false;
+        free(s->key);
+        s->key = NULL;
+}
+
+int program_slot_wait(ProgramSlots *s, size_t i, const char *key) {
+        ProgramSlot *slot = &s->slot[i];
+        char *k = strdup(key);
+
+        if (!k)
+                return -ENOMEM;
+        slot_clear(slot);
+        slot->key = k;
+        slot->waiting = true;
+        return 0;
 }
 
 void program_slot_clear(ProgramSlots *s, size_t i) {
@@ -40,7 +54,9 @@ int program_slot_take(const ProgramSlots *s, size_t i, NlProgram **ret, NlError 
                 *ret = nl_program_ref(slot->prog);
                 return 0;
         }
-        if (e && slot->error)
+        if (!slot->error)
+                return nl_error_set(e, NL_ERR_FAILED, slot->r < 0 ? slot->r : -EIO, "Out of memory");
+        if (e)
                 *e = *slot->error;
         return slot->r < 0 ? slot->r : -EIO;
 }
@@ -68,8 +84,11 @@ void program_slot_share(ProgramSlots *s, size_t i, size_t j) {
                 a->done = true;
                 return;
         }
-        a->waiting = b->waiting;
-        memcpy(a->key, b->key, sizeof(a->key));
+        if (b->waiting && program_slot_wait(s, i, b->key) < 0) {
+                /* No room to wait: it fails as a load would. */
+                a->r = -ENOMEM;
+                a->done = true;
+        }
 }
 
 bool program_slots_deliver(ProgramSlots *s, const char *key, NlProgram *prog, const NlError *error,
@@ -82,6 +101,8 @@ bool program_slots_deliver(ProgramSlots *s, const char *key, NlProgram *prog, co
                 if (!slot->waiting || strcmp(slot->key, key) != 0)
                         continue;
                 slot->waiting = false;
+                free(slot->key);
+                slot->key = NULL;
                 if (prog && !(exclusive && took)) {
                         slot->prog = nl_program_ref(prog);
                         slot->done = true;

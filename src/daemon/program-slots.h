@@ -19,10 +19,10 @@ typedef struct ProgramSlot {
         NlError *error;         /* done, failed: r and why */
         int r;
         bool done;
-        bool waiting;           /* for the load named key */
+        bool waiting;           /* for the load named key (ours) */
         uint64_t ino;           /* a per-link program's link: netns, and */
         uint32_t link_id;       /* the link whose maps it keeps (0: new maps) */
-        char key[LOADER_KEY_MAX];
+        char *key;              /* a batch may have 65,536 slots: no room for a key each */
 } ProgramSlot;
 
 typedef struct ProgramSlots {
@@ -42,6 +42,8 @@ void program_slots_done(ProgramSlots *s);
 int program_slot_take(const ProgramSlots *s, size_t i, NlProgram **ret, NlError *e);
 /* Slot i got prog now. */
 void program_slot_set(ProgramSlots *s, size_t i, NlProgram *prog);
+/* Slot i waits for the load named key. */
+int program_slot_wait(ProgramSlots *s, size_t i, const char *key);
 /* Slot i holds nothing, waits for nothing. */
 void program_slot_clear(ProgramSlots *s, size_t i);
 /* Slot i waits for what slot j does, or has what it has. */
