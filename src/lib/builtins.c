@@ -189,7 +189,7 @@ int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir,
 
 int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
                     NlProgram **ret, NlError *e) {
-        const NlBuiltin *b;
+        const NlBuiltin *b = NULL;
         int r;
 
         /* In process, the caller may leave the folder to us; only a
