@@ -77,20 +77,16 @@ static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *
         char path[4096];
 
         bpf_object__for_each_map(map, obj) {
-                struct bpf_map_info info;
                 _cleanup_close_ int fd = -EBADF;
                 int r;
 
                 if (bpf_map__is_internal(map))
                         continue;
-                fd = nl_map_open_pinned(map_dir, bpf_map__name(map), &info, path, sizeof(path));
+                fd = nl_map_open_pinned_as(map, map_dir, NL_MAP_MATCH_ALL, path, sizeof(path));
+                if (fd == -EMEDIUMTYPE)
+                        return nl_error_set(e, NL_ERR_FAILED, fd, "Map %s has another layout than this build's", path);
                 if (fd < 0)
                         return nl_error_set(e, NL_ERR_FAILED, fd, "Cannot open the link's map %s: %m", path);
-                if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-                    info.value_size != bpf_map__value_size(map) ||
-                    info.max_entries != bpf_map__max_entries(map) || info.map_flags != bpf_map__map_flags(map))
-                        return nl_error_set(e, NL_ERR_FAILED, -EMEDIUMTYPE,
-                                            "Map %s has another layout than this build's", path);
                 r = bpf_map__reuse_fd(map, fd);
                 if (r < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot reuse map %s: %m", path);

@@ -10,59 +10,65 @@
 /* A steer link's pinned maps: opened by name from its folder, and the
  * batch reads and writes every other steer file goes through. */
 
-static const struct {
-        const char *name;
-        size_t offset;
-        enum bpf_map_type type;
-        uint32_t value_size;
-} steer_maps[] = {
-        { "steer_cfg",  offsetof(NlSteer, cfg),        BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_config) },
-        { "regions4",   offsetof(NlSteer, regions4),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_region4) },
-        { "regions6",   offsetof(NlSteer, regions6),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_region6) },
-        { "portlens",   offsetof(NlSteer, portlens),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_portlens) },
-        { "prefixes",   offsetof(NlSteer, prefixes),   BPF_MAP_TYPE_HASH,         sizeof(struct steer_prefix) },
-        { "ports",      offsetof(NlSteer, ports),      BPF_MAP_TYPE_HASH,         sizeof(struct steer_port) },
-        { "sockets",    offsetof(NlSteer, sockets),    BPF_MAP_TYPE_SOCKMAP,      sizeof(uint64_t) },
-        { "dest_stats", offsetof(NlSteer, dest_stats), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct steer_dest_stats) },
-        { "dests",      offsetof(NlSteer, dests),      BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_dest) },
-        { "dest_ids",   offsetof(NlSteer, dest_ids),   BPF_MAP_TYPE_HASH,         sizeof(uint32_t) },
-};
-
 NlSteer *nl_steer_close(NlSteer *s) {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++)
-                safe_close(*(int *) ((char *) s + steer_maps[i].offset));
+        for (size_t i = 0; i < ELEMENTSOF(s->fds); i++)
+                safe_close(s->fds[i]);
         free(s);
         return NULL;
 }
 
+/* Each map the skeleton has, but libbpf's own (.rodata), from its pin in
+ * map_dir, into the place steer_fd() finds it by. Only type and value size
+ * must match: those are what the calls here read and write; an older
+ * build's maps may hold fewer entries. */
+static int open_pins(NlSteer *s, const struct steer *skel, const char *map_dir, NlError *e) {
+        for (int i = 0; i < skel->skeleton->map_cnt; i++) {
+                const struct bpf_map_skeleton *m = &skel->skeleton->maps[i];
+                size_t slot = (size_t) ((const char *) m->map - (const char *) &skel->maps) / sizeof(struct bpf_map *);
+                char path[4096];
+                int fd;
+
+                if (bpf_map__is_internal(*m->map))
+                        continue;
+                if (slot >= ELEMENTSOF(s->fds))
+                        return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "Steer skeleton map %s out of place", m->name);
+                fd = nl_map_open_pinned_as(*m->map, map_dir, NL_MAP_MATCH_VALUES, path, sizeof(path));
+                if (fd == -EMEDIUMTYPE)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: map %s has another layout",
+                                            path);
+                if (fd < 0)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: cannot open map %s: %m", path);
+                s->fds[slot] = fd;
+        }
+        return 0;
+}
+
 int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
         _cleanup_(nl_steer_closep) NlSteer *s = NULL;
+        struct steer *skel;
         struct stat st;
+        int r;
 
         if (stat(map_dir, &st) < 0 || !S_ISDIR(st.st_mode))
                 return nl_error_set(e, NL_ERR_NO_SUCH_LINK, -ENOENT, "No steer map folder %s", map_dir);
         s = malloc(sizeof(*s));
         if (!s)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++)
-                *(int *) ((char *) s + steer_maps[i].offset) = -EBADF;
+        for (size_t i = 0; i < ELEMENTSOF(s->fds); i++)
+                s->fds[i] = -EBADF;
         s->free_hint = 1;
 
-        for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++) {
-                struct bpf_map_info info;
-                char path[4096];
-                int fd;
-
-                fd = nl_map_open_pinned(map_dir, steer_maps[i].name, &info, path, sizeof(path));
-                if (fd < 0)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: cannot open map %s: %m", path);
-                *(int *) ((char *) s + steer_maps[i].offset) = fd;
-                if (info.type != steer_maps[i].type || info.value_size != steer_maps[i].value_size)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EMEDIUMTYPE,
-                                            "Not a steer link: map %s has another layout", path);
-        }
+        /* Opened, never loaded (some 30 us): only for what it knows of the
+         * maps, their names (the pins' names) and layouts. */
+        skel = steer__open();
+        if (!skel)
+                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot open the steer skeleton: %m");
+        r = open_pins(s, skel, map_dir, e);
+        steer__destroy(skel);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -70,13 +76,13 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
 int cfg_get(NlSteer *s, struct steer_config *c) {
         uint32_t zero = 0;
 
-        return bpf_map_lookup_elem(s->cfg, &zero, c);
+        return bpf_map_lookup_elem(steer_fd(s, steer_cfg), &zero, c);
 }
 
 int cfg_put(NlSteer *s, const struct steer_config *c) {
         uint32_t zero = 0;
 
-        return bpf_map_update_elem(s->cfg, &zero, c, BPF_ANY);
+        return bpf_map_update_elem(steer_fd(s, steer_cfg), &zero, c, BPF_ANY);
 }
 
 /* The kernel waits for every running BPF program to finish after an update

@@ -21,8 +21,24 @@
 
 #include "steer.h"
 
+/* The skeleton knows the maps as bpf/steer.bpf.c declares them, once: their
+ * names (those of their pins) and layouts. Its functions are steer-maps.c's
+ * alone to call; elsewhere only its types are wanted. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "steer.skel.h"
+#pragma GCC diagnostic pop
+
+/* Where steer_fd() finds the map steer.bpf.c calls name: its place among
+ * the skeleton's maps. */
+#define STEER_SLOT(name) \
+        ((offsetof(struct steer, maps.name) - offsetof(struct steer, maps)) / sizeof(struct bpf_map *))
+#define steer_fd(s, name) ((s)->fds[STEER_SLOT(name)])
+
 struct NlSteer {
-        int cfg, regions4, regions6, portlens, prefixes, ports, sockets, dest_stats, dests, dest_ids;
+        /* Every map of the skeleton by its place there; libbpf's own
+         * (.rodata) stays -EBADF. */
+        int fds[sizeof(((struct steer *) NULL)->maps) / sizeof(struct bpf_map *)];
         /* No destination id below this is free (a hint: ids are taken in
          * order, so a search for a free one starts where the last ended
          * rather than at 1, which made adding n labels cost n^2 reads). */

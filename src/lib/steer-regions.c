@@ -33,14 +33,14 @@ static int portlens_mark(NlSteer *s, const NlSteerBinding *b) {
         uint32_t port = b->port;
         int q;
 
-        q = bpf_map_lookup_elem(s->portlens, &port, &v);
+        q = bpf_map_lookup_elem(steer_fd(s, portlens), &port, &v);
         if (q < 0)
                 return q;
         old = v;
         portlens_set(&v, b);
         if (memcmp(&v, &old, sizeof(v)) == 0)
                 return 0;
-        return bpf_map_update_elem(s->portlens, &port, &v, BPF_ANY);
+        return bpf_map_update_elem(steer_fd(s, portlens), &port, &v, BPF_ANY);
 }
 
 int regions_mark(NlSteer *s, const NlSteerBinding *b) {
@@ -53,23 +53,23 @@ int regions_mark(NlSteer *s, const NlSteerBinding *b) {
                 if (b->family == AF_INET) {
                         struct steer_region4 v;
 
-                        q = bpf_map_lookup_elem(s->regions4, &r, &v);
+                        q = bpf_map_lookup_elem(steer_fd(s, regions4), &r, &v);
                         if (q < 0)
                                 return q;
                         if (v.lens & (1ULL << b->prefixlen))
                                 continue;
                         v.lens |= 1ULL << b->prefixlen;
-                        q = bpf_map_update_elem(s->regions4, &r, &v, BPF_ANY);
+                        q = bpf_map_update_elem(steer_fd(s, regions4), &r, &v, BPF_ANY);
                 } else {
                         struct steer_region6 v;
 
-                        q = bpf_map_lookup_elem(s->regions6, &r, &v);
+                        q = bpf_map_lookup_elem(steer_fd(s, regions6), &r, &v);
                         if (q < 0)
                                 return q;
                         if (v.lens[b->prefixlen / 64] & (1ULL << (b->prefixlen % 64)))
                                 continue;
                         v.lens[b->prefixlen / 64] |= 1ULL << (b->prefixlen % 64);
-                        q = bpf_map_update_elem(s->regions6, &r, &v, BPF_ANY);
+                        q = bpf_map_update_elem(steer_fd(s, regions6), &r, &v, BPF_ANY);
                 }
                 if (q < 0)
                         return q;
@@ -115,27 +115,27 @@ int regions_read(NlSteer *s, Regions *g) {
         uint32_t count = STEER_REGIONS;
         int r;
 
-        r = bpf_map_lookup_batch(s->regions4, NULL, &out, g->keys, g->v4, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, regions4), NULL, &out, g->keys, g->v4, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
         count = STEER_REGIONS;
-        r = bpf_map_lookup_batch(s->regions6, NULL, &in, g->keys, g->v6, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, regions6), NULL, &in, g->keys, g->v6, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
         in = 0;
         count = STEER_PORTS;
-        r = bpf_map_lookup_batch(s->portlens, NULL, &in, g->keys, g->pl, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, portlens), NULL, &in, g->keys, g->pl, &count, NULL);
         return r < 0 && r != -ENOENT ? r : 0;
 }
 
 int regions_write(NlSteer *s, const Regions *g) {
-        int r = map_update_many(s->regions4, g->keys, g->v4, STEER_REGIONS);
+        int r = map_update_many(steer_fd(s, regions4), g->keys, g->v4, STEER_REGIONS);
         if (r < 0)
                 return r;
-        r = map_update_many(s->regions6, g->keys, g->v6, STEER_REGIONS);
+        r = map_update_many(steer_fd(s, regions6), g->keys, g->v6, STEER_REGIONS);
         if (r < 0)
                 return r;
-        return map_update_many(s->portlens, g->keys, g->pl, STEER_PORTS);
+        return map_update_many(steer_fd(s, portlens), g->keys, g->pl, STEER_PORTS);
 }
 
 /* The regions of exactly the bindings b (g: allocated, any content). */
