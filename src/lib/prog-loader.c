@@ -74,6 +74,11 @@ _printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char
         char *text = NULL;
         int n;
 
+        /* Unread, a message is not worth formatting: libbpf says much at
+         * debug level each time an object is opened (steer-maps.c does so
+         * for every Steering call that opens a link's maps). */
+        if (!capturing && (!uncaptured_log || level > LIBBPF_INFO))
+                return 0;
         /* The verifier log arrives as one huge message: no fixed buffer. */
         n = vasprintf(&text, fmt, ap);
         if (n < 0)
