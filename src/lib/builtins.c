@@ -43,10 +43,10 @@ const NlBuiltin *nl_builtin_from_source(const char *source) {
 static void steer_destroy(void *p) { steer__destroy(p); }
 static void flow_destroy(void *p) { flow__destroy(p); }
 
-static int load_failed(int r, const char *name, NlError *e) {
+static int load_failed(NlLibbpfCapture *cap, int r, const char *name, NlError *e) {
         char tail[1024];
 
-        nl_log_tail(nl_libbpf_capture_end(), 6, tail, sizeof(tail));
+        nl_log_tail(nl_libbpf_capture_end(cap), 6, tail, sizeof(tail));
         return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "Built-in program '%s' failed to load (%m): %s",
                             name, tail);
 }
@@ -77,20 +77,16 @@ static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *
         char path[4096];
 
         bpf_object__for_each_map(map, obj) {
-                struct bpf_map_info info;
                 _cleanup_close_ int fd = -EBADF;
                 int r;
 
                 if (bpf_map__is_internal(map))
                         continue;
-                fd = nl_map_open_pinned(map_dir, bpf_map__name(map), &info, path, sizeof(path));
+                fd = nl_map_open_pinned_as(map, map_dir, NL_MAP_MATCH_ALL, path, sizeof(path));
+                if (fd == -EMEDIUMTYPE)
+                        return nl_error_set(e, NL_ERR_FAILED, fd, "Map %s has another layout than this build's", path);
                 if (fd < 0)
                         return nl_error_set(e, NL_ERR_FAILED, fd, "Cannot open the link's map %s: %m", path);
-                if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-                    info.value_size != bpf_map__value_size(map) ||
-                    info.max_entries != bpf_map__max_entries(map) || info.map_flags != bpf_map__map_flags(map))
-                        return nl_error_set(e, NL_ERR_FAILED, -EMEDIUMTYPE,
-                                            "Map %s has another layout than this build's", path);
                 r = bpf_map__reuse_fd(map, fd);
                 if (r < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot reuse map %s: %m", path);
@@ -99,6 +95,7 @@ static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *
 }
 
 static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlProgram **ret, NlError *e) {
+        _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {};
         struct steer *skel;
         int r;
 
@@ -110,14 +107,14 @@ static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlPr
         if (access(map_dir, F_OK) < 0)
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Map folder %s: %m", map_dir);
 
-        nl_libbpf_capture_begin();
+        nl_libbpf_capture_begin(&cap);
         skel = steer__open();
         if (!skel)
-                return load_failed(negative_errno(), "steer", e);
+                return load_failed(&cap, negative_errno(), "steer", e);
         if (mode == NL_MAPS_REUSE) {
                 r = reuse_map_pins(skel->obj, map_dir, e);
                 if (r < 0) {
-                        nl_libbpf_capture_end();
+                        nl_libbpf_capture_end(&cap);
                         steer__destroy(skel);
                         return r;
                 }
@@ -127,22 +124,23 @@ static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlPr
                 r = steer__load(skel);
         if (r < 0) {
                 steer__destroy(skel);
-                return load_failed(r, "steer", e);
+                return load_failed(&cap, r, "steer", e);
         }
-        nl_libbpf_capture_end();
+        nl_libbpf_capture_end(&cap);
         return nl_prog_cache_adopt(c, NULL, "builtin:steer", skel, steer_destroy,
                                    bpf_program__fd(skel->progs.steer_lookup), ret, e);
 }
 
 static int load_flow(NlProgCache *c, NlProgram **ret, NlError *e) {
+        _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {};
         struct flow *skel;
         int r;
 
-        nl_libbpf_capture_begin();
+        nl_libbpf_capture_begin(&cap);
         skel = flow__open_and_load();
         if (!skel)
-                return load_failed(negative_errno(), "flow", e);
-        nl_libbpf_capture_end();
+                return load_failed(&cap, negative_errno(), "flow", e);
+        nl_libbpf_capture_end(&cap);
         r = nl_prog_cache_adopt(c, "builtin:flow", "builtin:flow", skel, flow_destroy,
                                 bpf_program__fd(skel->progs.flow_dissect), ret, e);
         return r;

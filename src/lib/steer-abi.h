@@ -2,7 +2,7 @@
 #pragma once
 
 /*
- * The maps of builtin:steer, shared by bpf/steer.bpf.c and src/lib/steer.c.
+ * The maps of builtin:steer, shared by bpf/steer.bpf.c and src/lib/steer-*.c.
  * Each steer link has its own copy, pinned by map name in
  * <pin-root>/<netns_ino>/steer/<link-name>/.
  *
