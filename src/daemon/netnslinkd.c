@@ -166,6 +166,10 @@ static int run(int argc, char *argv[]) {
         (void) sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
 
+        /* The contract's error names with their errnos. */
+        r = sd_bus_error_add_map(nl_bus_error_map);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the D-Bus error map: %m");
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
