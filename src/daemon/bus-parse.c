@@ -56,6 +56,7 @@ static int read_string_value(sd_bus_message *m, const char *key, const char **re
         return 0;
 }
 
+/* A program dictionary a{sv} (strings and fd stay owned by m). */
 static int read_program(sd_bus_message *m, ProgramSpec *p, NlError *e) {
         const char *builtin = NULL, *path = NULL, *program = NULL;
         bool have_fd = false;

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "bus-util.h"
-#include "hashmap.h"
 #include "names.h"
 
 int bus_reply_nl_error(sd_bus_error *error, const NlError *e, int r) {

@@ -6,13 +6,9 @@
 #include "bus-names.h"
 #include "error.h"
 #include "link-view.h"
-#include "manager.h"
 
 /* Replies with the contract's error name for e. */
 int bus_reply_nl_error(sd_bus_error *error, const NlError *e, int r);
-
-/* Reads a program dictionary a{sv} into p (strings and fd stay owned by m). */
-int bus_read_program(sd_bus_message *m, ProgramSpec *p, NlError *e);
 
 /* Appends the link dictionary a{sv} of a view made by link_view_init():
  * no system call here. */
