@@ -215,7 +215,8 @@ def bus_message():
         "two-messages": (0, message("GetLink", "sss", ref) + message("Detach", "sss", ref, serial=2)),
     }
     S = "org.netnslink1.Steering"
-    tgt = ["pid:1", "s1"]
+    # The fuzzer's own netns, where its one steer link runs.
+    tgt = ["/proc/self/ns/net", "s1"]
     cases.update({
         "steer-add": (0, message("AddBinding", "ssssqs", tgt + ["tcp", "127.0.0.0/8", 80, "web"], iface=S)),
         "steer-add-v6": (0, message("AddBinding", "ssssqs", tgt + ["udp", "::1/128", 0, "dns"], iface=S)),
@@ -228,7 +229,9 @@ def bus_message():
         "steer-destinations": (0, message("ListDestinations", "ss", tgt, iface=S)),
         "steer-set": (0, message("SetBindings", "ssa(ssqs)", tgt + [[["tcp", "10.0.0.0/8", 1, "a"], ["udp", "::/0", 0, "b"], ["tcp", "10.0.0.0/8", 1, "c"]]], iface=S)),
         "steer-set-empty": (0, message("SetBindings", "ssa(ssqs)", tgt + [[]], iface=S)),
-        "steer-other-link": (0, message("ListBindings", "ss", ["pid:1", "nosuch"], iface=S)),
+        "steer-other-link": (0, message("ListBindings", "ss", ["/proc/self/ns/net", "nosuch"], iface=S)),
+        "steer-other-netns": (0, message("ListBindings", "ss", ["pid:1", "s1"], iface=S)),
+        "steer-ino-ref": (0, message("ListBindings", "ss", ["ino:1", "s1"], iface=S)),
     })
     for name, (sel, data) in cases.items():
         write("bus-message", name, bytes([sel]) + data)
