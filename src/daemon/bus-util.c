@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bus-util.h"
+#include "link-records.h"
 #include "hashmap.h"
 #include "names.h"
 
@@ -177,8 +178,17 @@ static const char *drift_to_string(LinkDrift d) {
 }
 
 /* repaired < 0: no "repaired" key. */
+/* The source a link's dictionary shows: config:<path> for a link a
+ * configuration file made, else its program's. */
+static const char *link_source(const Link *l, char *buf, size_t size) {
+        if (!l->config)
+                return l->source;
+        snprintf(buf, size, "config:%s", l->config);
+        return buf;
+}
+
 static int append_link(sd_bus_message *reply, Manager *mgr, const Link *l, int repaired) {
-        char pin[4096];
+        char pin[4096], source[NL_LINK_RECORD_PATH_MAX + 8];
         int r;
 
         /* A pin that is gone is not named. */
@@ -199,7 +209,7 @@ static int append_link(sd_bus_message *reply, Manager *mgr, const Link *l, int r
                                   "pin_path", "s", pin,
                                   "defunct", "b", (int) l->defunct,
                                   "order", "u", l->defunct || l->detached ? l->order : manager_link_order(mgr, l),
-                                  "source", "s", l->source,
+                                  "source", "s", link_source(l, source, sizeof(source)),
                                   "drift", "s", drift_to_string(l->drift));
         if (r >= 0 && repaired >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "repaired", "b", repaired);
