@@ -109,10 +109,11 @@ mount_pins() {
 }
 
 # start_daemon [ENV=VAL...]: starts netnslinkd and waits until it owns its
-# name. Its log goes to $T/daemon.log.
+# name. Its log goes to $T/daemon.log. NLD_EXTRA: one more daemon option
+# (--config-root=DIR).
 start_daemon() {
         daemon_died_check
-        env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level=debug >>"$T/daemon.log" 2>&1 &
+        env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level=debug ${NLD_EXTRA:+"$NLD_EXTRA"} >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
         for _ in $(seq 200); do
                 if busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
