@@ -19,6 +19,23 @@ static int append_changes(sd_bus_message *reply, const ConfigResult *res) {
         return sd_bus_message_close_container(reply);
 }
 
+/* Opens the {sv} entry key, with a variant of type contents. */
+static int open_entry(sd_bus_message *reply, const char *key, const char *contents) {
+        int r = sd_bus_message_open_container(reply, 'e', "sv");
+
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", key);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', contents);
+        return r;
+}
+
+static int close_entry(sd_bus_message *reply) {
+        int r = sd_bus_message_close_container(reply);
+
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int append_result(sd_bus_message *reply, const ConfigResult *res) {
         int r = sd_bus_message_open_container(reply, 'a', "{sv}");
 
@@ -27,29 +44,17 @@ static int append_result(sd_bus_message *reply, const ConfigResult *res) {
                                           res->updated, "detached", "u", res->detached, "bindings_changed", "u",
                                           res->bindings_changed);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "errors");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "as");
+                r = open_entry(reply, "errors", "as");
         if (r >= 0)
                 r = sd_bus_message_append_strv(reply, res->n_errors > 0 ? res->errors : (char *[]) { NULL });
         if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+                r = close_entry(reply);
         if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(reply, "s", "changes");
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'v', "aa{sv}");
+                r = open_entry(reply, "changes", "aa{sv}");
         if (r >= 0)
                 r = append_changes(reply, res);
         if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
+                r = close_entry(reply);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config-apply.h"
 #include "config-private.h"
@@ -60,13 +61,15 @@ void config_result_done(ConfigResult *r) {
 
 static void add_error(ConfigResult *r, const char *fmt, ...) _printf_(2, 3);
 static void add_error(ConfigResult *r, const char *fmt, ...) {
-        char **v = reallocarray(r->errors, r->n_errors + 1, sizeof(char *));
+        /* NULL-terminated, for sd_bus_message_append_strv. */
+        char **v = reallocarray(r->errors, r->n_errors + 2, sizeof(char *));
         va_list ap;
         char *s = NULL;
 
         if (!v)
                 return;
         r->errors = v;
+        v[r->n_errors] = NULL;
         va_start(ap, fmt);
         if (vasprintf(&s, fmt, ap) < 0)
                 s = NULL;
@@ -75,6 +78,7 @@ static void add_error(ConfigResult *r, const char *fmt, ...) {
                 return;
         log_warning("Configuration: %s", s);
         r->errors[r->n_errors++] = s;
+        r->errors[r->n_errors] = NULL;
 }
 
 static void add_change(ConfigResult *r, const char *action, const char *netns, NlAttachType type,
@@ -632,10 +636,12 @@ static int apply_some(ConfigApply *c, bool dry_run, char **only, size_t n_only, 
         Manager *m = c->m;
         Apply a = { .c = c, .dry_run = dry_run, .res = ret, .only = !!only };
         bool async = m->async;
+        struct timespec t0, t1;
         NlError e = {};
         int r;
 
         *ret = (ConfigResult) {};
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         r = manager_require_pin_root(m, &e);
         if (r < 0) {
                 add_error(ret, "%s", e.message);
@@ -663,10 +669,12 @@ static int apply_some(ConfigApply *c, bool dry_run, char **only, size_t n_only, 
         apply_free(&a);
         if (r < 0)
                 return r;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         log_internal(ret->n_changes > 0 || ret->n_errors > 0 ? LOG_NOTICE : LOG_DEBUG, 0,
-                 "Configuration%s: %u attached, %u updated, %u detached, %u with new bindings, %zu error(s)",
-                 dry_run ? " (dry run)" : "", ret->attached, ret->updated, ret->detached, ret->bindings_changed,
-                 ret->n_errors);
+                     "Configuration%s: %u attached, %u updated, %u detached, %u with new bindings, %zu error(s), "
+                     "in %.1f ms", dry_run ? " (dry run)" : "", ret->attached, ret->updated, ret->detached,
+                     ret->bindings_changed, ret->n_errors,
+                     (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6);
         return 0;
 }
 
