@@ -19,8 +19,8 @@
  * names that appear together are applied together.
  */
 
-#define RETRY_USEC (20 * 1000ULL)
-#define PENDING_USEC (5 * 1000 * 1000ULL)
+#define RETRY_USEC 20000ULL           /* 20 ms */
+#define PENDING_USEC 5000000ULL       /* 5 s */
 
 static uint64_t now_usec(void) {
         struct timespec ts;

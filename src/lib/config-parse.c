@@ -25,7 +25,7 @@
 #include "netns-ref.h"
 #include "self-ref.h"
 
-#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_FILE_MAX ((size_t) 1 << 20)
 #define PROGRAM_NAME_MAX 128
 
 enum section { SEC_NONE, SEC_MATCH, SEC_LINK, SEC_BINDING };
@@ -181,7 +181,7 @@ static char *reader(char *str, int num, void *userdata) {
         p->line++;
         p->bytes += (size_t) n;
         if (p->bytes > CONFIG_FILE_MAX) {
-                refuse(p, p->line, NULL, "File is larger than %d bytes", CONFIG_FILE_MAX);
+                refuse(p, p->line, NULL, "File is larger than %zu bytes", CONFIG_FILE_MAX);
                 return NULL;
         }
         if (memchr(p->buf, 0, (size_t) n)) {
