@@ -52,7 +52,7 @@ stop_daemon
 # 2. One AttachMany of the same links, on a fresh bpffs.
 umount "$PINS"
 mount_pins
-NLD_EXTRA=""
+NLD_EXTRA="--config-root=$T/none"
 start_daemon || exit 1
 MANY_MS=$(/usr/bin/python3 - "$NETNS" "$OBJ" <<'EOF'
 import sys, time, dbus

@@ -111,7 +111,13 @@ static int read_mutate_target(sd_bus_message *msg, Manager *m, SteerTarget *t, s
         r = manager_require_pin_root(m, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
-        return read_target(msg, m, t, error);
+        r = read_target(msg, m, t, error);
+        /* An operator's lever on a configured link: allowed, and said. */
+        if (r >= 0 && t->link->config && strstr(sd_bus_message_get_member(msg), "Binding"))
+                log_notice("%s changes the bindings of link '%s' in netns %s, which %s describes; the next apply "
+                           "of the configuration restores them", sd_bus_message_get_member(msg), t->link->name,
+                           t->link->netns, t->link->config);
+        return r;
 }
 
 static const char *binding_to_string(const NlSteerBinding *b, char *buf, size_t size) {

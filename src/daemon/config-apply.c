@@ -367,7 +367,8 @@ static bool same_bindings(NlSteerBinding *have, size_t n_have, const NlSteerBind
                         w[n++] = w[i];
         for (size_t i = 0; i < n_have; i++)
                 binding_normalize(&have[i]);
-        qsort(have, n_have, sizeof(*have), compare_bindings);
+        if (n_have > 0)
+                qsort(have, n_have, sizeof(*have), compare_bindings);
         if (n != n_have)
                 return false;
         for (size_t i = 0; i < n; i++)

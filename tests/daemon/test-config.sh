@@ -167,10 +167,17 @@ rm "$ETC/70-bad.conf" "$ETC/45-new.conf"
 check "reload after removing them" reload
 check "their links go" bash -c "! '$CTL' show '$A' sk_lookup bad && ! '$CTL' show '$A' sk_lookup new"
 
+# --- Two files describing one link: the first by name applies ---------------------
+conf "$ETC/25-dup.conf" "$A" sk_lookup obj "$OBJ:sk_pass"
+check_fails "a second file describing obj in $A is reported" "described by $ETC/20-obj.conf already" "$CTL" reload
+check_eq "... and obj runs the first file's program" "sk_pass2" "$(field "$A" sk_lookup obj prog_name)"
+rm "$ETC/25-dup.conf"
+
 # --- A D-Bus change of a configured link is allowed, logged, and undone -----------
 check "update the configured obj over D-Bus" "$CTL" update "$A" sk_lookup obj "$OBJ:sk_pass"
 check "the daemon logs it" grep -q "Update changes sk_lookup link 'obj'.*20-obj.conf" "$T/daemon.log"
 check "bind one more binding on web over D-Bus" "$CTL" bind "$A" web tcp 10.50.3.0/24 0 www
+check "the daemon logs it" grep -q "AddBinding changes the bindings of link .web.*10-web.conf" "$T/daemon.log"
 check "reload restores the file's state" reload
 check_eq "... obj runs sk_pass2 again" "sk_pass2" "$(field "$A" sk_lookup obj prog_name)"
 check_eq "... web has exactly the file's binding again" "tcp:10.50.1.0/24:0:www" "$(bindings "$A" web)"
