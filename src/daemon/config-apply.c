@@ -491,9 +491,25 @@ static void attach_missing(Apply *a, Want **v, size_t n) {
         c->n_refs = 0;
 }
 
+/* Drops the changes from index base on that did not happen (action NULL). */
+static void drop_undone(ConfigResult *r, size_t base) {
+        size_t k = base;
+
+        for (size_t i = base; i < r->n_changes; i++) {
+                if (r->changes[i].action) {
+                        r->changes[k++] = r->changes[i];
+                        continue;
+                }
+                free(r->changes[i].netns);
+                free(r->changes[i].file);
+        }
+        r->n_changes = k;
+}
+
 static void detach_unwanted(Apply *a, Link **v, size_t n) {
         _cleanup_free_ LinkRef *refs = calloc(n + 1, sizeof(LinkRef));
         _cleanup_free_ char **netns = calloc(n + 1, sizeof(char *));
+        size_t base = a->res->n_changes;
         Manager *m = a->c->m;
         NlError e = {};
         int r;
@@ -513,21 +529,35 @@ static void detach_unwanted(Apply *a, Link **v, size_t n) {
                 }
                 refs[i] = (LinkRef) { .netns = netns[i], .type = nl_attach_type_to_string(v[i]->type),
                                       .name = v[i]->name };
+                /* Said now: a detached link is freed. */
                 add_change(a->res, "detach", v[i]->netns, v[i]->type, v[i]->name, v[i]->config);
+        }
+        if (a->res->n_changes != base + n) {
+                /* Out of memory: say nothing rather than some. */
+                for (size_t i = base; i < a->res->n_changes; i++)
+                        a->res->changes[i].action = NULL;
+                drop_undone(a->res, base);
+                add_error(a->res, "Out of memory detaching %zu link(s)", n);
+                goto out;
         }
         r = manager_detach_many(m, refs, n, &e);
         if (r >= 0)
                 a->res->detached += n;
-        else
+        else {
                 for (size_t i = 0; i < n; i++) {
                         nl_error_clear(&e);
                         r = manager_detach(m, &refs[i], &e);
-                        if (r >= 0 || r == -ENOENT)
-                                a->res->detached += r >= 0;
-                        else
-                                add_error(a->res, "Cannot detach %s link '%s' in %s: %s", refs[i].type, refs[i].name,
-                                          refs[i].netns, e.message);
+                        if (r >= 0) {
+                                a->res->detached++;
+                                continue;
+                        }
+                        add_error(a->res, "%s: cannot detach %s link '%s' in netns %s: %s",
+                                  a->res->changes[base + i].file, refs[i].type, refs[i].name,
+                                  a->res->changes[base + i].netns, e.message);
+                        a->res->changes[base + i].action = NULL;
                 }
+                drop_undone(a->res, base);
+        }
 out:
         for (size_t i = 0; i < n; i++)
                 free(netns[i]);
