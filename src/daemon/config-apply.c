@@ -45,6 +45,7 @@ typedef struct Apply {
         Want **order;           /* the wants, in file then netns order */
         size_t n_wants;
         bool only;              /* some netns alone: nothing is detached */
+        bool incomplete;        /* a folder could not be read: nothing is detached */
 } Apply;
 
 void config_result_done(ConfigResult *r) {
@@ -147,8 +148,15 @@ static int read_files(Apply *a) {
         int r;
 
         r = nl_config_files(a->c->root, &paths, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to list the configuration files under %s: %m", a->c->root);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* What the files made stays: they may be back next time. */
+                add_error(a->res, "Cannot list the configuration files under %s: %s; nothing is detached",
+                          a->c->root, strerror(-r));
+                a->incomplete = true;
+                return 0;
+        }
         while (paths[n])
                 n++;
         a->files = calloc(n + 1, sizeof(ConfigFile));
@@ -267,8 +275,11 @@ static int find_wants(Apply *a, char **only, size_t n_only) {
         int r;
 
         r = list_run_netns(&names, &n_names);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read " NL_NETNS_RUN_DIR ": %m");
+        if (r < 0) {
+                add_error(a->res, "Cannot read " NL_NETNS_RUN_DIR ": %s; nothing is detached", strerror(-r));
+                a->incomplete = true;
+                r = 0;
+        }
         for (size_t i = 0; i < a->n_files; i++)
                 most += (n_names + a->files[i].link->n_netns);
         a->order = calloc(most + 1, sizeof(Want *));
@@ -577,7 +588,7 @@ static int run(Apply *a) {
 
         /* What no file describes any more, first: a file that renames its
          * flow_dissector link needs the hook free. */
-        while (!a->only && hashmap_iterate(m->links, &it, (void **) &l, NULL)) {
+        while (!a->only && !a->incomplete && hashmap_iterate(m->links, &it, (void **) &l, NULL)) {
                 if (!l->config || l->defunct || hashmap_get(a->wants, l->key) || hashmap_get(a->refused, l->config))
                         continue;
                 if (a->dry_run) {
