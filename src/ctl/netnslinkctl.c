@@ -279,6 +279,7 @@ static const Verb verbs[] = {
         { "replace", 4, 4, verb_replace },
         { "detach", 3, 3, verb_detach },
         { "monitor", 0, 0, verb_monitor },
+        { "reload", 0, 0, ctl_reload },
 };
 
 static void help(void) {
@@ -307,6 +308,8 @@ static void help(void) {
                "  unregister NETNS LINK LABEL       Remove LABEL's socket\n"
                "  destinations NETNS LINK           List labels, sockets and counters\n\n"
                "Configuration commands:\n"
+               "  reload [--dry-run]                Apply the daemon's configuration files now\n"
+               "                                    and list what changed (or would)\n"
                "  verify [FILE...]                  Check configuration files offline (default:\n"
                "                                    every file of the search path)\n\n"
                "NETNS is /path/to/netns, a name in /run/netns, pid:PID or ino:INODE (a netns\n"
@@ -321,11 +324,12 @@ static void help(void) {
                "     --no-legend          Do not print the header and footer of tables\n"
                "     --expect=PROG_ID     For replace: the program id the link must run\n"
                "     --fd=N               For register: the socket's file descriptor\n"
+               "     --dry-run            For reload: say what would change, change nothing\n"
                "     --config-root=DIR    For verify: read DIR/etc/netnslink/links.d/ and so on\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_EXPECT, ARG_FD, ARG_CONFIG_ROOT };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_EXPECT, ARG_FD, ARG_CONFIG_ROOT, ARG_DRY_RUN };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -334,6 +338,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "expect", required_argument, NULL, ARG_EXPECT },
                 { "fd", required_argument, NULL, ARG_FD },
                 { "config-root", required_argument, NULL, ARG_CONFIG_ROOT },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 {}
         };
         char *end;
@@ -383,6 +388,9 @@ static int parse_argv(int argc, char *argv[]) {
                 }
                 case ARG_CONFIG_ROOT:
                         arg_config_root = optarg;
+                        break;
+                case ARG_DRY_RUN:
+                        arg_dry_run = 1;
                         break;
                 default:
                         return -EINVAL;

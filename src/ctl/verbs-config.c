@@ -134,3 +134,132 @@ int ctl_verify(int argc, char *argv[]) {
         }
         return refused ? -EINVAL : 0;
 }
+
+/* netnslinkctl reload [--dry-run]: Manager.Reload, its changes as a table
+ * (or --json), refusals on stderr; exit 1 if a file was refused. */
+
+int arg_dry_run = 0;
+
+static const Column reload_columns[] = {
+        { "ACTION", "action" },
+        { "NETNS", "netns" },
+        { "TYPE", "attach_type" },
+        { "NAME", "name" },
+        { "FILE", "file" },
+};
+
+typedef struct ReloadReply {
+        uint32_t attached, updated, detached, bindings_changed;
+        char **errors;
+        Dict *changes;
+        size_t n_changes;
+} ReloadReply;
+
+static void reload_reply_done(ReloadReply *r) {
+        for (char **e = r->errors; e && *e; e++)
+                free(*e);
+        free(r->errors);
+        dict_array_free(r->changes, r->n_changes);
+}
+
+static int read_reload_reply(sd_bus_message *m, ReloadReply *ret) {
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                uint32_t *u = NULL;
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        break;
+                if (strcmp(key, "attached") == 0)
+                        u = &ret->attached;
+                else if (strcmp(key, "updated") == 0)
+                        u = &ret->updated;
+                else if (strcmp(key, "detached") == 0)
+                        u = &ret->detached;
+                else if (strcmp(key, "bindings_changed") == 0)
+                        u = &ret->bindings_changed;
+                if (u)
+                        r = sd_bus_message_read(m, "v", "u", u);
+                else if (strcmp(key, "errors") == 0) {
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_read_strv(m, &ret->errors);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else if (strcmp(key, "changes") == 0) {
+                        r = sd_bus_message_enter_container(m, 'v', "aa{sv}");
+                        if (r >= 0)
+                                r = dict_read_array(m, &ret->changes, &ret->n_changes);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        return r;
+}
+
+static void print_reload_json(const ReloadReply *rr) {
+        bool pretty = arg_output.json == JSON_PRETTY;
+        const char *nl = pretty ? "\n" : "", *in = pretty ? "  " : "";
+
+        printf("{%s%s\"attached\":%u,%s%s\"updated\":%u,%s%s\"detached\":%u,%s%s\"bindings_changed\":%u,%s%s\"errors\":[",
+               nl, in, rr->attached, nl, in, rr->updated, nl, in, rr->detached, nl, in, rr->bindings_changed, nl, in);
+        for (char **e = rr->errors; e && *e; e++) {
+                if (e != rr->errors)
+                        fputc(',', stdout);
+                json_print_string(stdout, *e);
+        }
+        printf("],%s%s\"changes\":[", nl, in);
+        for (size_t i = 0; i < rr->n_changes; i++) {
+                if (i)
+                        fputc(',', stdout);
+                if (pretty)
+                        printf("\n    ");
+                dict_print_json(&rr->changes[i], stdout, pretty ? 2 : 0, pretty ? 2 : 0);
+        }
+        printf("%s]%s}\n", pretty && rr->n_changes ? "\n  " : "", nl);
+}
+
+int ctl_reload(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL, *reply = NULL;
+        ReloadReply rr = {};
+        size_t n_errors = 0;
+        int r;
+
+        r = ctl_new_call(bus, NL_BUS_MANAGER_IFACE, "Reload", &req);
+        if (r >= 0)
+                r = sd_bus_message_append(req, "b", arg_dry_run);
+        if (r < 0)
+                return r;
+        r = ctl_call(bus, NL_BUS_MANAGER_IFACE, "Reload", "reload", req, &reply);
+        if (r < 0)
+                return r;
+        r = read_reload_reply(reply, &rr);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the reply of Reload: %s\n", strerror(-r));
+                reload_reply_done(&rr);
+                return r;
+        }
+        for (char **e = rr.errors; e && *e; e++, n_errors++)
+                fprintf(stderr, "%s\n", *e);
+        if (arg_output.json != JSON_OFF)
+                print_reload_json(&rr);
+        else {
+                output_table(&arg_output, reload_columns, ELEMENTSOF(reload_columns), rr.changes, rr.n_changes,
+                             arg_dry_run ? "change(s) that would be made" : "change(s)");
+                if (arg_output.legend)
+                        printf("%s%u attached, %u updated, %u detached, %u with new bindings, %zu error(s).\n",
+                               arg_dry_run ? "Dry run: " : "", rr.attached, rr.updated, rr.detached,
+                               rr.bindings_changed, n_errors);
+        }
+        r = n_errors > 0 ? -EINVAL : 0;
+        reload_reply_done(&rr);
+        return r;
+}

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bus-config.h"
 #include <systemd/sd-event.h>
 
 #include "bus-manager.h"
@@ -336,6 +337,8 @@ const sd_bus_vtable manager_vtable[] = {
                                  "aa{sv}", SD_BUS_PARAM(links), method_attach_many, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DetachMany", "a(sss)", SD_BUS_PARAM(links),
                                  "", , method_detach_many, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Reload", "b", SD_BUS_PARAM(dry_run),
+                                 "a{sv}", SD_BUS_PARAM(result), bus_method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("LinkAttached", "a{sv}", SD_BUS_PARAM(link), 0),
         SD_BUS_SIGNAL_WITH_NAMES("LinkUpdated", "a{sv}", SD_BUS_PARAM(link), 0),
         SD_BUS_SIGNAL_WITH_NAMES("LinkDetached", "a{sv}", SD_BUS_PARAM(link), 0),

@@ -53,6 +53,7 @@ static void send_one(Context *c, QueuedSignal *q) {
                 log_warning_errno(r, "Failed to send %s signal: %m", signal_names[q->ev]);
         free(q->link.netns);
         free(q->link.source);
+        free(q->link.config);
 }
 
 static int flush_chunk(sd_event_source *s, void *userdata) {
@@ -103,9 +104,11 @@ static int enqueue(Context *c, LinkEvent ev, const Link *l) {
         q->link.prog = NULL;
         q->link.netns = strdup(l->netns);
         q->link.source = strdup(l->source ? l->source : "");
-        if (!q->link.netns || !q->link.source) {
+        q->link.config = l->config ? strdup(l->config) : NULL;
+        if (!q->link.netns || !q->link.source || (l->config && !q->link.config)) {
                 free(q->link.netns);
                 free(q->link.source);
+                free(q->link.config);
                 return -ENOMEM;
         }
         sq->n++;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bus-util.h"
+#include "link-records.h"
 #include "names.h"
 
 int bus_reply_nl_error(sd_bus_error *error, const NlError *e, int r) {
@@ -27,7 +28,17 @@ static const char *drift_to_string(LinkDrift d) {
 }
 
 /* repaired < 0: no "repaired" key. */
+/* The source a link's dictionary shows: config:<path> for a link a
+ * configuration file made, else its program's. */
+static const char *link_source(const Link *l, char *buf, size_t size) {
+        if (!l->config)
+                return l->source;
+        snprintf(buf, size, "config:%s", l->config);
+        return buf;
+}
+
 static int append_link(sd_bus_message *reply, const LinkView *v, int repaired) {
+        char source[NL_LINK_RECORD_PATH_MAX + 8];
         const Link *l = v->link;
         int r;
 
@@ -46,7 +57,7 @@ static int append_link(sd_bus_message *reply, const LinkView *v, int repaired) {
                                   "pin_path", "s", v->pin,
                                   "defunct", "b", (int) l->defunct,
                                   "order", "u", v->order,
-                                  "source", "s", l->source,
+                                  "source", "s", link_source(l, source, sizeof(source)),
                                   "drift", "s", drift_to_string(l->drift));
         if (r >= 0 && repaired >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "repaired", "b", repaired);

@@ -123,6 +123,9 @@ static int adopt(Manager *m, const char *key, const char *source, bool per_link,
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the loaded program's id: %m");
         if (r >= 0)
                 r = nl_builtin_mark(m->marks_fd, id, nl_builtin_from_source(source), e);
+        /* The same for an object's program: its source, listed again after a restart. */
+        if (r >= 0)
+                r = nl_prog_source_record(m->sources_fd, id, source, e);
         if (r >= 0)
                 r = nl_prog_cache_adopt(m->cache, per_link ? NULL : key, source, NULL, NULL, fd, &p, e);
         close(fd);

@@ -79,6 +79,14 @@ static const char *binding_to_string(const NlSteerBinding *b, char *buf, size_t 
         return buf;
 }
 
+/* An operator's lever on a configured link: allowed, and said. */
+static void note_configured(const SteerTarget *t, const char *call) {
+        if (t->link->config)
+                log_notice("%s changes the bindings of link '%s' in netns %s, which %s describes; the next apply "
+                           "of the configuration restores them", call, t->link->name, t->link->netns,
+                           t->link->config);
+}
+
 static int binding_parse(const SteerBindingArgs *a, bool with_label, NlSteerBinding *ret, NlError *e) {
         return nl_steer_binding_parse(a->protocol, a->prefix, a->port, with_label ? a->label : NULL, ret, e);
 }
@@ -88,6 +96,7 @@ int steering_add_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e) 
         char desc[128];
         int r;
 
+        note_configured(t, "AddBinding");
         r = binding_parse(a, true, &b, e);
         if (r >= 0)
                 r = nl_steer_add_binding(t->steer, &b, e);
@@ -102,6 +111,7 @@ int steering_remove_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *
         char desc[128];
         int r;
 
+        note_configured(t, "RemoveBinding");
         r = binding_parse(a, false, &b, e);
         if (r >= 0)
                 r = nl_steer_remove_binding(t->steer, &b, e);
@@ -115,6 +125,7 @@ int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, N
         _cleanup_free_ NlSteerBinding *b = NULL;
         int r;
 
+        note_configured(t, "SetBindings");
         b = calloc(n ? n : 1, sizeof(*b));
         if (!b)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
