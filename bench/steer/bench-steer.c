@@ -225,7 +225,7 @@ int main(int argc, char **argv) {
         /* "lookups": the data path only (tests/kernels runs it in emulated
          * guests, where the control plane's 100,000 bindings take long). */
         bool lookups_only = argc > 2 && strcmp(argv[2], "lookups") == 0;
-        static const size_t sizes[] = { 1, 1000, 100000 };
+        static const size_t sizes[] = { 1, 100, 10000, 100000 };
         struct steer_floor *floor_skel;
         int r = 0;
 

@@ -16,6 +16,7 @@ static const struct {
         enum bpf_map_type type;
         uint32_t value_size;
 } steer_maps[] = {
+        /* regions4 before regions6: see steer_size(). */
         { "steer_cfg",  offsetof(NlSteer, cfg),        BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_config) },
         { "regions4",   offsetof(NlSteer, regions4),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_region4) },
         { "regions6",   offsetof(NlSteer, regions6),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_region6) },
@@ -27,6 +28,41 @@ static const struct {
         { "dests",      offsetof(NlSteer, dests),      BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_dest) },
         { "dest_ids",   offsetof(NlSteer, dest_ids),   BPF_MAP_TYPE_HASH,         sizeof(uint32_t) },
 };
+
+static bool is_pow2_upto(uint32_t n, uint32_t max) {
+        return n > 0 && n <= max && (n & (n - 1)) == 0;
+}
+
+/* Records the size of the map at offset: the link's tier, whatever made
+ * it (links of older releases have the top tier's sizes). False if the
+ * size is one the program could not have been loaded with. */
+static bool steer_size(NlSteer *s, size_t offset, uint32_t n) {
+        if (offset == offsetof(NlSteer, regions4)) {
+                s->nregions = n;
+                s->region_bits = is_pow2_upto(n, STEER_REGIONS) ? (uint32_t) __builtin_ctz(n) : 0;
+                return is_pow2_upto(n, STEER_REGIONS);
+        }
+        if (offset == offsetof(NlSteer, regions6))
+                return n == s->nregions;
+        if (offset == offsetof(NlSteer, portlens)) {
+                s->nports = n;
+                return is_pow2_upto(n, STEER_PORTS);
+        }
+        if (offset == offsetof(NlSteer, prefixes))
+                s->max_prefixes = n;
+        else if (offset == offsetof(NlSteer, ports))
+                s->max_overflow = n;
+        else if (offset == offsetof(NlSteer, sockets))
+                return n == STEER_SOCKETS;
+        else if (offset == offsetof(NlSteer, dest_stats) || offset == offsetof(NlSteer, dests)) {
+                /* dests is listed after dest_stats: both the same. */
+                if (s->max_dests && s->max_dests != n)
+                        return false;
+                s->max_dests = n;
+                return n >= 2 && n <= STEER_SOCKETS && n <= UINT16_MAX;
+        }
+        return n > 0;
+}
 
 NlSteer *nl_steer_close(NlSteer *s) {
         if (!s)
@@ -43,7 +79,7 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
 
         if (stat(map_dir, &st) < 0 || !S_ISDIR(st.st_mode))
                 return nl_error_set(e, NL_ERR_NO_SUCH_LINK, -ENOENT, "No steer map folder %s", map_dir);
-        s = malloc(sizeof(*s));
+        s = calloc(1, sizeof(*s));
         if (!s)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++)
@@ -59,7 +95,8 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
                 if (fd < 0)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: cannot open map %s: %m", path);
                 *(int *) ((char *) s + steer_maps[i].offset) = fd;
-                if (info.type != steer_maps[i].type || info.value_size != steer_maps[i].value_size)
+                if (info.type != steer_maps[i].type || info.value_size != steer_maps[i].value_size ||
+                    !steer_size(s, steer_maps[i].offset, info.max_entries))
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EMEDIUMTYPE,
                                             "Not a steer link: map %s has another layout", path);
         }

@@ -27,6 +27,8 @@ struct NlSteer {
          * order, so a search for a free one starts where the last ended
          * rather than at 1, which made adding n labels cost n^2 reads). */
         uint32_t free_hint;
+        /* The link's sizes (its tier, steer-abi.h), as its maps say. */
+        uint32_t region_bits, nregions, nports, max_prefixes, max_overflow, max_dests;
 };
 
 /* steer-parse.c */
@@ -93,10 +95,11 @@ typedef struct Regions {
         struct steer_region6 *v6;
         struct steer_portlens *pl;
         uint32_t *keys;
+        uint32_t region_bits, nregions, nports;
 } Regions;
 
 void regions_done(Regions *g);
-int regions_alloc(Regions *g);
+int regions_alloc(NlSteer *s, Regions *g);
 void regions_add(Regions *g, const NlSteerBinding *b);
 int regions_read(NlSteer *s, Regions *g);
 int regions_write(NlSteer *s, const Regions *g);
@@ -104,7 +107,7 @@ int regions_write(NlSteer *s, const Regions *g);
 int regions_rewrite(NlSteer *s, Regions *g, const NlSteerBinding *b, size_t n);
 
 /* steer-bindings.c */
-_printf_(3, 4) int maps_full(NlError *e, int r, const char *what, ...);
+_printf_(4, 5) int maps_full(NlSteer *s, NlError *e, int r, const char *what, ...);
 
 /* The bindings of one generation, with destination ids in .label unset;
  * dest_of[i] is binding i's destination. */

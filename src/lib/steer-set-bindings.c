@@ -98,19 +98,19 @@ static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t 
 /* The new set is written beside the live one and switched to: until the
  * old one is deleted, both take room in the maps. Refused before anything
  * is written, in the words of bindings, not of an errno. */
-static int check_room(const BindingSet *old, const Built *t, size_t n, NlError *e) {
-        if (old->prefixes.n + t->np > STEER_MAX_PREFIXES)
+static int check_room(NlSteer *s, const BindingSet *old, const Built *t, size_t n, NlError *e) {
+        if (old->prefixes.n + t->np > s->max_prefixes)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
                                     "Too many bindings: %zu, over %zu distinct prefixes; at most %zu distinct "
                                     "prefixes fit beside the %zu of the set they replace (%u in all)",
-                                    n, t->np, (size_t) STEER_MAX_PREFIXES - old->prefixes.n, old->prefixes.n,
-                                    STEER_MAX_PREFIXES);
-        if (old->ports.n + t->no > STEER_MAX_OVERFLOW)
+                                    n, t->np, (size_t) s->max_prefixes - old->prefixes.n, old->prefixes.n,
+                                    s->max_prefixes);
+        if (old->ports.n + t->no > s->max_overflow)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
                                     "Too many bindings: %zu, with %zu ports beyond the %u each prefix keeps; at most "
                                     "%zu such ports fit beside the %zu of the set they replace (%u in all)",
-                                    n, t->no, STEER_SLOTS, (size_t) STEER_MAX_OVERFLOW - old->ports.n, old->ports.n,
-                                    STEER_MAX_OVERFLOW);
+                                    n, t->no, STEER_SLOTS, (size_t) s->max_overflow - old->ports.n, old->ports.n,
+                                    s->max_overflow);
         return 0;
 }
 
@@ -184,11 +184,11 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
                 goto finish;
         diff_sets(&old, nb, nd, m, &added, &removed);
         r = build_gen(nb, nd, m, ng, &c.next_prefix_id, &t);
-        if (r < 0 || (r = regions_alloc(&g)) < 0) {
+        if (r < 0 || (r = regions_alloc(s, &g)) < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
                 goto finish;
         }
-        r = check_room(&old, &t, m, e);
+        r = check_room(s, &old, &t, m, e);
         if (r < 0)
                 goto finish;
 
@@ -209,7 +209,7 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
         if (r >= 0)
                 r = map_update_many(s->prefixes, t.pk, t.pv, t.np);
         if (r < 0) {
-                r = maps_full(e, r, "write the %zu bindings", m);
+                r = maps_full(s, e, r, "write the %zu bindings", m);
                 goto undo;
         }
 
