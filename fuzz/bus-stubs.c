@@ -19,6 +19,7 @@
 #include "bus-fuzz.h"
 #include "builtins.h"
 #include "netns-ref.h"
+#include "steer-maps.h"
 
 uint64_t fuzz_netns_ino;
 char fuzz_steer_prog_name[16] = "steer";
@@ -181,6 +182,10 @@ int manager_require_pin_root(Manager *m, NlError *e) {
 }
 
 int manager_repair_steer_maps(Manager *m, Link *l, NlError *e) {
+        return 0;
+}
+
+int steer_maps_grown(int prog_fd, bool switched, void *userdata, NlError *e) {
         return 0;
 }
 

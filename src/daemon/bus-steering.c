@@ -9,6 +9,7 @@
 #include "bus-util.h"
 #include "log.h"
 #include "manager.h"
+#include "steer-maps.h"
 #include "steer.h"
 
 /* SetBindings: a bound on what is read into memory; the core refuses a set
@@ -31,6 +32,9 @@ static struct {
         uint32_t link_id;
         NlSteer *steer;
 } open_cache;
+
+/* The link the open maps may grow for (steer-maps.h): one call at a time. */
+static SteerGrowCtx grow_ctx;
 
 static void steer_target_done(SteerTarget *t) {
         if (t->steer == open_cache.steer)
@@ -67,9 +71,12 @@ static int steer_target_open(Manager *m, const char *netns, const char *name, St
                                     "Link '%s' in netns %s runs program '%s', not builtin:steer", l->name,
                                     nl_printable(netns, buf, sizeof(buf)), l->info.prog_name);
         ret->link = l;
+        grow_ctx = (SteerGrowCtx) { m, l };
         ret->steer = open_cache_get(l);
-        if (ret->steer)
+        if (ret->steer) {
+                nl_steer_set_link(ret->steer, l->fd, steer_maps_grown, &grow_ctx);
                 return 0;
+        }
         r = manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir));
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Steer map folder path too long");
@@ -80,6 +87,7 @@ static int steer_target_open(Manager *m, const char *netns, const char *name, St
                 r = nl_steer_open(dir, &ret->steer, e);
         if (r < 0)
                 return r;
+        nl_steer_set_link(ret->steer, l->fd, steer_maps_grown, &grow_ctx);
         open_cache_put(l, ret->steer);
         return 0;
 }

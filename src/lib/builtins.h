@@ -43,7 +43,7 @@ int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, co
  * makes are the tier's size, the maps it reuses keep theirs (the program
  * follows whatever sizes its maps have). The other loads make maps of
  * NL_STEER_TIER_DEFAULT. */
-#define NL_STEER_TIER_DEFAULT (STEER_TIERS - 1)
+#define NL_STEER_TIER_DEFAULT 0
 int nl_builtin_load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsigned tier, NlProgram **ret,
                           NlError *e);
 

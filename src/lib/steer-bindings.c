@@ -117,7 +117,7 @@ static int binding_key(NlSteer *s, const NlSteerBinding *b, bool want_label, str
         return 0;
 }
 
-int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
+static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         struct steer_prefix p = {};
         struct steer_prefix_key k;
         struct steer_config c;
@@ -164,6 +164,12 @@ int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         if (at.at != AT_NONE)
                 (void) dest_ref(s, at.dest, -1);
         return 1;
+}
+
+int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
+        int r = add_binding(s, b, e);
+
+        return steer_retry_grown(s, r, e) > 0 ? add_binding(s, b, e) : r;
 }
 
 int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {

@@ -153,14 +153,17 @@ static void dest_plan_key(const char *label, uint8_t protocol, uint8_t abi_fam, 
 }
 
 /* Fills dest[] with each binding's destination id, known or planned. */
-int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint16_t *dest, DestPlan *p, NlError *e) {
+int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint32_t limit, uint16_t *dest, DestPlan *p,
+               NlError *e) {
         _cleanup_(hashmap_freep) Hashmap *ids = hashmap_new();
         char key[NL_STEER_LABEL_MAX + 16];
         uint32_t free_id = 1;
         int r;
 
-        p->table = calloc(s->max_dests, sizeof(*p->table));
-        p->made = calloc(s->max_dests, sizeof(*p->made));
+        if (limit < s->max_dests)
+                limit = s->max_dests;
+        p->table = calloc(limit, sizeof(*p->table));
+        p->made = calloc(limit, sizeof(*p->made));
         if (!ids || !p->table || !p->made)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         r = dests_load(s, p->table);
@@ -186,12 +189,12 @@ int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint16_t *dest, De
                         dest[i] = (uint16_t) (uintptr_t) v;
                         continue;
                 }
-                while (free_id < s->max_dests && p->table[free_id].in_use)
+                while (free_id < limit && p->table[free_id].in_use)
                         free_id++;
-                if (free_id >= s->max_dests)
+                if (free_id >= limit)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENOSPC,
                                             "Too many destinations (labels x protocols x families): at most %d",
-                                            (int) s->max_dests - 1);
+                                            (int) limit - 1);
                 d = &p->table[free_id];
                 *d = (struct steer_dest) { .protocol = b[i].protocol, .family = fam, .in_use = 1 };
                 snprintf(d->label, sizeof(d->label), "%s", b[i].label);

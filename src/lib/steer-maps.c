@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "map-pins.h"
@@ -69,6 +70,7 @@ NlSteer *nl_steer_close(NlSteer *s) {
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++)
                 safe_close(*(int *) ((char *) s + steer_maps[i].offset));
+        free(s->map_dir);
         free(s);
         return NULL;
 }
@@ -85,6 +87,10 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
         for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++)
                 *(int *) ((char *) s + steer_maps[i].offset) = -EBADF;
         s->free_hint = 1;
+        s->link_fd = -EBADF;
+        s->map_dir = strdup(map_dir);
+        if (!s->map_dir)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
 
         for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++) {
                 struct bpf_map_info info;
@@ -102,6 +108,37 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
         }
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+size_t steer_map_count(void) {
+        return ELEMENTSOF(steer_maps);
+}
+
+const char *steer_map_name(size_t i) {
+        return steer_maps[i].name;
+}
+
+void steer_swap_maps(NlSteer *s, NlSteer *t) {
+        NlSteer x = *s;
+
+        for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++) {
+                size_t o = steer_maps[i].offset;
+
+                *(int *) ((char *) s + o) = *(int *) ((char *) t + o);
+                *(int *) ((char *) t + o) = *(int *) ((char *) &x + o);
+        }
+        s->region_bits = t->region_bits;
+        s->nregions = t->nregions;
+        s->nports = t->nports;
+        s->max_prefixes = t->max_prefixes;
+        s->max_overflow = t->max_overflow;
+        s->max_dests = t->max_dests;
+        t->region_bits = x.region_bits;
+        t->nregions = x.nregions;
+        t->nports = x.nports;
+        t->max_prefixes = x.max_prefixes;
+        t->max_overflow = x.max_overflow;
+        t->max_dests = x.max_dests;
 }
 
 int cfg_get(NlSteer *s, struct steer_config *c) {
