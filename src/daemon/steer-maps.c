@@ -80,6 +80,7 @@ int steer_maps_publish(Manager *m, NlProgram *prog, uint64_t ino, const char *na
 int steer_maps_grown(int prog_fd, bool switched, void *userdata, NlError *e) {
         SteerGrowCtx *c = userdata;
         Link *l = c->link;
+        Netns *ns;
         uint32_t id;
         int r;
 
@@ -91,8 +92,13 @@ int steer_maps_grown(int prog_fd, bool switched, void *userdata, NlError *e) {
                         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the grown program's id: %m");
                 return nl_builtin_mark(c->m->marks_fd, id, l->builtin, e);
         }
-        /* The old program (and its maps) go as soon as nothing holds them. */
+        /* The old program (and its maps) go as soon as nothing holds them.
+         * The program ids BPF_PROG_QUERY reports changed: so may the order
+         * read from them. */
         l->prog = nl_program_unref(l->prog);
+        ns = manager_netns_get(c->m, l->ino);
+        if (ns)
+                ns->gen++;
         r = nl_link_get_info(l->fd, true, &l->info);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Grown, but cannot read link '%s' again: %m", l->name);

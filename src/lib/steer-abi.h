@@ -66,8 +66,8 @@ struct steer_tier {
 
 #define STEER_TIERS 4
 #define STEER_TIERS_TABLE {                                                \
-        { 8, 8, 1024, 1024, 128 },                                         \
-        { 12, 12, 16384, 16384, 512 },                                     \
+        { 10, 10, 1024, 1024, 128 },                                       \
+        { 14, 14, 16384, 16384, 512 },                                     \
         { 16, 16, 65536, 65536, STEER_MAX_DESTS },                         \
         { STEER_REGION_BITS, 16, STEER_MAX_PREFIXES, STEER_MAX_OVERFLOW, STEER_MAX_DESTS }, \
 }

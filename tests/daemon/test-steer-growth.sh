@@ -68,7 +68,7 @@ setup() {
         check "$1: local prefixes" local_prefixes
         check "$1: attach builtin:steer" "$CTL" attach "$1" sk_lookup "$2" builtin:steer
         check_eq "$1: an idle link has the smallest maps (prefixes)" 1024 "$(max_entries "$1" "$2" prefixes)"
-        check_eq "$1: and the coarsest regions" 256 "$(max_entries "$1" "$2" regions4)"
+        check_eq "$1: and the coarsest regions" 1024 "$(max_entries "$1" "$2" regions4)"
         bindings_file 0 "$T/b0.json"
         check "$1: three bindings" "$CTL" load-bindings "$1" "$2" "$T/b0.json"
         check "$1: servers registered" serve "main-$1" \
@@ -160,6 +160,7 @@ grow_killed() {
         check_eq "$3: still steered with no daemon" "$WANT" "$(steered)"
         start_daemon || exit 1
         check "$3: after the next start, its pins are the maps it runs" pins_agree "$B" c1
+        check_invariants "$3: pins, ListLinks and the kernel agree"
         check_eq "$3: and it steers" "$WANT" "$(steered)"
 }
 B=$(make_netns b)
