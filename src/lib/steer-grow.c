@@ -244,23 +244,30 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
         if (r < 0)
                 goto fail;
         nl_crash_point("steer-grow-after-swap");
-        /* No lookup reads the old maps after this: the counters they
-         * took since the copy are lost, the bindings are the same. */
-        (void) wait_for_lookups();
-
-        /* Step 3. From here on the link runs the new maps: a failure is
-         * the repair's to finish, never undone. */
-        r = move_pins(s->map_dir);
-        if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Grown, but cannot move the new map pins to %s: %m",
-                                    s->map_dir);
-        (void) nl_pin_rm_rf(dir);
+        /* From here on the link runs the new maps, and so does s: nothing
+         * is undone. No lookup reads the old maps after the wait: the
+         * counts they took since the copy are lost, the bindings are the
+         * same. */
         steer_swap_maps(s, t);
+        (void) wait_for_lookups();
         if (s->hook) {
                 r = s->hook(nl_program_fd(prog), true, s->hook_data, e);
                 if (r < 0)
                         return r;
         }
+
+        /* Step 3; if a rename fails, the repair's way once more (the
+         * daemon's next start would do the same). */
+        r = move_pins(s->map_dir);
+        if (r < 0) {
+                uint32_t id;
+
+                if (nl_prog_fd_describe(nl_program_fd(prog), &id, NULL, NULL) < 0 ||
+                    nl_steer_repair_pins(s->map_dir, id, NULL) < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, r, "Grown, but cannot move the new map pins to %s: %m",
+                                            s->map_dir);
+        }
+        (void) nl_pin_rm_rf(dir);
         return 0;
 
 fail:
