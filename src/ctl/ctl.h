@@ -35,3 +35,7 @@ int ctl_print_record_reply(sd_bus_message *reply, const Column *cols, size_t n_c
 /* Steering verbs (verbs-steer.c). */
 extern const Verb steer_verbs[];
 extern const size_t n_steer_verbs;
+
+/* netnslinkctl verify (verbs-config.c): offline, no bus. */
+extern const char *arg_config_root;
+int ctl_verify(int argc, char *argv[]);

@@ -12,10 +12,11 @@
 #include <systemd/sd-event.h>
 
 #include "bus-manager.h"
+#include "bus-names.h"
 #include "bus-signals.h"
 #include "bus-steering.h"
-#include "bus-util.h"
 #include "caps.h"
+#include "context.h"
 #include "log.h"
 #include "manager.h"
 #include "netns-ref.h"
@@ -127,6 +128,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(context_done) Context context = {};
         sd_event_source *timer = NULL;
         char kept[256], features[512];
         NlError e = {};
@@ -164,18 +166,24 @@ static int run(int argc, char *argv[]) {
         (void) sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
 
+        /* The contract's error names with their errnos. */
+        r = sd_bus_error_add_map(nl_bus_error_map);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the D-Bus error map: %m");
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the Manager object: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the Steering object: %m");
+        /* The Manager's events go out as signals; every handler gets the
+         * context. */
+        context_init(&context, m, bus);
         m->on_event = bus_manager_emit;
         m->on_loaded = bus_manager_program_loaded;
-        m->userdata = bus;
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, &context);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the Manager object: %m");
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, &context);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the Steering object: %m");
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
         r = manager_load_pins(m, &e);
@@ -210,8 +218,7 @@ static int run(int argc, char *argv[]) {
         manager_check_drift(m, true);
         (void) manager_prune(m, true);
         bus_manager_drop_parked();
-        bus_manager_flush_signals();
-        bus_sender_cache_free();
+        context_done(&context);
         (void) sd_notify(false, "STOPPING=1");
         sd_event_source_unref(timer);
         if (r < 0)

@@ -31,7 +31,7 @@ static PortAt prefix_find_port(NlSteer *s, const struct steer_prefix *p, uint16_
                 struct steer_port_key k = { p->id, port };
                 struct steer_port v;
 
-                if (bpf_map_lookup_elem(s->ports, &k, &v) == 0)
+                if (bpf_map_lookup_elem(steer_fd(s, ports), &k, &v) == 0)
                         return (PortAt) { AT_OVERFLOW, 0, v.dest };
         }
         return (PortAt) { AT_NONE, 0, 0 };
@@ -57,16 +57,16 @@ static int prefix_put_port(NlSteer *s, struct steer_prefix *p, PortAt at, uint16
                 p->slot[at.slot].dest = dest;
                 return 0;
         case AT_OVERFLOW:
-                r = bpf_map_lookup_elem(s->ports, &k, &v);
+                r = bpf_map_lookup_elem(steer_fd(s, ports), &k, &v);
                 v.dest = dest;
-                return r < 0 ? r : bpf_map_update_elem(s->ports, &k, &v, BPF_EXIST);
+                return r < 0 ? r : bpf_map_update_elem(steer_fd(s, ports), &k, &v, BPF_EXIST);
         }
         if (p->nslots < STEER_SLOTS) {
                 p->slot[p->nslots] = (struct steer_slot) { .port = port, .dest = dest };
                 p->nslots++;
                 return 0;
         }
-        r = bpf_map_update_elem(s->ports, &k, &v, BPF_ANY);
+        r = bpf_map_update_elem(steer_fd(s, ports), &k, &v, BPF_ANY);
         if (r < 0)
                 return r;
         p->noverflow++;
@@ -128,7 +128,7 @@ static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         r = binding_key(s, b, true, &c, &k, e);
         if (r < 0)
                 return r;
-        exists = bpf_map_lookup_elem(s->prefixes, &k, &p) == 0;
+        exists = bpf_map_lookup_elem(steer_fd(s, prefixes), &k, &p) == 0;
         if (exists)
                 at = prefix_find_port(s, &p, b->port);
 
@@ -150,7 +150,7 @@ static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         }
         r = prefix_put_port(s, &p, at, b->port, (uint16_t) dest);
         if (r >= 0 && at.at != AT_OVERFLOW)
-                r = bpf_map_update_elem(s->prefixes, &k, &p, BPF_ANY);
+                r = bpf_map_update_elem(steer_fd(s, prefixes), &k, &p, BPF_ANY);
         if (r < 0) {
                 (void) dest_release(s, (uint32_t) dest);
                 if (r == -E2BIG || r == -ENOMEM) {
@@ -183,7 +183,7 @@ int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         r = binding_key(s, b, false, &c, &k, e);
         if (r < 0)
                 return r;
-        if (bpf_map_lookup_elem(s->prefixes, &k, &p) < 0 ||
+        if (bpf_map_lookup_elem(steer_fd(s, prefixes), &k, &p) < 0 ||
             (at = prefix_find_port(s, &p, b->port)).at == AT_NONE)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENOENT, "No binding %s %s port %u",
                                     nl_steer_protocol_to_string(b->protocol),
@@ -202,7 +202,7 @@ int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         case AT_OVERFLOW: {
                 struct steer_port_key pk = { p.id, b->port };
 
-                r = bpf_map_delete_elem(s->ports, &pk);
+                r = bpf_map_delete_elem(steer_fd(s, ports), &pk);
                 if (r < 0)
                         return binding_describe_fail(e, r, b, "remove");
                 p.noverflow--;
@@ -210,9 +210,9 @@ int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         }
         }
         if (prefix_is_empty(&p))
-                r = bpf_map_delete_elem(s->prefixes, &k);
+                r = bpf_map_delete_elem(steer_fd(s, prefixes), &k);
         else
-                r = bpf_map_update_elem(s->prefixes, &k, &p, BPF_EXIST);
+                r = bpf_map_update_elem(steer_fd(s, prefixes), &k, &p, BPF_EXIST);
         if (r < 0)
                 return binding_describe_fail(e, r, b, "remove");
         /* The prefix's regions keep their bit: a stale bit costs a probe,
@@ -268,7 +268,7 @@ int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set) {
         int r;
 
         *set = (BindingSet) {};
-        r = map_dump(s->prefixes, sizeof(struct steer_prefix_key), sizeof(struct steer_prefix), &all);
+        r = map_dump(steer_fd(s, prefixes), sizeof(struct steer_prefix_key), sizeof(struct steer_prefix), &all);
         if (r < 0)
                 return r;
         /* Keep only gen's entries, in place. */
@@ -313,7 +313,7 @@ int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set) {
                 size_t pkeep = 0;
 
                 qsort(ids, nids, sizeof(*ids), u32_cmp);
-                r = map_dump(s->ports, sizeof(struct steer_port_key), sizeof(struct steer_port), &ports);
+                r = map_dump(steer_fd(s, ports), sizeof(struct steer_port_key), sizeof(struct steer_port), &ports);
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < ports.n; i++) {

@@ -24,7 +24,7 @@ int dest_find(NlSteer *s, const char *label, uint8_t protocol, uint8_t abi_fam) 
         uint32_t id;
 
         dest_key(label, protocol, abi_fam, &k);
-        if (bpf_map_lookup_elem(s->dest_ids, &k, &id) < 0)
+        if (bpf_map_lookup_elem(steer_fd(s, dest_ids), &k, &id) < 0)
                 return -ENOENT;
         return (int) id;
 }
@@ -36,7 +36,7 @@ int dests_load(NlSteer *s, struct steer_dest *d) {
 
         if (!keys)
                 return -ENOMEM;
-        r = bpf_map_lookup_batch(s->dests, NULL, &out, keys, d, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, dests), NULL, &out, keys, d, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
         return count == s->max_dests ? 0 : -EIO;
@@ -51,7 +51,7 @@ static int dest_zero_stats(NlSteer *s, uint32_t id) {
         z = calloc((size_t) ncpu, sizeof(*z));
         if (!z)
                 return -ENOMEM;
-        return bpf_map_update_elem(s->dest_stats, &id, z, BPF_ANY);
+        return bpf_map_update_elem(steer_fd(s, dest_stats), &id, z, BPF_ANY);
 }
 
 /* Finds or makes the destination (label, protocol, family). */
@@ -68,7 +68,7 @@ int dest_get(NlSteer *s, const char *label, uint8_t protocol, uint8_t abi_fam, N
          * freed one below it) from 1: a full table is still found full. */
         for (uint32_t n = 0; n < s->max_dests - 1; n++) {
                 id = 1 + (s->free_hint - 1 + n) % (s->max_dests - 1);
-                r = bpf_map_lookup_elem(s->dests, &id, &d);
+                r = bpf_map_lookup_elem(steer_fd(s, dests), &id, &d);
                 if (r < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read destinations: %m");
                 if (!d.in_use)
@@ -88,10 +88,10 @@ int dest_get(NlSteer *s, const char *label, uint8_t protocol, uint8_t abi_fam, N
         d.in_use = 1;
         r = dest_zero_stats(s, id);
         if (r >= 0)
-                r = bpf_map_update_elem(s->dests, &id, &d, BPF_ANY);
+                r = bpf_map_update_elem(steer_fd(s, dests), &id, &d, BPF_ANY);
         dest_key(label, protocol, abi_fam, &k);
         if (r >= 0)
-                r = bpf_map_update_elem(s->dest_ids, &k, &id, BPF_NOEXIST);
+                r = bpf_map_update_elem(steer_fd(s, dest_ids), &k, &id, BPF_NOEXIST);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot record destination '%s': %m", label);
         return (int) id;
@@ -100,7 +100,7 @@ int dest_get(NlSteer *s, const char *label, uint8_t protocol, uint8_t abi_fam, N
 static bool dest_has_socket(NlSteer *s, uint32_t id) {
         uint64_t cookie;
 
-        return bpf_map_lookup_elem(s->sockets, &id, &cookie) == 0;
+        return bpf_map_lookup_elem(steer_fd(s, sockets), &id, &cookie) == 0;
 }
 
 /* Forgets a destination nothing points at; its id may be handed out again
@@ -112,15 +112,15 @@ int dest_release_if_unused(NlSteer *s, uint32_t id, const struct steer_dest *d) 
         if (d->refs > 0 || dest_has_socket(s, id))
                 return 0;
         dest_key(d->label, d->protocol, d->family, &k);
-        (void) bpf_map_delete_elem(s->dest_ids, &k);
+        (void) bpf_map_delete_elem(steer_fd(s, dest_ids), &k);
         if (id < s->free_hint)
                 s->free_hint = id;
-        return bpf_map_update_elem(s->dests, &id, &z, BPF_ANY);
+        return bpf_map_update_elem(steer_fd(s, dests), &id, &z, BPF_ANY);
 }
 
 int dest_release(NlSteer *s, uint32_t id) {
         struct steer_dest d;
-        int r = bpf_map_lookup_elem(s->dests, &id, &d);
+        int r = bpf_map_lookup_elem(steer_fd(s, dests), &id, &d);
 
         return r < 0 ? r : dest_release_if_unused(s, id, &d);
 }
@@ -129,14 +129,14 @@ int dest_ref(NlSteer *s, uint32_t id, int delta) {
         struct steer_dest d;
         int r;
 
-        r = bpf_map_lookup_elem(s->dests, &id, &d);
+        r = bpf_map_lookup_elem(steer_fd(s, dests), &id, &d);
         if (r < 0)
                 return r;
         if (delta < 0 && d.refs < (uint32_t) -delta)
                 d.refs = 0;
         else
                 d.refs += (uint32_t) delta;
-        r = bpf_map_update_elem(s->dests, &id, &d, BPF_ANY);
+        r = bpf_map_update_elem(steer_fd(s, dests), &id, &d, BPF_ANY);
         if (r < 0)
                 return r;
         return delta < 0 ? dest_release_if_unused(s, id, &d) : 0;
@@ -216,8 +216,8 @@ void dests_unmake(NlSteer *s, const DestPlan *p) {
                 uint32_t id = p->made[k];
 
                 dest_key(d->label, d->protocol, d->family, &dk);
-                (void) bpf_map_delete_elem(s->dest_ids, &dk);
-                (void) bpf_map_update_elem(s->dests, &id, &z, BPF_ANY);
+                (void) bpf_map_delete_elem(steer_fd(s, dest_ids), &dk);
+                (void) bpf_map_update_elem(steer_fd(s, dests), &id, &z, BPF_ANY);
         }
 }
 
@@ -231,9 +231,9 @@ int dests_make(NlSteer *s, const DestPlan *p, NlError *e) {
                 dest_key(d->label, d->protocol, d->family, &dk);
                 r = dest_zero_stats(s, id);
                 if (r >= 0)
-                        r = bpf_map_update_elem(s->dests, &id, d, BPF_ANY);
+                        r = bpf_map_update_elem(steer_fd(s, dests), &id, d, BPF_ANY);
                 if (r >= 0)
-                        r = bpf_map_update_elem(s->dest_ids, &dk, &id, BPF_NOEXIST);
+                        r = bpf_map_update_elem(steer_fd(s, dest_ids), &dk, &id, BPF_NOEXIST);
                 if (r < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot record destination '%s': %m", d->label);
         }
@@ -257,7 +257,7 @@ int refs_recount(NlSteer *s, const uint16_t *dest, size_t n) {
                         continue;
                 if (d[id].refs != refs[id]) {
                         d[id].refs = refs[id];
-                        r = bpf_map_update_elem(s->dests, &id, &d[id], BPF_ANY);
+                        r = bpf_map_update_elem(steer_fd(s, dests), &id, &d[id], BPF_ANY);
                         if (r < 0)
                                 return r;
                 }
@@ -294,7 +294,7 @@ static int list_socket_states(NlSteer *s, NlSteerDestination *out, size_t n) {
                         ids[k] = out[i].id;
                         at[k++] = i;
                 }
-        (void) nl_sock_states_read(s->sockets, ids, k, states, NULL);
+        (void) nl_sock_states_read(steer_fd(s, sockets), ids, k, states, NULL);
         for (size_t i = 0; i < k; i++)
                 out[at[i]].socket_state = states[i];
         return 0;
@@ -327,10 +327,10 @@ int nl_steer_list_destinations(NlSteer *s, NlSteerDestination **ret, size_t *ret
                 o->protocol = d[id].protocol;
                 o->family = af_from_abi(d[id].family);
                 o->bindings = d[id].refs;
-                if (bpf_map_lookup_elem(s->sockets, &id, &o->cookie) < 0)
+                if (bpf_map_lookup_elem(steer_fd(s, sockets), &id, &o->cookie) < 0)
                         o->cookie = 0;
                 o->socket_state = NL_SOCK_NONE;
-                if (bpf_map_lookup_elem(s->dest_stats, &id, st) == 0)
+                if (bpf_map_lookup_elem(steer_fd(s, dest_stats), &id, st) == 0)
                         for (int c = 0; c < ncpu; c++) {
                                 o->lookups += st[c].lookups;
                                 o->misses += st[c].misses;

@@ -131,13 +131,13 @@ static int copy_state(NlSteer *s, NlSteer *t) {
                 snprintf(k.label, sizeof(k.label), "%s", d[id].label);
                 k.protocol = d[id].protocol;
                 k.family = d[id].family;
-                r = bpf_map_lookup_elem(s->dest_stats, &id, st);
+                r = bpf_map_lookup_elem(steer_fd(s, dest_stats), &id, st);
                 if (r >= 0)
-                        r = bpf_map_update_elem(t->dest_stats, &id, st, BPF_ANY);
+                        r = bpf_map_update_elem(steer_fd(t, dest_stats), &id, st, BPF_ANY);
                 if (r >= 0)
-                        r = bpf_map_update_elem(t->dests, &id, &d[id], BPF_ANY);
+                        r = bpf_map_update_elem(steer_fd(t, dests), &id, &d[id], BPF_ANY);
                 if (r >= 0)
-                        r = bpf_map_update_elem(t->dest_ids, &k, &id, BPF_ANY);
+                        r = bpf_map_update_elem(steer_fd(t, dest_ids), &k, &id, BPF_ANY);
         }
         if (r >= 0)
                 r = cfg_get(s, &c);
@@ -146,9 +146,9 @@ static int copy_state(NlSteer *s, NlSteer *t) {
         if (r >= 0)
                 r = build_gen(set.b, set.dest, set.n, (uint8_t) c.gen, &c.next_prefix_id, &b);
         if (r >= 0)
-                r = map_update_many(t->ports, b.ok, b.ov, b.no);
+                r = map_update_many(steer_fd(t, ports), b.ok, b.ov, b.no);
         if (r >= 0)
-                r = map_update_many(t->prefixes, b.pk, b.pv, b.np);
+                r = map_update_many(steer_fd(t, prefixes), b.pk, b.pv, b.np);
         if (r >= 0)
                 r = regions_alloc(t, &g);
         if (r >= 0)
@@ -168,23 +168,24 @@ static int grow_path(const char *map_dir, const char *name, char *buf, size_t si
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Step 3: the new maps' pins over the old ones, one rename each. */
-static int move_pins(const char *map_dir) {
+static int move_pin(const char *name, void *userdata) {
+        const char *map_dir = userdata;
         char from[4096], to[4096];
 
-        for (size_t i = 0; i < steer_map_count(); i++) {
-                const char *name = steer_map_name(i);
-
-                if (strcmp(name, "sockets") == 0)
-                        continue;       /* shared: the same map */
-                if (grow_path(map_dir, name, from, sizeof(from)) < 0 ||
-                    snprintf(to, sizeof(to), "%s/%s", map_dir, name) >= (int) sizeof(to))
-                        return -ENAMETOOLONG;
-                if (rename(from, to) < 0)
-                        return negative_errno();
-                nl_crash_point("steer-grow-midway-pins");
-        }
+        if (strcmp(name, "sockets") == 0)
+                return 0;       /* shared: the same map */
+        if (grow_path(map_dir, name, from, sizeof(from)) < 0 ||
+            snprintf(to, sizeof(to), "%s/%s", map_dir, name) >= (int) sizeof(to))
+                return -ENAMETOOLONG;
+        if (rename(from, to) < 0)
+                return negative_errno();
+        nl_crash_point("steer-grow-midway-pins");
         return 0;
+}
+
+/* Step 3: the new maps' pins over the old ones, one rename each. */
+static int move_pins(const char *map_dir) {
+        return steer_map_names(move_pin, (void *) map_dir);
 }
 
 int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
@@ -212,7 +213,7 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot remove %s: %m", dir);
         if (mkdir(dir, 0700) < 0)
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot create %s: %m", dir);
-        r = bpf_obj_pin(s->sockets, path);
+        r = bpf_obj_pin(steer_fd(s, sockets), path);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot pin the sockets map in %s: %m", dir);
                 goto fail;

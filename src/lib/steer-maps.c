@@ -11,52 +11,33 @@
 /* A steer link's pinned maps: opened by name from its folder, and the
  * batch reads and writes every other steer file goes through. */
 
-static const struct {
-        const char *name;
-        size_t offset;
-        enum bpf_map_type type;
-        uint32_t value_size;
-} steer_maps[] = {
-        /* regions4 before regions6: see steer_size(). */
-        { "steer_cfg",  offsetof(NlSteer, cfg),        BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_config) },
-        { "regions4",   offsetof(NlSteer, regions4),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_region4) },
-        { "regions6",   offsetof(NlSteer, regions6),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_region6) },
-        { "portlens",   offsetof(NlSteer, portlens),   BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_portlens) },
-        { "prefixes",   offsetof(NlSteer, prefixes),   BPF_MAP_TYPE_HASH,         sizeof(struct steer_prefix) },
-        { "ports",      offsetof(NlSteer, ports),      BPF_MAP_TYPE_HASH,         sizeof(struct steer_port) },
-        { "sockets",    offsetof(NlSteer, sockets),    BPF_MAP_TYPE_SOCKMAP,      sizeof(uint64_t) },
-        { "dest_stats", offsetof(NlSteer, dest_stats), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct steer_dest_stats) },
-        { "dests",      offsetof(NlSteer, dests),      BPF_MAP_TYPE_ARRAY,        sizeof(struct steer_dest) },
-        { "dest_ids",   offsetof(NlSteer, dest_ids),   BPF_MAP_TYPE_HASH,         sizeof(uint32_t) },
-};
-
 static bool is_pow2_upto(uint32_t n, uint32_t max) {
         return n > 0 && n <= max && (n & (n - 1)) == 0;
 }
 
-/* Records the size of the map at offset: the link's tier, whatever made
- * it (links of older releases have the top tier's sizes). False if the
- * size is one the program could not have been loaded with. */
-static bool steer_size(NlSteer *s, size_t offset, uint32_t n) {
-        if (offset == offsetof(NlSteer, regions4)) {
+/* Records the size of the map at slot (its place, steer_fd): the link's
+ * tier, whatever made it (links of older releases have the top tier's
+ * sizes). False if the size is one the program could not have been loaded
+ * with. Maps that must agree are checked against the first of them seen. */
+static bool steer_size(NlSteer *s, size_t slot, uint32_t n) {
+        if (slot == STEER_SLOT(regions4) || slot == STEER_SLOT(regions6)) {
+                if (s->nregions && s->nregions != n)
+                        return false;
                 s->nregions = n;
                 s->region_bits = is_pow2_upto(n, STEER_REGIONS) ? (uint32_t) __builtin_ctz(n) : 0;
                 return is_pow2_upto(n, STEER_REGIONS);
         }
-        if (offset == offsetof(NlSteer, regions6))
-                return n == s->nregions;
-        if (offset == offsetof(NlSteer, portlens)) {
+        if (slot == STEER_SLOT(portlens)) {
                 s->nports = n;
                 return is_pow2_upto(n, STEER_PORTS);
         }
-        if (offset == offsetof(NlSteer, prefixes))
+        if (slot == STEER_SLOT(prefixes))
                 s->max_prefixes = n;
-        else if (offset == offsetof(NlSteer, ports))
+        else if (slot == STEER_SLOT(ports))
                 s->max_overflow = n;
-        else if (offset == offsetof(NlSteer, sockets))
+        else if (slot == STEER_SLOT(sockets))
                 return n == STEER_SOCKETS;
-        else if (offset == offsetof(NlSteer, dest_stats) || offset == offsetof(NlSteer, dests)) {
-                /* dests is listed after dest_stats: both the same. */
+        else if (slot == STEER_SLOT(dest_stats) || slot == STEER_SLOT(dests)) {
                 if (s->max_dests && s->max_dests != n)
                         return false;
                 s->max_dests = n;
@@ -68,89 +49,128 @@ static bool steer_size(NlSteer *s, size_t offset, uint32_t n) {
 NlSteer *nl_steer_close(NlSteer *s) {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++)
-                safe_close(*(int *) ((char *) s + steer_maps[i].offset));
+        for (size_t i = 0; i < ELEMENTSOF(s->fds); i++)
+                safe_close(s->fds[i]);
         free(s->map_dir);
         free(s);
         return NULL;
 }
 
+/* 0 if unknown: no tier has it. */
+static uint32_t map_max_entries(int fd) {
+        struct bpf_map_info info = {};
+        uint32_t len = sizeof(info);
+
+        return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? 0 : info.max_entries;
+}
+
+/* Each map the skeleton has, but libbpf's own (.rodata), from its pin in
+ * map_dir, into the place steer_fd() finds it by. Only type and value size
+ * must match: those are what the calls here read and write. The sizes are
+ * the link's tier (steer-abi.h), any tier's, recorded in s; an older
+ * build's maps have the top tier's. */
+static int open_pins(NlSteer *s, const struct steer *skel, const char *map_dir, NlError *e) {
+        for (int i = 0; i < skel->skeleton->map_cnt; i++) {
+                const struct bpf_map_skeleton *m = &skel->skeleton->maps[i];
+                size_t slot = (size_t) ((const char *) m->map - (const char *) &skel->maps) / sizeof(struct bpf_map *);
+                char path[4096];
+                int fd;
+
+                if (bpf_map__is_internal(*m->map))
+                        continue;
+                if (slot >= ELEMENTSOF(s->fds))
+                        return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "Steer skeleton map %s out of place", m->name);
+                fd = nl_map_open_pinned_as(*m->map, map_dir, NL_MAP_MATCH_VALUES, path, sizeof(path));
+                if (fd == -EMEDIUMTYPE)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: map %s has another layout",
+                                            path);
+                if (fd < 0)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: cannot open map %s: %m", path);
+                s->fds[slot] = fd;
+                if (!steer_size(s, slot, map_max_entries(fd)))
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EMEDIUMTYPE,
+                                            "Not a steer link: map %s has another layout", path);
+        }
+        return 0;
+}
+
 int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
         _cleanup_(nl_steer_closep) NlSteer *s = NULL;
+        struct steer *skel;
         struct stat st;
+        int r;
 
         if (stat(map_dir, &st) < 0 || !S_ISDIR(st.st_mode))
                 return nl_error_set(e, NL_ERR_NO_SUCH_LINK, -ENOENT, "No steer map folder %s", map_dir);
         s = calloc(1, sizeof(*s));
         if (!s)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++)
-                *(int *) ((char *) s + steer_maps[i].offset) = -EBADF;
+        for (size_t i = 0; i < ELEMENTSOF(s->fds); i++)
+                s->fds[i] = -EBADF;
         s->free_hint = 1;
         s->link_fd = -EBADF;
         s->map_dir = strdup(map_dir);
         if (!s->map_dir)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
 
-        for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++) {
-                struct bpf_map_info info;
-                char path[4096];
-                int fd;
-
-                fd = nl_map_open_pinned(map_dir, steer_maps[i].name, &info, path, sizeof(path));
-                if (fd < 0)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: cannot open map %s: %m", path);
-                *(int *) ((char *) s + steer_maps[i].offset) = fd;
-                if (info.type != steer_maps[i].type || info.value_size != steer_maps[i].value_size ||
-                    !steer_size(s, steer_maps[i].offset, info.max_entries))
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EMEDIUMTYPE,
-                                            "Not a steer link: map %s has another layout", path);
-        }
+        /* Opened, never loaded (some 30 us): only for what it knows of the
+         * maps, their names (the pins' names) and layouts. */
+        skel = steer__open();
+        if (!skel)
+                return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot open the steer skeleton: %m");
+        r = open_pins(s, skel, map_dir, e);
+        steer__destroy(skel);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
 
-size_t steer_map_count(void) {
-        return ELEMENTSOF(steer_maps);
+int steer_map_names(int (*fn)(const char *name, void *userdata), void *userdata) {
+        struct steer *skel = steer__open();
+        int r = 0;
+
+        if (!skel)
+                return negative_errno();
+        for (int i = 0; r >= 0 && i < skel->skeleton->map_cnt; i++)
+                if (!bpf_map__is_internal(*skel->skeleton->maps[i].map))
+                        r = fn(skel->skeleton->maps[i].name, userdata);
+        steer__destroy(skel);
+        return r;
 }
 
-const char *steer_map_name(size_t i) {
-        return steer_maps[i].name;
+static void swap_u32(uint32_t *a, uint32_t *b) {
+        uint32_t x = *a;
+
+        *a = *b;
+        *b = x;
 }
 
 void steer_swap_maps(NlSteer *s, NlSteer *t) {
-        NlSteer x = *s;
+        for (size_t i = 0; i < ELEMENTSOF(s->fds); i++) {
+                int fd = s->fds[i];
 
-        for (size_t i = 0; i < ELEMENTSOF(steer_maps); i++) {
-                size_t o = steer_maps[i].offset;
-
-                *(int *) ((char *) s + o) = *(int *) ((char *) t + o);
-                *(int *) ((char *) t + o) = *(int *) ((char *) &x + o);
+                s->fds[i] = t->fds[i];
+                t->fds[i] = fd;
         }
-        s->region_bits = t->region_bits;
-        s->nregions = t->nregions;
-        s->nports = t->nports;
-        s->max_prefixes = t->max_prefixes;
-        s->max_overflow = t->max_overflow;
-        s->max_dests = t->max_dests;
-        t->region_bits = x.region_bits;
-        t->nregions = x.nregions;
-        t->nports = x.nports;
-        t->max_prefixes = x.max_prefixes;
-        t->max_overflow = x.max_overflow;
-        t->max_dests = x.max_dests;
+        swap_u32(&s->region_bits, &t->region_bits);
+        swap_u32(&s->nregions, &t->nregions);
+        swap_u32(&s->nports, &t->nports);
+        swap_u32(&s->max_prefixes, &t->max_prefixes);
+        swap_u32(&s->max_overflow, &t->max_overflow);
+        swap_u32(&s->max_dests, &t->max_dests);
 }
 
 int cfg_get(NlSteer *s, struct steer_config *c) {
         uint32_t zero = 0;
 
-        return bpf_map_lookup_elem(s->cfg, &zero, c);
+        return bpf_map_lookup_elem(steer_fd(s, steer_cfg), &zero, c);
 }
 
 int cfg_put(NlSteer *s, const struct steer_config *c) {
         uint32_t zero = 0;
 
-        return bpf_map_update_elem(s->cfg, &zero, c, BPF_ANY);
+        return bpf_map_update_elem(steer_fd(s, steer_cfg), &zero, c, BPF_ANY);
 }
 
 /* The kernel waits for every running BPF program to finish after an update

@@ -13,6 +13,7 @@
  *   steer-set-bindings.c  SetBindings: a whole set written beside and switched to
  *   steer-sockets.c       registering and unregistering sockets
  *   steer-repair.c        mending what a crash left half done
+ *   steer-grow.c          moving a link to the maps of a larger tier
  */
 
 #include <stdbool.h>
@@ -21,8 +22,24 @@
 
 #include "steer.h"
 
+/* The skeleton knows the maps as bpf/steer.bpf.c declares them, once: their
+ * names (those of their pins) and layouts. Its functions are steer-maps.c's
+ * alone to call; elsewhere only its types are wanted. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "steer.skel.h"
+#pragma GCC diagnostic pop
+
+/* Where steer_fd() finds the map steer.bpf.c calls name: its place among
+ * the skeleton's maps. */
+#define STEER_SLOT(name) \
+        ((offsetof(struct steer, maps.name) - offsetof(struct steer, maps)) / sizeof(struct bpf_map *))
+#define steer_fd(s, name) ((s)->fds[STEER_SLOT(name)])
+
 struct NlSteer {
-        int cfg, regions4, regions6, portlens, prefixes, ports, sockets, dest_stats, dests, dest_ids;
+        /* Every map of the skeleton by its place there; libbpf's own
+         * (.rodata) stays -EBADF. */
+        int fds[sizeof(((struct steer *) NULL)->maps) / sizeof(struct bpf_map *)];
         /* No destination id below this is free (a hint: ids are taken in
          * order, so a search for a free one starts where the last ended
          * rather than at 1, which made adding n labels cost n^2 reads). */
@@ -42,9 +59,9 @@ unsigned addr_bytes(uint8_t family);
 int binding_check(const NlSteerBinding *b, bool want_label, NlError *e);
 
 /* steer-maps.c */
-/* The pinned maps' names. */
-size_t steer_map_count(void);
-const char *steer_map_name(size_t i);
+/* Calls fn with the name of each map a link pins (the skeleton's maps but
+ * libbpf's own), until fn fails: returns that failure, or 0. */
+int steer_map_names(int (*fn)(const char *name, void *userdata), void *userdata);
 /* s takes the maps (and sizes) of t, t those of s. */
 void steer_swap_maps(NlSteer *s, NlSteer *t);
 int cfg_get(NlSteer *s, struct steer_config *c);

@@ -32,14 +32,14 @@ static int portlens_mark(NlSteer *s, const NlSteerBinding *b) {
         uint32_t port = b->port & (s->nports - 1);
         int q;
 
-        q = bpf_map_lookup_elem(s->portlens, &port, &v);
+        q = bpf_map_lookup_elem(steer_fd(s, portlens), &port, &v);
         if (q < 0)
                 return q;
         old = v;
         portlens_set(&v, b);
         if (memcmp(&v, &old, sizeof(v)) == 0)
                 return 0;
-        return bpf_map_update_elem(s->portlens, &port, &v, BPF_ANY);
+        return bpf_map_update_elem(steer_fd(s, portlens), &port, &v, BPF_ANY);
 }
 
 int regions_mark(NlSteer *s, const NlSteerBinding *b) {
@@ -52,23 +52,23 @@ int regions_mark(NlSteer *s, const NlSteerBinding *b) {
                 if (b->family == AF_INET) {
                         struct steer_region4 v;
 
-                        q = bpf_map_lookup_elem(s->regions4, &r, &v);
+                        q = bpf_map_lookup_elem(steer_fd(s, regions4), &r, &v);
                         if (q < 0)
                                 return q;
                         if (v.lens & (1ULL << b->prefixlen))
                                 continue;
                         v.lens |= 1ULL << b->prefixlen;
-                        q = bpf_map_update_elem(s->regions4, &r, &v, BPF_ANY);
+                        q = bpf_map_update_elem(steer_fd(s, regions4), &r, &v, BPF_ANY);
                 } else {
                         struct steer_region6 v;
 
-                        q = bpf_map_lookup_elem(s->regions6, &r, &v);
+                        q = bpf_map_lookup_elem(steer_fd(s, regions6), &r, &v);
                         if (q < 0)
                                 return q;
                         if (v.lens[b->prefixlen / 64] & (1ULL << (b->prefixlen % 64)))
                                 continue;
                         v.lens[b->prefixlen / 64] |= 1ULL << (b->prefixlen % 64);
-                        q = bpf_map_update_elem(s->regions6, &r, &v, BPF_ANY);
+                        q = bpf_map_update_elem(steer_fd(s, regions6), &r, &v, BPF_ANY);
                 }
                 if (q < 0)
                         return q;
@@ -118,27 +118,27 @@ int regions_read(NlSteer *s, Regions *g) {
         uint32_t count = g->nregions;
         int r;
 
-        r = bpf_map_lookup_batch(s->regions4, NULL, &out, g->keys, g->v4, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, regions4), NULL, &out, g->keys, g->v4, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
         count = g->nregions;
-        r = bpf_map_lookup_batch(s->regions6, NULL, &in, g->keys, g->v6, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, regions6), NULL, &in, g->keys, g->v6, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
         in = 0;
         count = g->nports;
-        r = bpf_map_lookup_batch(s->portlens, NULL, &in, g->keys, g->pl, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, portlens), NULL, &in, g->keys, g->pl, &count, NULL);
         return r < 0 && r != -ENOENT ? r : 0;
 }
 
 int regions_write(NlSteer *s, const Regions *g) {
-        int r = map_update_many(s->regions4, g->keys, g->v4, g->nregions);
+        int r = map_update_many(steer_fd(s, regions4), g->keys, g->v4, g->nregions);
         if (r < 0)
                 return r;
-        r = map_update_many(s->regions6, g->keys, g->v6, g->nregions);
+        r = map_update_many(steer_fd(s, regions6), g->keys, g->v6, g->nregions);
         if (r < 0)
                 return r;
-        return map_update_many(s->portlens, g->keys, g->pl, g->nports);
+        return map_update_many(steer_fd(s, portlens), g->keys, g->pl, g->nports);
 }
 
 /* The regions of exactly the bindings b (g: allocated, any content). */

@@ -17,9 +17,9 @@ int nl_steer_repair(NlSteer *s, NlError *e) {
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read steer configuration: %m");
         r = binding_set_read(s, (uint8_t) (c.gen ^ 1), &stale);
         if (r >= 0)
-                r = map_delete_many(s->ports, stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
+                r = map_delete_many(steer_fd(s, ports), stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
         if (r >= 0)
-                r = map_delete_many(s->prefixes, stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
+                r = map_delete_many(steer_fd(s, prefixes), stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear an unfinished SetBindings: %m");
                 goto finish;

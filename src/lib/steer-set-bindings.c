@@ -186,9 +186,9 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         /* A SetBindings that died half way left entries of ng: drop them. */
         r = binding_set_read(s, ng, &stale);
         if (r >= 0)
-                r = map_delete_many(s->ports, stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
+                r = map_delete_many(steer_fd(s, ports), stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
         if (r >= 0)
-                r = map_delete_many(s->prefixes, stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
+                r = map_delete_many(steer_fd(s, prefixes), stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
         binding_set_done(&stale);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear an unfinished SetBindings: %m");
@@ -233,9 +233,9 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                 r = regions_write(s, &g);
         }
         if (r >= 0)
-                r = map_update_many(s->ports, t.ok, t.ov, t.no);
+                r = map_update_many(steer_fd(s, ports), t.ok, t.ov, t.no);
         if (r >= 0)
-                r = map_update_many(s->prefixes, t.pk, t.pv, t.np);
+                r = map_update_many(steer_fd(s, prefixes), t.pk, t.pv, t.np);
         if (r < 0) {
                 r = maps_full(s, e, r, "write the %zu bindings", m);
                 goto undo;
@@ -254,8 +254,8 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot wait for running lookups: %m");
                 goto finish;
         }
-        (void) map_delete_many(s->ports, old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
-        (void) map_delete_many(s->prefixes, old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
+        (void) map_delete_many(steer_fd(s, ports), old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
+        (void) map_delete_many(steer_fd(s, prefixes), old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
         (void) regions_rewrite(s, &g, nb, m);
         r = refs_recount(s, nd, m);
         if (r < 0) {
@@ -270,8 +270,8 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
 undo:
         /* Nothing switched yet: lookups never saw any of it. Take it all
          * back: the half-written set, its region bits, its new labels. */
-        (void) map_delete_many(s->ports, t.ok, sizeof(*t.ok), t.no);
-        (void) map_delete_many(s->prefixes, t.pk, sizeof(*t.pk), t.np);
+        (void) map_delete_many(steer_fd(s, ports), t.ok, sizeof(*t.ok), t.no);
+        (void) map_delete_many(steer_fd(s, prefixes), t.pk, sizeof(*t.pk), t.np);
         if (widened)
                 (void) regions_rewrite(s, &g, old.b, old.n);
         dests_unmake(s, &plan);

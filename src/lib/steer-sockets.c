@@ -37,7 +37,7 @@ static int label_binding_kinds(NlSteer *s, const char *label, unsigned *ret) {
 
                         if (id < 0)
                                 continue;
-                        if (bpf_map_lookup_elem(s->dests, &uid, &d) < 0)
+                        if (bpf_map_lookup_elem(steer_fd(s, dests), &uid, &d) < 0)
                                 return negative_errno();
                         if (d.refs > 0)
                                 *ret |= 1U << (i * 2 + j);
@@ -92,7 +92,7 @@ static int register_socket(NlSteer *s, uint64_t netns_ino, const char *label, in
                         return d;
                 id = (uint32_t) d;
                 /* One update: the old socket is replaced, never absent. */
-                r = bpf_map_update_elem(s->sockets, &id, &v, BPF_ANY);
+                r = bpf_map_update_elem(steer_fd(s, sockets), &id, &v, BPF_ANY);
                 if (r < 0)
                         return nl_error_set(e, r == -EOPNOTSUPP ? NL_ERR_INVALID_ARGS : NL_ERR_FAILED, r,
                                             "Cannot register the socket under '%s': %m", label);
@@ -123,9 +123,9 @@ int nl_steer_unregister_socket(NlSteer *s, const char *label, NlError *e) {
 
                         if (id < 0)
                                 continue;
-                        if (bpf_map_delete_elem(s->sockets, &uid) == 0)
+                        if (bpf_map_delete_elem(steer_fd(s, sockets), &uid) == 0)
                                 removed++;
-                        if (bpf_map_lookup_elem(s->dests, &uid, &d) == 0)
+                        if (bpf_map_lookup_elem(steer_fd(s, dests), &uid, &d) == 0)
                                 (void) dest_release_if_unused(s, uid, &d);
                 }
         if (removed == 0)

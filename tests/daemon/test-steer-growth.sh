@@ -81,6 +81,28 @@ setup() {
 A=$(make_netns a)
 setup "$A" s1
 PROG0=$(ctl_get prog_id show "$A" sk_lookup s1)
+# Every growth changes the link's program: watchers hear a LinkUpdated, as
+# from an Update, with the new prog_id.
+"$CTL" --json=short monitor > "$T/monitor.json" 2>/dev/null &
+MON=$!
+sleep 0.5
+UPDATES=""
+# updates: the prog_id of each LinkUpdated of s1 the monitor saw, in order.
+updates() {
+        "$PY" -c '
+import json, sys
+print(" ".join(str(s["link"]["prog_id"]) for s in map(json.loads, open(sys.argv[1]))
+               if s["signal"] == "LinkUpdated" and s["link"]["name"] == "s1"))' "$T/monitor.json"
+}
+# updates_are WANT: the monitor has seen exactly those, within 2 s.
+updates_are() {
+        for _ in $(seq 20); do
+                [ "$(updates)" = "$1" ] && return 0
+                sleep 0.1
+        done
+        log "LinkUpdated of s1 with prog_ids '$(updates)', wanted '$1'"
+        return 1
+}
 
 # watch: connections to a bound address, over and over, until $T/stop; each
 # answer on a line of $T/watch (anything but web4 is a misdirected lookup).
@@ -115,6 +137,8 @@ grow() {
         check_eq "it holds the $n + 3 bindings" $((n + 3)) "$(n_bindings "$A" s1)"
         check_eq "steered after the growth to $prefixes" "$WANT" "$(steered)"
         check "its pins are the maps it runs, no growth left over" pins_agree "$A" s1
+        UPDATES="${UPDATES:+$UPDATES }$(ctl_get prog_id show "$A" sk_lookup s1)"
+        check "one LinkUpdated told the growth to $prefixes, with the new prog_id" updates_are "$UPDATES"
 }
 hits() {
         "$CTL" --json=short bindings "$A" s1 | "$PY" -c '
@@ -138,6 +162,7 @@ check_eq "is steered" web4 "$(probe tcp 10.50.2.1 8080)"
 check "Update to builtin:steer keeps the grown maps" "$CTL" update "$A" sk_lookup s1 builtin:steer
 check_eq "the same size" 65536 "$(max_entries "$A" s1 prefixes)"
 check_eq "and steers" "$WANT" "$(steered)"
+kill "$MON" 2>/dev/null; wait "$MON" 2>/dev/null
 stop_daemon
 start_daemon || exit 1
 check_eq "after a restart: builtin:steer" builtin:steer "$(ctl_get source show "$A" sk_lookup s1)"
