@@ -113,7 +113,9 @@ int nl_config_files(const char *root, char ***ret, char ***ret_masked) {
                         r = add_folder(dir, &v, &n);
         }
         if (r >= 0) {
-                qsort(v, n, sizeof(*v), entry_cmp);
+                /* No file found: v is NULL, which qsort may not take. */
+                if (n > 0)
+                        qsort(v, n, sizeof(*v), entry_cmp);
                 *ret = take_paths(v, n, false);
                 if (!*ret)
                         r = -ENOMEM;
