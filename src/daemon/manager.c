@@ -1241,6 +1241,11 @@ static void repair_steer_maps(Manager *m) {
 
                 if (!link_is_steer(l) || manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir)) < 0)
                         continue;
+                /* A growth killed half way: the pins follow the maps the
+                 * link runs (steer.h). */
+                if (nl_steer_repair_pins(dir, l->info.prog_id, &e) < 0)
+                        log_warning("Steer map pins of link '%s' in netns %s: %s", l->name, l->netns, e.message);
+                e = (NlError) {};
                 /* Pins removed by hand are pinned again from the program. */
                 if (nl_steer_open(dir, &s, NULL) < 0)
                         (void) manager_repair_steer_maps(m, l, NULL);

@@ -54,9 +54,12 @@ int steering_open(Steering *s, Manager *m, const char *netns, const char *name, 
                                     "Link '%s' in netns %s runs program '%s', not builtin:steer", l->name,
                                     nl_printable(netns, buf, sizeof(buf)), l->info.prog_name);
         ret->link = l;
+        s->grow = (SteerGrowCtx) { m, l };
         ret->steer = open_get(s, l);
-        if (ret->steer)
+        if (ret->steer) {
+                nl_steer_set_link(ret->steer, l->fd, steer_maps_grown, &s->grow);
                 return 0;
+        }
         r = manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir));
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Steer map folder path too long");
@@ -67,6 +70,7 @@ int steering_open(Steering *s, Manager *m, const char *netns, const char *name, 
                 r = nl_steer_open(dir, &ret->steer, e);
         if (r < 0)
                 return r;
+        nl_steer_set_link(ret->steer, l->fd, steer_maps_grown, &s->grow);
         open_put(s, l, ret->steer);
         return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "manager.h"
+#include "steer-maps.h"
 #include "steer.h"
 
 /*
@@ -24,6 +25,9 @@ typedef struct Steering {
         char key[128];
         uint32_t link_id;
         NlSteer *open;
+        /* The link the open maps may grow for (steer-maps.h), set by each
+         * steering_open: one call at a time. */
+        SteerGrowCtx grow;
 } Steering;
 
 /* Closes the maps kept open. */
@@ -37,8 +41,9 @@ typedef struct SteerTarget {
 } SteerTarget;
 
 /* Finds link name in netns, checks it runs builtin:steer and opens its
- * maps (pinning again map pins removed behind our back). With mutate, the
- * pin root must be usable first, as for every change. */
+ * maps (pinning again map pins removed behind our back), ready to move the
+ * link to larger maps when a change needs them (steer_maps_grown). With
+ * mutate, the pin root must be usable first, as for every change. */
 int steering_open(Steering *s, Manager *m, const char *netns, const char *name, bool mutate, SteerTarget *ret,
                   NlError *e);
 /* Closes the target's maps unless they are the ones kept open. */

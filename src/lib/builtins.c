@@ -82,7 +82,9 @@ static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *
 
                 if (bpf_map__is_internal(map))
                         continue;
-                fd = nl_map_open_pinned_as(map, map_dir, NL_MAP_MATCH_ALL, path, sizeof(path));
+                /* Sizes may differ: they are the link's tier (checked by
+                 * steer_set_rodata once every map is known). */
+                fd = nl_map_open_pinned_as(map, map_dir, NL_MAP_MATCH_LAYOUT, path, sizeof(path));
                 if (fd == -EMEDIUMTYPE)
                         return nl_error_set(e, NL_ERR_FAILED, fd, "Map %s has another layout than this build's", path);
                 if (fd < 0)
@@ -94,7 +96,58 @@ static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *
         return 0;
 }
 
-static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlProgram **ret, NlError *e) {
+static const struct steer_tier steer_tiers[STEER_TIERS] = STEER_TIERS_TABLE;
+
+/* The maps that a load makes are the tier's size. */
+static int steer_size_maps(struct steer *skel, unsigned tier) {
+        const struct steer_tier *t = &steer_tiers[tier];
+        struct {
+                struct bpf_map *map;
+                uint32_t n;
+        } sizes[] = {
+                { skel->maps.regions4, 1U << t->region_bits },
+                { skel->maps.regions6, 1U << t->region_bits },
+                { skel->maps.portlens, 1U << t->port_bits },
+                { skel->maps.prefixes, t->prefixes },
+                { skel->maps.ports, t->overflow },
+                { skel->maps.dests, t->dests },
+                { skel->maps.dest_ids, t->dests },
+                { skel->maps.dest_stats, t->dests },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                int r = bpf_map__set_max_entries(sizes[i].map, sizes[i].n);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool is_pow2_upto(uint32_t n, uint32_t max) {
+        return n > 0 && n <= max && (n & (n - 1)) == 0;
+}
+
+/* The program's constants follow its maps' sizes, whoever made them (a
+ * link of an older release has the top tier's); sizes the program could
+ * not index safely are refused. */
+static int steer_set_rodata(struct steer *skel, const char *map_dir, NlError *e) {
+        uint32_t nregions = bpf_map__max_entries(skel->maps.regions4);
+        uint32_t nports = bpf_map__max_entries(skel->maps.portlens);
+        uint32_t ndests = bpf_map__max_entries(skel->maps.dests);
+
+        if (!is_pow2_upto(nregions, STEER_REGIONS) || bpf_map__max_entries(skel->maps.regions6) != nregions ||
+            !is_pow2_upto(nports, STEER_PORTS) || bpf_map__max_entries(skel->maps.steer_cfg) != 1 ||
+            bpf_map__max_entries(skel->maps.sockets) != STEER_SOCKETS || ndests < 2 || ndests > STEER_SOCKETS ||
+            bpf_map__max_entries(skel->maps.dest_stats) != ndests)
+                return nl_error_set(e, NL_ERR_FAILED, -EMEDIUMTYPE, "The maps in %s have sizes no steer tier has",
+                                    map_dir);
+        skel->rodata->region_shift = 32 - (uint32_t) __builtin_ctz(nregions);
+        skel->rodata->port_mask = nports - 1;
+        return 0;
+}
+
+static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsigned tier, NlProgram **ret,
+                      NlError *e) {
         _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {};
         struct steer *skel;
         int r;
@@ -111,15 +164,21 @@ static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlPr
         skel = steer__open();
         if (!skel)
                 return load_failed(&cap, negative_errno(), "steer", e);
-        if (mode == NL_MAPS_REUSE) {
+        r = steer_size_maps(skel, tier < STEER_TIERS ? tier : STEER_TIERS - 1);
+        if (r >= 0 && mode == NL_MAPS_REUSE) {
                 r = reuse_map_pins(skel->obj, map_dir, e);
+                if (r >= 0)
+                        r = steer_set_rodata(skel, map_dir, e);
                 if (r < 0) {
                         nl_libbpf_capture_end(&cap);
                         steer__destroy(skel);
                         return r;
                 }
-        } else
+        } else if (r >= 0) {
                 r = set_map_pins(skel->obj, map_dir);
+                if (r >= 0)
+                        r = steer_set_rodata(skel, map_dir, NULL);
+        }
         if (r >= 0)
                 r = steer__load(skel);
         if (r < 0) {
@@ -213,7 +272,7 @@ int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, co
         if (r < 0)
                 return r;
         if (b->per_link)
-                return load_steer(c, map_dir, mode, ret, e);
+                return load_steer(c, map_dir, mode, NL_STEER_TIER_DEFAULT, ret, e);
 
         p = nl_prog_cache_lookup(c, "builtin:flow");
         if (p) {
@@ -221,4 +280,9 @@ int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, co
                 return 0;
         }
         return load_flow(c, ret, e);
+}
+
+int nl_builtin_load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsigned tier, NlProgram **ret,
+                          NlError *e) {
+        return load_steer(c, map_dir, mode, tier, ret, e);
 }

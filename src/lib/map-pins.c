@@ -36,9 +36,8 @@ int nl_map_open_pinned_as(const struct bpf_map *map, const char *dir, NlMapMatch
         if (fd < 0)
                 return fd;
         if (info.type != bpf_map__type(map) || info.value_size != bpf_map__value_size(map) ||
-            (match == NL_MAP_MATCH_ALL &&
-             (info.key_size != bpf_map__key_size(map) || info.max_entries != bpf_map__max_entries(map) ||
-              info.map_flags != bpf_map__map_flags(map)))) {
+            (match == NL_MAP_MATCH_LAYOUT &&
+             (info.key_size != bpf_map__key_size(map) || info.map_flags != bpf_map__map_flags(map)))) {
                 safe_close(fd);
                 return -EMEDIUMTYPE;
         }

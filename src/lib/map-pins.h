@@ -17,7 +17,7 @@ struct bpf_map;
 /* How alike a pinned map must be to an object's map of its name. */
 typedef enum NlMapMatch {
         NL_MAP_MATCH_VALUES,    /* type and value size: its entries read and write alike */
-        NL_MAP_MATCH_ALL,       /* and key size, size and flags: a program may use it instead */
+        NL_MAP_MATCH_LAYOUT,    /* and key size and flags, any size: a program sized to it may use it */
 } NlMapMatch;
 
 /* Opens the map pinned at dir/<map's name> (path: as above) if it is like

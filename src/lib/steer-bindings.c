@@ -78,7 +78,7 @@ static int prefix_put_port(NlSteer *s, struct steer_prefix *p, PortAt at, uint16
 /* The maps refused an entry: full (E2BIG), or the kernel is out of memory
  * for a map that allocates as it goes. In words, not as "Argument list
  * too long". what: printf-style, what could not be done. */
-_printf_(3, 4) int maps_full(NlError *e, int r, const char *what, ...) {
+_printf_(4, 5) int maps_full(NlSteer *s, NlError *e, int r, const char *what, ...) {
         char buf[128];
         va_list ap;
 
@@ -89,7 +89,7 @@ _printf_(3, 4) int maps_full(NlError *e, int r, const char *what, ...) {
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, r,
                                     "Too many bindings: cannot %s, the link's maps are full (at most %u distinct "
                                     "prefixes and %u ports beyond the %u each prefix keeps)",
-                                    buf, STEER_MAX_PREFIXES, STEER_MAX_OVERFLOW, STEER_SLOTS);
+                                    buf, s->max_prefixes, s->max_overflow, STEER_SLOTS);
         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot %s: the kernel is out of memory for its maps", buf);
 }
 
@@ -117,7 +117,7 @@ static int binding_key(NlSteer *s, const NlSteerBinding *b, bool want_label, str
         return 0;
 }
 
-int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
+static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         struct steer_prefix p = {};
         struct steer_prefix_key k;
         struct steer_config c;
@@ -155,7 +155,7 @@ int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
                 (void) dest_release(s, (uint32_t) dest);
                 if (r == -E2BIG || r == -ENOMEM) {
                         char pfx[64];
-                        return maps_full(e, r, "add %s %s port %u", nl_steer_protocol_to_string(b->protocol),
+                        return maps_full(s, e, r, "add %s %s port %u", nl_steer_protocol_to_string(b->protocol),
                                          nl_steer_prefix_to_string(b, pfx, sizeof(pfx)), b->port);
                 }
                 return binding_describe_fail(e, r, b, "add");
@@ -164,6 +164,12 @@ int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         if (at.at != AT_NONE)
                 (void) dest_ref(s, at.dest, -1);
         return 1;
+}
+
+int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
+        int r = add_binding(s, b, e);
+
+        return steer_retry_grown(s, r, e) > 0 ? add_binding(s, b, e) : r;
 }
 
 int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
@@ -363,7 +369,7 @@ int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set) {
 }
 
 static int labels_fill(NlSteer *s, NlSteerBinding *b, const uint16_t *dest, size_t n) {
-        _cleanup_free_ struct steer_dest *d = calloc(STEER_MAX_DESTS, sizeof(*d));
+        _cleanup_free_ struct steer_dest *d = calloc(s->max_dests, sizeof(*d));
         int r;
 
         if (!d)
@@ -372,7 +378,7 @@ static int labels_fill(NlSteer *s, NlSteerBinding *b, const uint16_t *dest, size
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++)
-                snprintf(b[i].label, sizeof(b[i].label), "%s", dest[i] < STEER_MAX_DESTS ? d[dest[i]].label : "");
+                snprintf(b[i].label, sizeof(b[i].label), "%s", dest[i] < s->max_dests ? d[dest[i]].label : "");
         return 0;
 }
 

@@ -30,8 +30,8 @@ int dest_find(NlSteer *s, const char *label, uint8_t protocol, uint8_t abi_fam) 
 }
 
 int dests_load(NlSteer *s, struct steer_dest *d) {
-        _cleanup_free_ uint32_t *keys = malloc(STEER_MAX_DESTS * sizeof(uint32_t));
-        uint32_t out = 0, count = STEER_MAX_DESTS;
+        _cleanup_free_ uint32_t *keys = malloc(s->max_dests * sizeof(uint32_t));
+        uint32_t out = 0, count = s->max_dests;
         int r;
 
         if (!keys)
@@ -39,7 +39,7 @@ int dests_load(NlSteer *s, struct steer_dest *d) {
         r = bpf_map_lookup_batch(steer_fd(s, dests), NULL, &out, keys, d, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
-        return count == STEER_MAX_DESTS ? 0 : -EIO;
+        return count == s->max_dests ? 0 : -EIO;
 }
 
 static int dest_zero_stats(NlSteer *s, uint32_t id) {
@@ -66,21 +66,21 @@ int dest_get(NlSteer *s, const char *label, uint8_t protocol, uint8_t abi_fam, N
                 return r;
         /* From the hint on, then (another NlSteer of the same maps may have
          * freed one below it) from 1: a full table is still found full. */
-        for (uint32_t n = 0; n < STEER_MAX_DESTS - 1; n++) {
-                id = 1 + (s->free_hint - 1 + n) % (STEER_MAX_DESTS - 1);
+        for (uint32_t n = 0; n < s->max_dests - 1; n++) {
+                id = 1 + (s->free_hint - 1 + n) % (s->max_dests - 1);
                 r = bpf_map_lookup_elem(steer_fd(s, dests), &id, &d);
                 if (r < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read destinations: %m");
                 if (!d.in_use)
                         break;
-                id = STEER_MAX_DESTS;
+                id = s->max_dests;
         }
-        if (id < STEER_MAX_DESTS)
+        if (id < s->max_dests)
                 s->free_hint = id;
-        if (id >= STEER_MAX_DESTS)
+        if (id >= s->max_dests)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENOSPC,
                                     "Too many destinations (labels x protocols x families): at most %d",
-                                    STEER_MAX_DESTS - 1);
+                                    (int) s->max_dests - 1);
         memset(&d, 0, sizeof(d));
         snprintf(d.label, sizeof(d.label), "%s", label);
         d.protocol = protocol;
@@ -153,20 +153,23 @@ static void dest_plan_key(const char *label, uint8_t protocol, uint8_t abi_fam, 
 }
 
 /* Fills dest[] with each binding's destination id, known or planned. */
-int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint16_t *dest, DestPlan *p, NlError *e) {
+int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint32_t limit, uint16_t *dest, DestPlan *p,
+               NlError *e) {
         _cleanup_(hashmap_freep) Hashmap *ids = hashmap_new();
         char key[NL_STEER_LABEL_MAX + 16];
         uint32_t free_id = 1;
         int r;
 
-        p->table = calloc(STEER_MAX_DESTS, sizeof(*p->table));
-        p->made = calloc(STEER_MAX_DESTS, sizeof(*p->made));
+        if (limit < s->max_dests)
+                limit = s->max_dests;
+        p->table = calloc(limit, sizeof(*p->table));
+        p->made = calloc(limit, sizeof(*p->made));
         if (!ids || !p->table || !p->made)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         r = dests_load(s, p->table);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read destinations: %m");
-        for (uint32_t id = 1; id < STEER_MAX_DESTS; id++) {
+        for (uint32_t id = 1; id < s->max_dests; id++) {
                 const struct steer_dest *d = &p->table[id];
 
                 if (!d->in_use)
@@ -186,12 +189,12 @@ int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint16_t *dest, De
                         dest[i] = (uint16_t) (uintptr_t) v;
                         continue;
                 }
-                while (free_id < STEER_MAX_DESTS && p->table[free_id].in_use)
+                while (free_id < limit && p->table[free_id].in_use)
                         free_id++;
-                if (free_id >= STEER_MAX_DESTS)
+                if (free_id >= limit)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -ENOSPC,
                                             "Too many destinations (labels x protocols x families): at most %d",
-                                            STEER_MAX_DESTS - 1);
+                                            (int) limit - 1);
                 d = &p->table[free_id];
                 *d = (struct steer_dest) { .protocol = b[i].protocol, .family = fam, .in_use = 1 };
                 snprintf(d->label, sizeof(d->label), "%s", b[i].label);
@@ -238,8 +241,8 @@ int dests_make(NlSteer *s, const DestPlan *p, NlError *e) {
 }
 
 int refs_recount(NlSteer *s, const uint16_t *dest, size_t n) {
-        _cleanup_free_ struct steer_dest *d = calloc(STEER_MAX_DESTS, sizeof(*d));
-        _cleanup_free_ uint32_t *refs = calloc(STEER_MAX_DESTS, sizeof(uint32_t));
+        _cleanup_free_ struct steer_dest *d = calloc(s->max_dests, sizeof(*d));
+        _cleanup_free_ uint32_t *refs = calloc(s->max_dests, sizeof(uint32_t));
         int r;
 
         if (!d || !refs)
@@ -249,7 +252,7 @@ int refs_recount(NlSteer *s, const uint16_t *dest, size_t n) {
                 return r;
         for (size_t i = 0; i < n; i++)
                 refs[dest[i]]++;
-        for (uint32_t id = 1; id < STEER_MAX_DESTS; id++) {
+        for (uint32_t id = 1; id < s->max_dests; id++) {
                 if (!d[id].in_use)
                         continue;
                 if (d[id].refs != refs[id]) {
@@ -298,7 +301,7 @@ static int list_socket_states(NlSteer *s, NlSteerDestination *out, size_t n) {
 }
 
 int nl_steer_list_destinations(NlSteer *s, NlSteerDestination **ret, size_t *ret_n, NlError *e) {
-        _cleanup_free_ struct steer_dest *d = calloc(STEER_MAX_DESTS, sizeof(*d));
+        _cleanup_free_ struct steer_dest *d = calloc(s->max_dests, sizeof(*d));
         _cleanup_free_ struct steer_dest_stats *st = NULL;
         _cleanup_free_ NlSteerDestination *out = NULL;
         int ncpu = libbpf_num_possible_cpus();
@@ -308,13 +311,13 @@ int nl_steer_list_destinations(NlSteer *s, NlSteerDestination **ret, size_t *ret
         if (ncpu < 0)
                 return nl_error_set(e, NL_ERR_FAILED, ncpu, "Cannot count CPUs: %m");
         st = calloc((size_t) ncpu, sizeof(*st));
-        out = calloc(STEER_MAX_DESTS, sizeof(*out));
+        out = calloc(s->max_dests, sizeof(*out));
         if (!d || !st || !out)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         r = dests_load(s, d);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read destinations: %m");
-        for (uint32_t id = 1; id < STEER_MAX_DESTS; id++) {
+        for (uint32_t id = 1; id < s->max_dests; id++) {
                 NlSteerDestination *o = &out[n];
 
                 if (!d[id].in_use)

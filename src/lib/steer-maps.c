@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "map-pins.h"
@@ -10,19 +11,64 @@
 /* A steer link's pinned maps: opened by name from its folder, and the
  * batch reads and writes every other steer file goes through. */
 
+static bool is_pow2_upto(uint32_t n, uint32_t max) {
+        return n > 0 && n <= max && (n & (n - 1)) == 0;
+}
+
+/* Records the size of the map at slot (its place, steer_fd): the link's
+ * tier, whatever made it (links of older releases have the top tier's
+ * sizes). False if the size is one the program could not have been loaded
+ * with. Maps that must agree are checked against the first of them seen. */
+static bool steer_size(NlSteer *s, size_t slot, uint32_t n) {
+        if (slot == STEER_SLOT(regions4) || slot == STEER_SLOT(regions6)) {
+                if (s->nregions && s->nregions != n)
+                        return false;
+                s->nregions = n;
+                s->region_bits = is_pow2_upto(n, STEER_REGIONS) ? (uint32_t) __builtin_ctz(n) : 0;
+                return is_pow2_upto(n, STEER_REGIONS);
+        }
+        if (slot == STEER_SLOT(portlens)) {
+                s->nports = n;
+                return is_pow2_upto(n, STEER_PORTS);
+        }
+        if (slot == STEER_SLOT(prefixes))
+                s->max_prefixes = n;
+        else if (slot == STEER_SLOT(ports))
+                s->max_overflow = n;
+        else if (slot == STEER_SLOT(sockets))
+                return n == STEER_SOCKETS;
+        else if (slot == STEER_SLOT(dest_stats) || slot == STEER_SLOT(dests)) {
+                if (s->max_dests && s->max_dests != n)
+                        return false;
+                s->max_dests = n;
+                return n >= 2 && n <= STEER_SOCKETS && n <= UINT16_MAX;
+        }
+        return n > 0;
+}
+
 NlSteer *nl_steer_close(NlSteer *s) {
         if (!s)
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(s->fds); i++)
                 safe_close(s->fds[i]);
+        free(s->map_dir);
         free(s);
         return NULL;
 }
 
+/* 0 if unknown: no tier has it. */
+static uint32_t map_max_entries(int fd) {
+        struct bpf_map_info info = {};
+        uint32_t len = sizeof(info);
+
+        return bpf_obj_get_info_by_fd(fd, &info, &len) < 0 ? 0 : info.max_entries;
+}
+
 /* Each map the skeleton has, but libbpf's own (.rodata), from its pin in
  * map_dir, into the place steer_fd() finds it by. Only type and value size
- * must match: those are what the calls here read and write; an older
- * build's maps may hold fewer entries. */
+ * must match: those are what the calls here read and write. The sizes are
+ * the link's tier (steer-abi.h), any tier's, recorded in s; an older
+ * build's maps have the top tier's. */
 static int open_pins(NlSteer *s, const struct steer *skel, const char *map_dir, NlError *e) {
         for (int i = 0; i < skel->skeleton->map_cnt; i++) {
                 const struct bpf_map_skeleton *m = &skel->skeleton->maps[i];
@@ -41,6 +87,9 @@ static int open_pins(NlSteer *s, const struct steer *skel, const char *map_dir, 
                 if (fd < 0)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: cannot open map %s: %m", path);
                 s->fds[slot] = fd;
+                if (!steer_size(s, slot, map_max_entries(fd)))
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EMEDIUMTYPE,
+                                            "Not a steer link: map %s has another layout", path);
         }
         return 0;
 }
@@ -53,12 +102,16 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
 
         if (stat(map_dir, &st) < 0 || !S_ISDIR(st.st_mode))
                 return nl_error_set(e, NL_ERR_NO_SUCH_LINK, -ENOENT, "No steer map folder %s", map_dir);
-        s = malloc(sizeof(*s));
+        s = calloc(1, sizeof(*s));
         if (!s)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         for (size_t i = 0; i < ELEMENTSOF(s->fds); i++)
                 s->fds[i] = -EBADF;
         s->free_hint = 1;
+        s->link_fd = -EBADF;
+        s->map_dir = strdup(map_dir);
+        if (!s->map_dir)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
 
         /* Opened, never loaded (some 30 us): only for what it knows of the
          * maps, their names (the pins' names) and layouts. */
@@ -71,6 +124,41 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e) {
                 return r;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+int steer_map_names(int (*fn)(const char *name, void *userdata), void *userdata) {
+        struct steer *skel = steer__open();
+        int r = 0;
+
+        if (!skel)
+                return negative_errno();
+        for (int i = 0; r >= 0 && i < skel->skeleton->map_cnt; i++)
+                if (!bpf_map__is_internal(*skel->skeleton->maps[i].map))
+                        r = fn(skel->skeleton->maps[i].name, userdata);
+        steer__destroy(skel);
+        return r;
+}
+
+static void swap_u32(uint32_t *a, uint32_t *b) {
+        uint32_t x = *a;
+
+        *a = *b;
+        *b = x;
+}
+
+void steer_swap_maps(NlSteer *s, NlSteer *t) {
+        for (size_t i = 0; i < ELEMENTSOF(s->fds); i++) {
+                int fd = s->fds[i];
+
+                s->fds[i] = t->fds[i];
+                t->fds[i] = fd;
+        }
+        swap_u32(&s->region_bits, &t->region_bits);
+        swap_u32(&s->nregions, &t->nregions);
+        swap_u32(&s->nports, &t->nports);
+        swap_u32(&s->max_prefixes, &t->max_prefixes);
+        swap_u32(&s->max_overflow, &t->max_overflow);
+        swap_u32(&s->max_dests, &t->max_dests);
 }
 
 int cfg_get(NlSteer *s, struct steer_config *c) {

@@ -13,6 +13,7 @@
  *   steer-set-bindings.c  SetBindings: a whole set written beside and switched to
  *   steer-sockets.c       registering and unregistering sockets
  *   steer-repair.c        mending what a crash left half done
+ *   steer-grow.c          moving a link to the maps of a larger tier
  */
 
 #include <stdbool.h>
@@ -43,6 +44,13 @@ struct NlSteer {
          * order, so a search for a free one starts where the last ended
          * rather than at 1, which made adding n labels cost n^2 reads). */
         uint32_t free_hint;
+        /* The link's sizes (its tier, steer-abi.h), as its maps say. */
+        uint32_t region_bits, nregions, nports, max_prefixes, max_overflow, max_dests;
+        char *map_dir;
+        /* Set by nl_steer_set_link: the link to move to larger maps. */
+        int link_fd;
+        NlSteerGrowHook hook;
+        void *hook_data;
 };
 
 /* steer-parse.c */
@@ -51,6 +59,11 @@ unsigned addr_bytes(uint8_t family);
 int binding_check(const NlSteerBinding *b, bool want_label, NlError *e);
 
 /* steer-maps.c */
+/* Calls fn with the name of each map a link pins (the skeleton's maps but
+ * libbpf's own), until fn fails: returns that failure, or 0. */
+int steer_map_names(int (*fn)(const char *name, void *userdata), void *userdata);
+/* s takes the maps (and sizes) of t, t those of s. */
+void steer_swap_maps(NlSteer *s, NlSteer *t);
 int cfg_get(NlSteer *s, struct steer_config *c);
 int cfg_put(NlSteer *s, const struct steer_config *c);
 int wait_for_lookups(void);
@@ -96,7 +109,10 @@ typedef struct DestPlan {
 } DestPlan;
 
 void dest_plan_done(DestPlan *p);
-int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint16_t *dest, DestPlan *p, NlError *e);
+/* Ids below limit (the most the link may grow to): the caller checks that
+ * the highest planned id fits its maps before dests_make. */
+int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint32_t limit, uint16_t *dest, DestPlan *p,
+               NlError *e);
 void dests_unmake(NlSteer *s, const DestPlan *p);
 int dests_make(NlSteer *s, const DestPlan *p, NlError *e);
 
@@ -109,10 +125,11 @@ typedef struct Regions {
         struct steer_region6 *v6;
         struct steer_portlens *pl;
         uint32_t *keys;
+        uint32_t region_bits, nregions, nports;
 } Regions;
 
 void regions_done(Regions *g);
-int regions_alloc(Regions *g);
+int regions_alloc(NlSteer *s, Regions *g);
 void regions_add(Regions *g, const NlSteerBinding *b);
 int regions_read(NlSteer *s, Regions *g);
 int regions_write(NlSteer *s, const Regions *g);
@@ -120,7 +137,7 @@ int regions_write(NlSteer *s, const Regions *g);
 int regions_rewrite(NlSteer *s, Regions *g, const NlSteerBinding *b, size_t n);
 
 /* steer-bindings.c */
-_printf_(3, 4) int maps_full(NlError *e, int r, const char *what, ...);
+_printf_(4, 5) int maps_full(NlSteer *s, NlError *e, int r, const char *what, ...);
 
 /* The bindings of one generation, with destination ids in .label unset;
  * dest_of[i] is binding i's destination. */
@@ -136,3 +153,36 @@ typedef struct BindingSet {
 void binding_set_done(BindingSet *set);
 /* Reads every binding of generation gen, sorted by binding_cmp. */
 int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set);
+
+/* steer-set-bindings.c */
+/* The entries of generation gen for the sorted, unique bindings b. */
+typedef struct Built {
+        struct steer_prefix_key *pk;
+        struct steer_prefix *pv;
+        size_t np;
+        struct steer_port_key *ok;
+        struct steer_port *ov;
+        size_t no;
+} Built;
+
+void built_done(Built *t);
+int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t);
+
+/* steer-grow.c */
+/* What a change needs room for, in entries of each map. */
+typedef struct SteerNeed {
+        size_t prefixes, overflow, dests;
+} SteerNeed;
+
+/* After a change was refused for want of room: 1 if the link was moved to
+ * maps that hold need (NULL: to the next tier) and the change should be
+ * tried again, 0 if it cannot grow (the refusal stands), or an error. */
+int steer_grow_for(NlSteer *s, const SteerNeed *need, NlError *e);
+/* After a change that failed with r: if the maps were full (-E2BIG) or out
+ * of destination ids (-ENOSPC), the link is moved to the next tier and 1
+ * returned (e cleared: the caller tries once more); otherwise 0, or the
+ * growth's error (in e, replacing the change's). */
+int steer_retry_grown(NlSteer *s, int r, NlError *e);
+/* The largest sizes this link can reach: its own, or the top tier's if it
+ * can grow. */
+void steer_reach(NlSteer *s, SteerNeed *ret);

@@ -9,18 +9,17 @@
 /* The region and port-length masks: which prefix lengths a lookup probes
  * (steer-abi.h, steps 1 and 1b). */
 
-static void region_range(const uint8_t *addr, uint8_t len, uint32_t *first, uint32_t *count) {
-        uint32_t top = ((uint32_t) addr[0] << 8) | addr[1];
+static void region_range(uint32_t bits, const uint8_t *addr, uint8_t len, uint32_t *first, uint32_t *count) {
+        uint32_t top = (((uint32_t) addr[0] << 8) | addr[1]) >> (STEER_REGION_BITS - bits);
 
-        if (len >= STEER_REGION_BITS) {
+        if (len >= bits) {
                 *first = top;
                 *count = 1;
         } else {
-                *count = 1U << (STEER_REGION_BITS - len);
+                *count = 1U << (bits - len);
                 *first = top & ~(*count - 1);
         }
 }
-
 static void portlens_set(struct steer_portlens *v, const NlSteerBinding *b) {
         if (b->family == AF_INET)
                 v->v4 |= 1ULL << b->prefixlen;
@@ -30,7 +29,7 @@ static void portlens_set(struct steer_portlens *v, const NlSteerBinding *b) {
 
 static int portlens_mark(NlSteer *s, const NlSteerBinding *b) {
         struct steer_portlens v, old;
-        uint32_t port = b->port;
+        uint32_t port = b->port & (s->nports - 1);
         int q;
 
         q = bpf_map_lookup_elem(steer_fd(s, portlens), &port, &v);
@@ -46,7 +45,7 @@ static int portlens_mark(NlSteer *s, const NlSteerBinding *b) {
 int regions_mark(NlSteer *s, const NlSteerBinding *b) {
         uint32_t first, count;
 
-        region_range(b->addr, b->prefixlen, &first, &count);
+        region_range(s->region_bits, b->addr, b->prefixlen, &first, &count);
         for (uint32_t r = first; r < first + count; r++) {
                 int q;
 
@@ -84,16 +83,20 @@ void regions_done(Regions *g) {
         free(g->keys);
 }
 
-_Static_assert(STEER_PORTS == STEER_REGIONS, "regions and ports share one key array");
+/* Sized for the link's tier (both arrays share one key array). */
+int regions_alloc(NlSteer *s, Regions *g) {
+        uint32_t nkeys = s->nregions > s->nports ? s->nregions : s->nports;
 
-int regions_alloc(Regions *g) {
-        g->v4 = calloc(STEER_REGIONS, sizeof(*g->v4));
-        g->v6 = calloc(STEER_REGIONS, sizeof(*g->v6));
-        g->pl = calloc(STEER_PORTS, sizeof(*g->pl));
-        g->keys = malloc(STEER_REGIONS * sizeof(uint32_t));
+        g->region_bits = s->region_bits;
+        g->nregions = s->nregions;
+        g->nports = s->nports;
+        g->v4 = calloc(g->nregions, sizeof(*g->v4));
+        g->v6 = calloc(g->nregions, sizeof(*g->v6));
+        g->pl = calloc(g->nports, sizeof(*g->pl));
+        g->keys = malloc(nkeys * sizeof(uint32_t));
         if (!g->v4 || !g->v6 || !g->pl || !g->keys)
                 return -ENOMEM;
-        for (uint32_t i = 0; i < STEER_REGIONS; i++)
+        for (uint32_t i = 0; i < nkeys; i++)
                 g->keys[i] = i;
         return 0;
 }
@@ -101,48 +104,48 @@ int regions_alloc(Regions *g) {
 void regions_add(Regions *g, const NlSteerBinding *b) {
         uint32_t first, count;
 
-        region_range(b->addr, b->prefixlen, &first, &count);
+        region_range(g->region_bits, b->addr, b->prefixlen, &first, &count);
         for (uint32_t r = first; r < first + count; r++)
                 if (b->family == AF_INET)
                         g->v4[r].lens |= 1ULL << b->prefixlen;
                 else
                         g->v6[r].lens[b->prefixlen / 64] |= 1ULL << (b->prefixlen % 64);
-        portlens_set(&g->pl[b->port], b);
+        portlens_set(&g->pl[b->port & (g->nports - 1)], b);
 }
 
 int regions_read(NlSteer *s, Regions *g) {
         uint64_t in = 0, out = 0;
-        uint32_t count = STEER_REGIONS;
+        uint32_t count = g->nregions;
         int r;
 
         r = bpf_map_lookup_batch(steer_fd(s, regions4), NULL, &out, g->keys, g->v4, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
-        count = STEER_REGIONS;
+        count = g->nregions;
         r = bpf_map_lookup_batch(steer_fd(s, regions6), NULL, &in, g->keys, g->v6, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
         in = 0;
-        count = STEER_PORTS;
+        count = g->nports;
         r = bpf_map_lookup_batch(steer_fd(s, portlens), NULL, &in, g->keys, g->pl, &count, NULL);
         return r < 0 && r != -ENOENT ? r : 0;
 }
 
 int regions_write(NlSteer *s, const Regions *g) {
-        int r = map_update_many(steer_fd(s, regions4), g->keys, g->v4, STEER_REGIONS);
+        int r = map_update_many(steer_fd(s, regions4), g->keys, g->v4, g->nregions);
         if (r < 0)
                 return r;
-        r = map_update_many(steer_fd(s, regions6), g->keys, g->v6, STEER_REGIONS);
+        r = map_update_many(steer_fd(s, regions6), g->keys, g->v6, g->nregions);
         if (r < 0)
                 return r;
-        return map_update_many(steer_fd(s, portlens), g->keys, g->pl, STEER_PORTS);
+        return map_update_many(steer_fd(s, portlens), g->keys, g->pl, g->nports);
 }
 
 /* The regions of exactly the bindings b (g: allocated, any content). */
 int regions_rewrite(NlSteer *s, Regions *g, const NlSteerBinding *b, size_t n) {
-        memset(g->v4, 0, STEER_REGIONS * sizeof(*g->v4));
-        memset(g->v6, 0, STEER_REGIONS * sizeof(*g->v6));
-        memset(g->pl, 0, STEER_PORTS * sizeof(*g->pl));
+        memset(g->v4, 0, g->nregions * sizeof(*g->v4));
+        memset(g->v6, 0, g->nregions * sizeof(*g->v6));
+        memset(g->pl, 0, g->nports * sizeof(*g->pl));
         for (size_t i = 0; i < n; i++)
                 regions_add(g, &b[i]);
         return regions_write(s, g);

@@ -13,25 +13,14 @@ static int binding_cmp_labelled(const void *x, const void *y) {
         return c ? c : strcmp(((const NlSteerBinding *) x)->label, ((const NlSteerBinding *) y)->label);
 }
 
-/* The entries of generation gen for the sorted, unique bindings b. */
-typedef struct Built {
-        struct steer_prefix_key *pk;
-        struct steer_prefix *pv;
-        size_t np;
-        struct steer_port_key *ok;
-        struct steer_port *ov;
-        size_t no;
-} Built;
-
-static void built_done(Built *t) {
+void built_done(Built *t) {
         free(t->pk);
         free(t->pv);
         free(t->ok);
         free(t->ov);
 }
 
-static int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen,
-                     uint32_t *next_id, Built *t) {
+int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t) {
         *t = (Built) {};
         t->pk = calloc(n + 1, sizeof(*t->pk));
         t->pv = calloc(n + 1, sizeof(*t->pv));
@@ -98,34 +87,35 @@ static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t 
 /* The new set is written beside the live one and switched to: until the
  * old one is deleted, both take room in the maps. Refused before anything
  * is written, in the words of bindings, not of an errno. */
-static int check_room(const BindingSet *old, const Built *t, size_t n, NlError *e) {
-        if (old->prefixes.n + t->np > STEER_MAX_PREFIXES)
+static int check_room(const SteerNeed *reach, const BindingSet *old, const Built *t, size_t n, NlError *e) {
+        if (old->prefixes.n + t->np > reach->prefixes)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
                                     "Too many bindings: %zu, over %zu distinct prefixes; at most %zu distinct "
-                                    "prefixes fit beside the %zu of the set they replace (%u in all)",
-                                    n, t->np, (size_t) STEER_MAX_PREFIXES - old->prefixes.n, old->prefixes.n,
-                                    STEER_MAX_PREFIXES);
-        if (old->ports.n + t->no > STEER_MAX_OVERFLOW)
+                                    "prefixes fit beside the %zu of the set they replace (%zu in all)",
+                                    n, t->np, reach->prefixes - old->prefixes.n, old->prefixes.n,
+                                    reach->prefixes);
+        if (old->ports.n + t->no > reach->overflow)
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
                                     "Too many bindings: %zu, with %zu ports beyond the %u each prefix keeps; at most "
-                                    "%zu such ports fit beside the %zu of the set they replace (%u in all)",
-                                    n, t->no, STEER_SLOTS, (size_t) STEER_MAX_OVERFLOW - old->ports.n, old->ports.n,
-                                    STEER_MAX_OVERFLOW);
+                                    "%zu such ports fit beside the %zu of the set they replace (%zu in all)",
+                                    n, t->no, STEER_SLOTS, reach->overflow - old->ports.n, old->ports.n,
+                                    reach->overflow);
         return 0;
 }
+
+/* Whether the link's own maps hold need (else it must grow first). */
+static bool holds(NlSteer *s, const SteerNeed *need) {
+        return need->prefixes <= s->max_prefixes && need->overflow <= s->max_overflow && need->dests <= s->max_dests;
+}
+
+static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
+                      SteerNeed *need, NlError *e);
 
 int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret, NlError *e) {
         _cleanup_free_ NlSteerBinding *nb = NULL;
         _cleanup_free_ uint16_t *nd = NULL;
-        BindingSet old = {}, stale = {};
-        DestPlan plan = {};
-        Regions g = {};
-        Built t = {};
-        struct steer_config c;
-        unsigned added, removed;
-        bool widened = false;
+        SteerNeed need;
         size_t m = 0;
-        uint8_t ng;
         int r;
 
         for (size_t i = 0; i < n; i++) {
@@ -157,6 +147,37 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
                 nb[m++] = nb[i];
         }
 
+        /* A set the link's maps cannot hold, but a larger tier's can,
+         * moves the link to those first (steer-grow.c), then is written
+         * there as any other. */
+        r = set_sorted(s, nb, m, nd, ret, &need, e);
+        if (r != 1)
+                return r;
+        r = steer_grow_for(s, &need, e);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                r = set_sorted(s, nb, m, nd, ret, &need, e);
+        else
+                r = 1;          /* no tier holds it */
+        return r == 1 ? nl_error_set(e, NL_ERR_FAILED, -ENOSPC, "No steer tier holds the set") : r;
+}
+
+/* nb: sorted, unique. Returns 1 with need filled, having written nothing,
+ * if the link's maps are too small for the set but it may grow. */
+static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
+                      SteerNeed *need, NlError *e) {
+        BindingSet old = {}, stale = {};
+        DestPlan plan = {};
+        Regions g = {};
+        Built t = {};
+        struct steer_config c;
+        unsigned added, removed;
+        bool widened = false;
+        SteerNeed reach;
+        uint8_t ng;
+        int r;
+
         r = cfg_get(s, &c);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read steer configuration: %m");
@@ -179,18 +200,25 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
         }
         /* Everything is planned and checked in memory first: a set that
          * does not fit is refused with nothing written. */
-        r = dests_plan(s, nb, m, nd, &plan, e);
+        steer_reach(s, &reach);
+        r = dests_plan(s, nb, m, (uint32_t) reach.dests, nd, &plan, e);
         if (r < 0)
                 goto finish;
         diff_sets(&old, nb, nd, m, &added, &removed);
         r = build_gen(nb, nd, m, ng, &c.next_prefix_id, &t);
-        if (r < 0 || (r = regions_alloc(&g)) < 0) {
+        if (r < 0 || (r = regions_alloc(s, &g)) < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
                 goto finish;
         }
-        r = check_room(&old, &t, m, e);
+        r = check_room(&reach, &old, &t, m, e);
         if (r < 0)
                 goto finish;
+        *need = (SteerNeed) { old.prefixes.n + t.np, old.ports.n + t.no,
+                              plan.n_made ? plan.made[plan.n_made - 1] + 1 : 0 };
+        if (!holds(s, need)) {
+                r = 1;
+                goto finish;
+        }
 
         r = dests_make(s, &plan, e);
         if (r < 0)
@@ -209,7 +237,7 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
         if (r >= 0)
                 r = map_update_many(steer_fd(s, prefixes), t.pk, t.pv, t.np);
         if (r < 0) {
-                r = maps_full(e, r, "write the %zu bindings", m);
+                r = maps_full(s, e, r, "write the %zu bindings", m);
                 goto undo;
         }
 

@@ -45,7 +45,7 @@ static int label_binding_kinds(NlSteer *s, const char *label, unsigned *ret) {
         return 0;
 }
 
-int nl_steer_register_socket(NlSteer *s, uint64_t netns_ino, const char *label, int fd, NlError *e) {
+static int register_socket(NlSteer *s, uint64_t netns_ino, const char *label, int fd, NlError *e) {
         uint8_t fams[2];
         unsigned kinds, nfams = 0, pbit;
         NlSocketInfo si;
@@ -98,6 +98,12 @@ int nl_steer_register_socket(NlSteer *s, uint64_t netns_ino, const char *label, 
                                             "Cannot register the socket under '%s': %m", label);
         }
         return 0;
+}
+
+int nl_steer_register_socket(NlSteer *s, uint64_t netns_ino, const char *label, int fd, NlError *e) {
+        int r = register_socket(s, netns_ino, label, fd, e);
+
+        return steer_retry_grown(s, r, e) > 0 ? register_socket(s, netns_ino, label, fd, e) : r;
 }
 
 int nl_steer_unregister_socket(NlSteer *s, const char *label, NlError *e) {

@@ -100,7 +100,7 @@ static void test_destination_limit(SteerEnv *env) {
         NlError e = {};
         char prefix[32], label[16];
 
-        if (!CHECK(b, "out of memory") || steer_link_open(env, "limit", false, &l) < 0)
+        if (!CHECK(b, "out of memory") || steer_link_open(env, "limit", true, &l) < 0)
                 return;
         for (int i = 0; i < FULL; i++) {
                 snprintf(prefix, sizeof(prefix), "10.%d.%d.0/24", i / 256, i % 256);
@@ -182,7 +182,7 @@ static void body(void) {
                 other_ns_sock = steer_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, false);
         if (!CHECK(steer_env_setup(&env) >= 0, "private netns"))
                 return;
-        if (steer_link_open(&env, "in", false, &l) < 0)
+        if (steer_link_open(&env, "in", true, &l) < 0)
                 goto out;
 
         for (size_t i = 0; i < ELEMENTSOF(parse_cases); i++) {
