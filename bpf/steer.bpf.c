@@ -96,6 +96,12 @@ struct {
  */
 const volatile __u32 steer_hold_maps = 0;
 
+/* The link's tier (steer-abi.h), set at load to match its maps' sizes:
+ * regions by the top 32 - region_shift bits of an address, port masks by
+ * port & port_mask. The defaults are the top tier's. */
+const volatile __u32 region_shift = 32 - STEER_REGION_BITS;
+const volatile __u32 port_mask = STEER_PORTS - 1;
+
 /* Index of the highest set bit of a non-zero x. */
 static __always_inline int fls64(__u64 x)
 {
@@ -267,7 +273,8 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 		return SK_PASS;
 
 	port = ctx->local_port;
-	pl = bpf_map_lookup_elem(&portlens, &port);
+	region = port & port_mask;
+	pl = bpf_map_lookup_elem(&portlens, &region);
 	wl = bpf_map_lookup_elem(&portlens, &zero);
 	if (!pl || !wl)
 		return SK_PASS;
@@ -276,7 +283,7 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 		__u32 a = ctx->local_ip4;
 
 		a01 = a;
-		region = bpf_ntohl(a) >> (32 - STEER_REGION_BITS);
+		region = bpf_ntohl(a) >> (region_shift & 31);
 		rg = bpf_map_lookup_elem(&regions4, &region);
 		if (!rg || !rg->lens)
 			return SK_PASS;
@@ -288,7 +295,7 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 
 		a01 = w0 | (__u64) ctx->local_ip6[1] << 32;
 		a23 = ctx->local_ip6[2] | (__u64) ctx->local_ip6[3] << 32;
-		region = bpf_ntohl(w0) >> (32 - STEER_REGION_BITS);
+		region = bpf_ntohl(w0) >> (region_shift & 31);
 		rg = bpf_map_lookup_elem(&regions6, &region);
 		if (!rg)
 			return SK_PASS;

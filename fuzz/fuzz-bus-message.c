@@ -2,11 +2,20 @@
 /*
  * Raw D-Bus message bytes, as a client puts them on the wire, through the
  * daemon's real D-Bus layer: sd-bus parses and validates the message, then
- * dispatches it to netnslinkd's Manager vtable (bus-manager.c, with
- * bus_read_program and every method's argument readers in bus-util.c) and,
- * when it is built, the Steering vtable (bus-steering.c). The Manager
- * beneath is bus-stubs.c; Steering works on real steer maps in a private
- * bpffs.
+ * dispatches it by netnslinkd's own vtables, with a Context as in the
+ * daemon.
+ *
+ * Steering (bus-steering.c) runs whole: its handlers, the Steering core
+ * and a real Manager, which holds one real link, FUZZ_STEER_LINK, running
+ * builtin:steer in a private netns of the fuzzer's own, pinned in a
+ * private bpffs ("/proc/self/ns/net" names that netns here).
+ *
+ * The Manager methods run their handlers' first half, the real parse and
+ * authorization (bus-parse.c), and nothing more: a fuzzed reference may
+ * name any netns of the host, and the second half would attach there. The
+ * vtable is netnslinkd's manager_vtable with each method's handler swapped
+ * for one that parses and then answers with the real link's dictionary
+ * (bus-util.c), so the reply path runs too.
  *
  * Each input is one connection: a socket pair, an sd-bus server on one end
  * (as on a direct connection; the bus daemon would have checked less than
@@ -19,64 +28,134 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include "builtins.h"
-#include "bus-fuzz.h"
 #include "bus-manager.h"
-#include "bus-util.h"
-#include "fuzz.h"
-#include "link-ops.h"
-#include "log.h"
-#include "netns-ref.h"
-#if NETNSLINK_FUZZ_STEERING
+#include "bus-parse.h"
 #include "bus-steering.h"
-#endif
+#include "bus-util.h"
+#include "context.h"
+#include "fuzz.h"
+#include "link-view.h"
+#include "log.h"
 
-static Manager manager;
+/* The one link of the Manager, running builtin:steer. */
+#define FUZZ_STEER_LINK "s1"
+
+static Manager *manager;
+static Context context;
+static Link *steer_link;
+static sd_bus_vtable parse_vtable[64];
 static bool ready;
 static char auth[128];
 static int listener = -EBADF;    /* a listening TCP socket, for RegisterSocket */
+static int dev_null = -EBADF;
+
+/* A fuzzed absolute netns reference is opened as the daemon would open
+ * it: here no device file is there to be opened. */
+static int hide_devices(void) {
+        dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (dev_null < 0)
+                return -errno;
+        if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
+                return -errno;
+        return 0;
+}
+
+/* The Manager methods: the real parse, then a reply made of the real link. */
+static int method_parse_only(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(manager_call_done) ManagerCall call = {};
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int method = manager_method_from_name(sd_bus_message_get_member(msg));
+        LinkView v;
+        int r;
+
+        FUZZ_CHECK(method >= 0);        /* the vtable routes only its own methods here */
+        r = bus_parse_manager_call(userdata, msg, method, &call, error);
+        if (r < 0)
+                return r;
+        if (method == MANAGER_DETACH || method == MANAGER_DETACH_MANY)
+                return sd_bus_reply_method_return(msg, NULL);
+        link_view_init(&v, manager, steer_link);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0 && (method == MANAGER_LIST_LINKS || method == MANAGER_ATTACH_MANY)) {
+                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+                /* One dictionary per element, at most a few. */
+                for (size_t i = 0; r >= 0 && i < (call.n ? call.n : 1) && i < 4; i++)
+                        r = bus_append_link(reply, &v);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        } else if (r >= 0)
+                r = bus_append_link(reply, &v);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* manager_vtable, each method's handler swapped for method_parse_only. */
+static int make_parse_vtable(void) {
+        size_t i = 0;
+
+        do {
+                if (i >= ELEMENTSOF(parse_vtable))
+                        return -E2BIG;
+                parse_vtable[i] = manager_vtable[i];
+                /* A method with no parse half of its own (Reload: the fuzzed
+                 * daemon reads no configuration, so it only refuses) runs
+                 * whole; the others stop after parsing. */
+                if (parse_vtable[i].type == _SD_BUS_VTABLE_METHOD &&
+                    manager_method_from_name(parse_vtable[i].x.method.member) >= 0)
+                        parse_vtable[i].x.method.handler = method_parse_only;
+        } while (manager_vtable[i++].type != _SD_BUS_VTABLE_END);
+        return 0;
+}
 
 static int setup(void) {
-        char dir[256], map_dir[4096];
+        char dir[256];
         NlError e = {};
-        int r, fd;
+        LinkRef ref = { .netns = "/proc/self/ns/net", .type = "sk_lookup", .name = FUZZ_STEER_LINK };
+        ProgramSpec steer = { .kind = PROGRAM_BUILTIN, .builtin = "steer", .fd = -EBADF };
+        int r;
 
+        r = make_parse_vtable();
+        if (r < 0) {
+                fprintf(stderr, "fuzz-bus-message: cannot make the vtable of parse halves\n");
+                return r;
+        }
         r = fuzz_private_mount("bpf", dir, sizeof(dir));
         if (r < 0)
                 return r;
+        if (unshare(CLONE_NEWNET) < 0)
+                return -errno;
+        r = hide_devices();
+        if (r < 0)
+                return r;
         snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/netnslinkd");
-        r = nl_pin_store_open(dir, &manager.store, &e);
-        if (r < 0)
+        r = manager_new(dir, &manager, &e);
+        if (r < 0) {
+                fprintf(stderr, "fuzz-bus-message: %s\n", e.message);
                 return r;
-        manager.links = hashmap_new();
-        manager.netns = hashmap_new();
-        if (!manager.links || !manager.netns)
-                return -ENOMEM;
-        r = nl_netns_ino("/proc/self/ns/net", &fuzz_netns_ino, &e);
-        if (r < 0)
+        }
+        r = manager_load_pins(manager, &e);
+        if (r < 0) {
+                fprintf(stderr, "fuzz-bus-message: %s\n", e.message);
                 return r;
+        }
+        context_init(&context, manager, NULL);
 
-        /* builtin:steer's maps for the one link Steering can reach. */
-        r = manager_steer_dir(&manager, fuzz_netns_ino, FUZZ_STEER_LINK, map_dir, sizeof(map_dir));
-        if (r < 0)
+        r = manager_attach(manager, &ref, &steer, NULL, &steer_link, &e);
+        if (r < 0) {
+                fprintf(stderr, "fuzz-bus-message: cannot attach builtin:steer: %s\n", e.message);
                 return r;
-        fd = nl_builtin_load_fd("steer", NL_ATTACH_SK_LOOKUP, map_dir, NL_MAPS_PIN, &e);
-        if (fd >= 0) {
-                uint32_t id;
-                char tag[17];
-                (void) nl_prog_fd_describe(fd, &id, fuzz_steer_prog_name, tag);
-                close(fd);
-        } else
-                fprintf(stderr, "fuzz-bus-message: no builtin:steer maps (%s); Steering stops at opening them\n",
-                        e.message);
+        }
 
         listener = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (listener >= 0) {
@@ -103,8 +182,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         log_set_max_level(LOG_ERR);
         r = setup();
 
+        /* Only a lack of privileges is a reason to skip; a set-up that
+         * breaks otherwise is a finding, or the replay would pass unrun. */
+        if (r < 0 && r != -EPERM && r != -EACCES) {
+                fprintf(stderr, "fuzz-bus-message: set-up failed: %s\n", strerror(-r));
+                abort();
+        }
         if (r < 0)
-                fuzz_skip_note("fuzz-bus-message", "cannot set up a private bpffs and pin store", -r, true);
+                fuzz_skip_note("fuzz-bus-message", "cannot set up a private bpffs, netns and Manager", -r, true);
         else
                 ready = true;
         return 0;
@@ -129,7 +214,7 @@ static int make_fd(unsigned kind) {
                         fd = safe_close(fd);
                 return fd;
         case 1:
-                return open("/dev/null", O_RDONLY | O_CLOEXEC);
+                return fcntl(dev_null, F_DUPFD_CLOEXEC, 3);
         case 2:
                 if (pipe2(p, O_CLOEXEC) < 0)
                         return -errno;
@@ -177,10 +262,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
         if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, sp[0], sp[0]) < 0 ||
             sd_bus_set_server(bus, 1, id) < 0 || sd_bus_negotiate_fds(bus, 1) < 0 ||
-            sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, &manager) < 0 ||
-#if NETNSLINK_FUZZ_STEERING
-            sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, &manager) < 0 ||
-#endif
+            sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, parse_vtable, &context) < 0 ||
+            sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, &context) < 0 ||
             sd_bus_start(bus) < 0)
                 abort();
 

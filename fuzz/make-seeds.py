@@ -53,6 +53,26 @@ def names():
         write("names", "s%02d" % i, bytes([i * 7 % 256]) + s.encode("latin-1"))
 
 
+# ---- config-parse: a whole configuration file -------------------------------
+def config_parse():
+    head = "[Match]\nNetns=blue tenant-*\n[Link]\nType=sk_lookup\nName=web\nProgram=builtin:steer\n"
+    cases = [
+        head,
+        head + "[Binding]\nProtocol=tcp\nPrefix=192.0.2.0/24\nPort=80\nLabel=www\n"
+               "[Binding]\nProtocol=udp\nPrefix=2001:db8::/32\nLabel=dns\n",
+        "# comment\n; comment\n[Match]\n  Netns=*\n[Link]\nType=flow_dissector\nName=f\nProgram=builtin:flow\n",
+        "[Match]\nNetns=/run/netns/a\n[Link]\nType=sk_lookup\nName=o\nProgram=/usr/lib/x.bpf.o:prog\n",
+        "\xef\xbb\xbf[Link]\r\nType=sk_lookup\r\nName=w\r\nProgram=builtin:steer\r\n[Match]\r\nNetns=a\r\n",
+        "[Match]\nNetns=pid:1\n", "[Links]\n", "Key=before\n", "[Match]\nNetns a\n", "[Match\n",
+        head + "[Binding]\nProtocol=tcp\nPrefix=10.0.0.0/8\nLabel=a\n[Binding]\nProtocol=tcp\nPrefix=10.0.0.0/8\nLabel=b\n",
+        head + "[Binding]\nPort=65536\n", head + "Name=again\n", "[Match]\nNetns=" + "x" * 300 + "\n",
+        "[Match]\nNetns=a\n[Link]\nType=flow_dissector\nName=f\nProgram=builtin:flow\n[Binding]\nLabel=a\n",
+        "[Match]\nNetns=/proc/self/ns/net\n", "[Link]\nProgram=/x.o:\n",
+    ]
+    for i, text in enumerate(cases):
+        write("config-parse", "c%02d" % i, text.encode("latin-1"))
+
+
 # ---- steer-parse: flags, port (2 bytes), protocol, prefix, port text, label --
 def steer_parse():
     cases = [
@@ -195,7 +215,8 @@ def bus_message():
         "two-messages": (0, message("GetLink", "sss", ref) + message("Detach", "sss", ref, serial=2)),
     }
     S = "org.netnslink1.Steering"
-    tgt = ["pid:1", "s1"]
+    # The fuzzer's own netns, where its one steer link runs.
+    tgt = ["/proc/self/ns/net", "s1"]
     cases.update({
         "steer-add": (0, message("AddBinding", "ssssqs", tgt + ["tcp", "127.0.0.0/8", 80, "web"], iface=S)),
         "steer-add-v6": (0, message("AddBinding", "ssssqs", tgt + ["udp", "::1/128", 0, "dns"], iface=S)),
@@ -208,7 +229,9 @@ def bus_message():
         "steer-destinations": (0, message("ListDestinations", "ss", tgt, iface=S)),
         "steer-set": (0, message("SetBindings", "ssa(ssqs)", tgt + [[["tcp", "10.0.0.0/8", 1, "a"], ["udp", "::/0", 0, "b"], ["tcp", "10.0.0.0/8", 1, "c"]]], iface=S)),
         "steer-set-empty": (0, message("SetBindings", "ssa(ssqs)", tgt + [[]], iface=S)),
-        "steer-other-link": (0, message("ListBindings", "ss", ["pid:1", "nosuch"], iface=S)),
+        "steer-other-link": (0, message("ListBindings", "ss", ["/proc/self/ns/net", "nosuch"], iface=S)),
+        "steer-other-netns": (0, message("ListBindings", "ss", ["pid:1", "s1"], iface=S)),
+        "steer-ino-ref": (0, message("ListBindings", "ss", ["ino:1", "s1"], iface=S)),
     })
     for name, (sel, data) in cases.items():
         write("bus-message", name, bytes([sel]) + data)
@@ -328,6 +351,7 @@ def main():
     netns_ref()
     names()
     steer_parse()
+    config_parse()
     bus_message()
     prog_elf()
     pin_tree()

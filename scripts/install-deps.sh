@@ -5,7 +5,7 @@
 # and the .deb package (dpkg-shlibdeps, file).
 set -eu
 PKGS="build-essential cmake pkg-config clang clang-tidy llvm bpftool libbpf-dev
-libsystemd-dev libmnl-dev libcap-dev libjansson-dev linux-libc-dev iproute2 dbus
+libsystemd-dev libmnl-dev libcap-dev libjansson-dev libinih-dev linux-libc-dev iproute2 dbus
 dbus-daemon libglib2.0-bin systemd python3 python3-dbus man-db bash-completion util-linux
 procps python3-fusepy
 debootstrap systemd-container qemu-system-x86 dpkg-dev file e2fsprogs zstd cpio"

@@ -15,6 +15,8 @@
 
 #include "../common/bench-util.h"
 #include "builtins.h"
+#include "link-ops.h"
+#include "pin-store.h"
 #include "steer.h"
 #include "steer_floor.skel.h"
 
@@ -59,12 +61,15 @@ static void teardown(void) {
         rmdir(tmp);
 }
 
-static int open_link(const char *name, NlProgram **prog, NlSteer **s) {
+/* Maps of tier (steer-abi.h): the daemon's link grows to the tier its
+ * bindings need, the bench's programs are never attached. */
+static int open_link(const char *name, unsigned tier, NlProgram **prog, NlSteer **s) {
         char dir[256];
         NlError e = {};
 
         snprintf(dir, sizeof(dir), "%s/%llu/steer/%s", tmp, (unsigned long long) netns_ino, name);
-        if (nl_builtin_load(cache, "steer", NL_ATTACH_SK_LOOKUP, dir, prog, &e) < 0 ||
+        if (nl_mkdir_p(dir, 0700) < 0 ||
+            nl_builtin_load_steer(cache, dir, NL_MAPS_PIN, tier, prog, &e) < 0 ||
             nl_steer_open(dir, s, &e) < 0) {
                 fprintf(stderr, "bench-steer: %s\n", e.message);
                 return -1;
@@ -133,6 +138,16 @@ static double ns_per_lookup(int prog_fd, const struct bpf_sk_lookup *q, int nq, 
         return total / nq;
 }
 
+/* The smallest tier that a link holding n bindings grows to. */
+static unsigned tier_for(size_t n) {
+        static const struct steer_tier tiers[STEER_TIERS] = STEER_TIERS_TABLE;
+        unsigned t = 0;
+
+        while (t < STEER_TIERS - 1 && tiers[t].prefixes < n)
+                t++;
+        return t;
+}
+
 static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
         NlSteerBinding *b = calloc(n, sizeof(*b));
         struct bpf_sk_lookup hit[NQUERIES], miss[NQUERIES];
@@ -145,7 +160,7 @@ static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
         char name[32];
 
         snprintf(name, sizeof(name), "n%zu", n);
-        if (!b || open_link(name, &prog, &s) < 0 || register_sockets(s, fds) < 0)
+        if (!b || open_link(name, tier_for(n), &prog, &s) < 0 || register_sockets(s, fds) < 0)
                 return -1;
         for (size_t i = 0; i < n; i++)
                 random_binding(&b[i]);
@@ -163,9 +178,10 @@ static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
         floor_ns = ns_per_lookup(floor_fd, hit, NQUERIES, repeat, &chosen_floor);
         hit_ns = ns_per_lookup(nl_program_fd(prog), hit, NQUERIES, repeat, &chosen_hit);
         miss_ns = ns_per_lookup(nl_program_fd(prog), miss, NQUERIES, repeat, &chosen_miss);
-        printf("%9zu bindings: floor %6.1f ns | steer, matching lookups %6.1f ns (%4.1fx, %d/%d steered) | "
+        printf("%9zu bindings, tier %u: floor %6.1f ns | steer, matching lookups %6.1f ns (%4.1fx, %d/%d steered) | "
                "random lookups %6.1f ns (%4.1fx)\n",
-               n, floor_ns, hit_ns, hit_ns / floor_ns, chosen_hit, NQUERIES, miss_ns, miss_ns / floor_ns);
+               n, nl_steer_tier(s), floor_ns, hit_ns, hit_ns / floor_ns, chosen_hit, NQUERIES, miss_ns,
+               miss_ns / floor_ns);
         for (int i = 0; i < 2 * NLABELS; i++)
                 close(fds[i]);
         nl_steer_close(s);
@@ -200,8 +216,20 @@ static int bench_control(void) {
         NlError e = {};
         double t0;
 
-        if (!b || open_link("ctl", &prog, &s) < 0)
+        int netns_fd, link_fd = -1;
+
+        /* Attached, from the smallest tier, as a daemon's link: the
+         * figures include its growth. */
+        if (!b || open_link("ctl", 0, &prog, &s) < 0)
                 return -1;
+        netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (netns_fd >= 0)
+                link_fd = nl_link_create(nl_program_fd(prog), netns_fd, NL_ATTACH_SK_LOOKUP, &e);
+        if (link_fd < 0) {
+                fprintf(stderr, "bench-steer: cannot attach: %s\n", e.message);
+                return -1;
+        }
+        nl_steer_set_link(s, link_fd, NULL, NULL);
         for (size_t i = 0; i < NADD; i++)
                 random_binding(&b[i]);
         t0 = bench_now_s();
@@ -210,10 +238,14 @@ static int bench_control(void) {
                         fprintf(stderr, "bench-steer: AddBinding: %s\n", e.message);
                         return -1;
                 }
-        printf("AddBinding x %d: %.3f s (%.1f us each)\n", NADD, bench_now_s() - t0, (bench_now_s() - t0) / NADD * 1e6);
+        printf("AddBinding x %d: %.3f s (%.1f us each, with a growth to tier %u)\n", NADD, bench_now_s() - t0,
+               (bench_now_s() - t0) / NADD * 1e6, nl_steer_tier(s));
 
         if (bench_set_bindings(s, b, NSET, NADD, "") < 0 || bench_set_bindings(s, b, NSET, NSET, " others") < 0)
                 return -1;
+        printf("(the link grew to tier %u)\n", nl_steer_tier(s));
+        close(link_fd);
+        close(netns_fd);
         nl_steer_close(s);
         nl_program_unref(prog);
         free(b);
@@ -225,7 +257,7 @@ int main(int argc, char **argv) {
         /* "lookups": the data path only (tests/kernels runs it in emulated
          * guests, where the control plane's 100,000 bindings take long). */
         bool lookups_only = argc > 2 && strcmp(argv[2], "lookups") == 0;
-        static const size_t sizes[] = { 1, 1000, 100000 };
+        static const size_t sizes[] = { 1, 100, 10000, 100000 };
         struct steer_floor *floor_skel;
         int r = 0;
 

@@ -35,3 +35,11 @@ int ctl_print_record_reply(sd_bus_message *reply, const Column *cols, size_t n_c
 /* Steering verbs (verbs-steer.c). */
 extern const Verb steer_verbs[];
 extern const size_t n_steer_verbs;
+
+/* netnslinkctl verify (verbs-config.c): offline, no bus. */
+extern const char *arg_config_root;
+int ctl_verify(int argc, char *argv[]);
+
+/* netnslinkctl reload [--dry-run] (verbs-config.c): Manager.Reload. */
+extern int arg_dry_run;
+int ctl_reload(sd_bus *bus, int argc, char *argv[]);

@@ -225,6 +225,25 @@ fail:
         return r;
 }
 
+int dict_add(Dict *d, const char *key, const char *text, const char *json) {
+        DictEntry *grown = reallocarray(d->entries, d->n + 1, sizeof(*grown));
+        DictEntry *n;
+
+        if (!grown)
+                return -ENOMEM;
+        d->entries = grown;
+        n = &d->entries[d->n];
+        *n = (DictEntry) { strdup(key), strdup(text), json ? strdup(json) : json_string_dup(text) };
+        if (!n->key || !n->text || !n->json) {
+                free(n->key);
+                free(n->text);
+                free(n->json);
+                return -ENOMEM;
+        }
+        d->n++;
+        return 0;
+}
+
 void dict_done(Dict *d) {
         for (size_t i = 0; i < d->n; i++) {
                 free(d->entries[i].key);

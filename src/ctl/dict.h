@@ -24,6 +24,8 @@ typedef struct Dict {
 int dict_read(sd_bus_message *m, Dict *ret);
 /* Reads an aa{sv}. */
 int dict_read_array(sd_bus_message *m, Dict **ret, size_t *ret_n);
+/* Adds key with its text and its JSON (NULL: text as a JSON string). */
+int dict_add(Dict *d, const char *key, const char *text, const char *json);
 void dict_done(Dict *d);
 void dict_array_free(Dict *d, size_t n);
 

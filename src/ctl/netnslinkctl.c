@@ -279,6 +279,7 @@ static const Verb verbs[] = {
         { "replace", 4, 4, verb_replace },
         { "detach", 3, 3, verb_detach },
         { "monitor", 0, 0, verb_monitor },
+        { "reload", 0, 0, ctl_reload },
 };
 
 static void help(void) {
@@ -306,6 +307,11 @@ static void help(void) {
                "  register-pid NETNS LINK LABEL PID Register the matching socket(s) of process PID\n"
                "  unregister NETNS LINK LABEL       Remove LABEL's socket\n"
                "  destinations NETNS LINK           List labels, sockets and counters\n\n"
+               "Configuration commands:\n"
+               "  reload [--dry-run]                Apply the daemon's configuration files now\n"
+               "                                    and list what changed (or would)\n"
+               "  verify [FILE...]                  Check configuration files offline (default:\n"
+               "                                    every file of the search path)\n\n"
                "NETNS is /path/to/netns, a name in /run/netns, pid:PID or ino:INODE (a netns\n"
                "the daemon holds links in; not for attach). /proc/self/ns/net is the netns\n"
                "netnslinkctl runs in: it is sent as pid:PID, since the daemon resolves NETNS.\n"
@@ -317,11 +323,13 @@ static void help(void) {
                "     --json=MODE          Output as JSON: short or pretty\n"
                "     --no-legend          Do not print the header and footer of tables\n"
                "     --expect=PROG_ID     For replace: the program id the link must run\n"
-               "     --fd=N               For register: the socket's file descriptor\n");
+               "     --fd=N               For register: the socket's file descriptor\n"
+               "     --dry-run            For reload: say what would change, change nothing\n"
+               "     --config-root=DIR    For verify: read DIR/etc/netnslink/links.d/ and so on\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_EXPECT, ARG_FD };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_EXPECT, ARG_FD, ARG_CONFIG_ROOT, ARG_DRY_RUN };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -329,6 +337,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "expect", required_argument, NULL, ARG_EXPECT },
                 { "fd", required_argument, NULL, ARG_FD },
+                { "config-root", required_argument, NULL, ARG_CONFIG_ROOT },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 {}
         };
         char *end;
@@ -376,6 +386,12 @@ static int parse_argv(int argc, char *argv[]) {
                         arg_fd = (int) v;
                         break;
                 }
+                case ARG_CONFIG_ROOT:
+                        arg_config_root = optarg;
+                        break;
+                case ARG_DRY_RUN:
+                        arg_dry_run = 1;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -404,6 +420,10 @@ int main(int argc, char *argv[]) {
 
         argc -= optind;
         argv += optind;
+        /* Offline commands: no bus, no NETNS first. */
+        if (argc > 0 && strcmp(argv[0], "verify") == 0)
+                return ctl_verify(argc - 1, argv + 1) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+
         verb = find_verb(argc > 0 ? argv[0] : "list");
         if (!verb) {
                 fprintf(stderr, "Unknown command '%s'; see netnslinkctl --help\n", argv[0]);

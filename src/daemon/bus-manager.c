@@ -2,13 +2,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bus-manager.h"
-#include "bus-util.h"
+#include "bus-config.h"
 #include <systemd/sd-event.h>
-#include "log.h"
 
-/* AttachMany/DetachMany: more than this many elements is a mistake. */
-#define BATCH_MAX 65536
+#include "bus-manager.h"
+#include "bus-parse.h"
+#include "bus-util.h"
+#include "link-view.h"
+#include "log.h"
 
 /*
  * A request that waits for program loads (loader.h). The handler returns
@@ -120,128 +121,17 @@ void bus_manager_drop_waiting(Manager *m) {
 
 static int reply_link(sd_bus_message *msg, Manager *m, const Link *l) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        LinkView v;
         int r;
 
+        link_view_init(&v, m, l);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
-        r = bus_append_link(reply, m, l);
+        r = bus_append_link(reply, &v);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
-}
-
-static int read_ref(sd_bus_message *msg, LinkRef *ref) {
-        return sd_bus_message_read(msg, "sss", &ref->netns, &ref->type, &ref->name);
-}
-
-/* object_path names a file the daemon opens with its own rights: root only. */
-static int check_program_access(sd_bus_message *msg, const ProgramSpec *p, sd_bus_error *error) {
-        if (p->kind != PROGRAM_PATH)
-                return 0;
-        if (bus_sender_is_root(msg) > 0)
-                return 0;
-        return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                "object_path is for root callers only; pass the object as object_fd");
-}
-
-/* Attach, Update and Replace: a link and a program, and for Replace the
- * program id the link must run. */
-typedef enum ProgramCall {
-        CALL_ATTACH,
-        CALL_UPDATE,
-        CALL_REPLACE,
-} ProgramCall;
-
-static int method_program_call(sd_bus_message *msg, void *userdata, sd_bus_error *error, ProgramCall call) {
-        _cleanup_(waiter_freep) Waiter *w = NULL;
-        Manager *m = userdata;
-        uint32_t expected = 0;
-        NlError e = {};
-        ProgramSpec p;
-        LinkRef ref;
-        Link *l = NULL;
-        int r;
-
-        r = bus_check_mutate_access(msg, error);
-        if (r < 0)
-                return r;
-        r = read_ref(msg, &ref);
-        if (r >= 0 && call == CALL_REPLACE)
-                r = sd_bus_message_read(msg, "u", &expected);
-        if (r < 0)
-                return r;
-        r = bus_read_program(msg, &p, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        r = check_program_access(msg, &p, error);
-        if (r < 0)
-                return r;
-        r = waiter_take(m, msg, 1, &w);
-        if (r < 0)
-                return r;
-        switch (call) {
-        case CALL_ATTACH:
-                r = manager_attach(m, &ref, &p, &w->slots, &l, &e);
-                break;
-        case CALL_UPDATE:
-                r = manager_update(m, &ref, &p, &w->slots, &l, &e);
-                break;
-        case CALL_REPLACE:
-                r = manager_replace(m, &ref, expected, &p, &w->slots, &l, &e);
-                break;
-        }
-        if (r == -EINPROGRESS)
-                return waiter_park(TAKE_PTR(w));
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        return reply_link(msg, m, l);
-}
-
-static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return method_program_call(msg, userdata, error, CALL_ATTACH);
-}
-
-static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return method_program_call(msg, userdata, error, CALL_UPDATE);
-}
-
-static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return method_program_call(msg, userdata, error, CALL_REPLACE);
-}
-
-static int method_detach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        NlError e = {};
-        LinkRef ref;
-        int r;
-
-        r = bus_check_mutate_access(msg, error);
-        if (r < 0)
-                return r;
-        r = read_ref(msg, &ref);
-        if (r < 0)
-                return r;
-        r = manager_detach(m, &ref, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        return sd_bus_reply_method_return(msg, NULL);
-}
-
-static int method_get_link(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        NlError e = {};
-        LinkRef ref;
-        Link *l = NULL;
-        int r;
-
-        r = read_ref(msg, &ref);
-        if (r < 0)
-                return r;
-        r = manager_get(m, &ref, &l, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        return reply_link(msg, m, l);
 }
 
 static int reply_links(sd_bus_message *msg, Manager *m, Link **links, size_t n) {
@@ -256,7 +146,10 @@ static int reply_links(sd_bus_message *msg, Manager *m, Link **links, size_t n) 
                 return r;
         for (size_t i = 0; i < n; i++)
                 if (links[i]) {
-                        r = bus_append_link(reply, m, links[i]);
+                        LinkView v;
+
+                        link_view_init(&v, m, links[i]);
+                        r = bus_append_link(reply, &v);
                         if (r < 0)
                                 return r;
                 }
@@ -266,124 +159,127 @@ static int reply_links(sd_bus_message *msg, Manager *m, Link **links, size_t n) 
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_list_links(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ Link **links = NULL;
-        Manager *m = userdata;
-        const char *netns;
-        NlError e = {};
-        size_t n;
-        int r;
-
-        r = sd_bus_message_read(msg, "s", &netns);
-        if (r < 0)
-                return r;
-        r = manager_list(m, netns, &links, &n, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        return reply_links(msg, m, links, n);
-}
-
-/* Grows the two arrays of a batch by one element. */
-static int batch_grow(LinkRef **refs, ProgramSpec **progs, size_t n, size_t *allocated) {
-        if (n < *allocated)
-                return 0;
-        size_t a = *allocated ? *allocated * 2 : 32;
-        LinkRef *nr = reallocarray(*refs, a, sizeof(LinkRef));
-        if (!nr)
-                return -ENOMEM;
-        *refs = nr;
-        if (progs) {
-                ProgramSpec *np = reallocarray(*progs, a, sizeof(ProgramSpec));
-                if (!np)
-                        return -ENOMEM;
-                *progs = np;
-        }
-        *allocated = a;
-        return 0;
-}
-
-/* Reads AttachMany's a(sssa{sv}) (progs given) or DetachMany's a(sss). */
-static int read_batch(sd_bus_message *msg, LinkRef **refs, ProgramSpec **progs, size_t *ret_n,
-                      sd_bus_error *error) {
-        const char *sig = progs ? "sssa{sv}" : "sss";
-        size_t n = 0, allocated = 0;
-        NlError e = {};
-        int r;
-
-        r = sd_bus_message_enter_container(msg, 'a', progs ? "(sssa{sv})" : "(sss)");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(msg, 'r', sig)) > 0) {
-                if (n >= BATCH_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "More than %d elements in one batch", BATCH_MAX);
-                if (batch_grow(refs, progs, n, &allocated) < 0)
-                        return -ENOMEM;
-                r = read_ref(msg, &(*refs)[n]);
-                if (r < 0)
-                        return r;
-                if (progs) {
-                        r = bus_read_program(msg, &(*progs)[n], &e);
-                        if (r < 0) {
-                                nl_error_prefix(&e, r, "Element %zu", n);
-                                return bus_reply_nl_error(error, &e, r);
-                        }
-                        r = check_program_access(msg, &(*progs)[n], error);
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-                n++;
-        }
-        if (r < 0)
-                return r;
-        *ret_n = n;
-        return sd_bus_message_exit_container(msg);
-}
-
-static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+/* Attach, Update and Replace: a link and a program, and for Replace the
+ * program id the link must run. */
+static int method_program_call(sd_bus_message *msg, Context *c, sd_bus_error *error, ManagerMethod method) {
+        _cleanup_(manager_call_done) ManagerCall call = {};
         _cleanup_(waiter_freep) Waiter *w = NULL;
-        _cleanup_free_ LinkRef *refs = NULL;
-        _cleanup_free_ ProgramSpec *progs = NULL;
-        _cleanup_free_ Link **links = NULL;
-        Manager *m = userdata;
-        size_t n = 0;
+        Manager *m = c->manager;
         NlError e = {};
+        Link *l = NULL;
         int r;
 
-        r = bus_check_mutate_access(msg, error);
+        r = bus_parse_manager_call(c, msg, method, &call, error);
         if (r < 0)
                 return r;
-        r = read_batch(msg, &refs, &progs, &n, error);
+        r = waiter_take(m, msg, 1, &w);
         if (r < 0)
                 return r;
-        r = waiter_take(m, msg, n, &w);
-        if (r < 0)
-                return r;
-        r = manager_attach_many(m, refs, progs, n, &w->slots, &links, &e);
+        if (method == MANAGER_ATTACH)
+                r = manager_attach(m, &call.ref, &call.prog, &w->slots, &l, &e);
+        else if (method == MANAGER_UPDATE)
+                r = manager_update(m, &call.ref, &call.prog, &w->slots, &l, &e);
+        else
+                r = manager_replace(m, &call.ref, call.expected, &call.prog, &w->slots, &l, &e);
         if (r == -EINPROGRESS)
                 return waiter_park(TAKE_PTR(w));
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
-        return reply_links(msg, m, links, n);
+        return reply_link(msg, m, l);
 }
 
-static int method_detach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_free_ LinkRef *refs = NULL;
-        Manager *m = userdata;
-        size_t n = 0;
+static int method_attach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_program_call(msg, userdata, error, MANAGER_ATTACH);
+}
+
+static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_program_call(msg, userdata, error, MANAGER_UPDATE);
+}
+
+static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_program_call(msg, userdata, error, MANAGER_REPLACE);
+}
+
+static int method_detach(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(manager_call_done) ManagerCall call = {};
+        Context *c = userdata;
         NlError e = {};
         int r;
 
-        r = bus_check_mutate_access(msg, error);
+        r = bus_parse_manager_call(c, msg, MANAGER_DETACH, &call, error);
         if (r < 0)
                 return r;
-        r = read_batch(msg, &refs, NULL, &n, error);
+        r = manager_detach(c->manager, &call.ref, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_get_link(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(manager_call_done) ManagerCall call = {};
+        Context *c = userdata;
+        NlError e = {};
+        Link *l = NULL;
+        int r;
+
+        r = bus_parse_manager_call(c, msg, MANAGER_GET_LINK, &call, error);
         if (r < 0)
                 return r;
-        r = manager_detach_many(m, refs, n, &e);
+        r = manager_get(c->manager, &call.ref, &l, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return reply_link(msg, c->manager, l);
+}
+
+static int method_list_links(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(manager_call_done) ManagerCall call = {};
+        _cleanup_free_ Link **links = NULL;
+        Context *c = userdata;
+        NlError e = {};
+        size_t n;
+        int r;
+
+        r = bus_parse_manager_call(c, msg, MANAGER_LIST_LINKS, &call, error);
+        if (r < 0)
+                return r;
+        r = manager_list(c->manager, call.netns, &links, &n, &e);
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return reply_links(msg, c->manager, links, n);
+}
+
+static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(manager_call_done) ManagerCall call = {};
+        _cleanup_(waiter_freep) Waiter *w = NULL;
+        _cleanup_free_ Link **links = NULL;
+        Context *c = userdata;
+        NlError e = {};
+        int r;
+
+        r = bus_parse_manager_call(c, msg, MANAGER_ATTACH_MANY, &call, error);
+        if (r < 0)
+                return r;
+        r = waiter_take(c->manager, msg, call.n, &w);
+        if (r < 0)
+                return r;
+        r = manager_attach_many(c->manager, call.refs, call.progs, call.n, &w->slots, &links, &e);
+        if (r == -EINPROGRESS)
+                return waiter_park(TAKE_PTR(w));
+        if (r < 0)
+                return bus_reply_nl_error(error, &e, r);
+        return reply_links(msg, c->manager, links, call.n);
+}
+
+static int method_detach_many(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(manager_call_done) ManagerCall call = {};
+        Context *c = userdata;
+        NlError e = {};
+        int r;
+
+        r = bus_parse_manager_call(c, msg, MANAGER_DETACH_MANY, &call, error);
+        if (r < 0)
+                return r;
+        r = manager_detach_many(c->manager, call.refs, call.n, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return sd_bus_reply_method_return(msg, NULL);
@@ -396,14 +292,14 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
 
 static int property_pin_root(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        return sd_bus_message_append(reply, "s", nl_pin_store_root(m->store));
+        Context *c = userdata;
+        return sd_bus_message_append(reply, "s", nl_pin_store_root(c->manager->store));
 }
 
 static int property_n_links(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) hashmap_size(m->links));
+        Context *c = userdata;
+        return sd_bus_message_append(reply, "u", (uint32_t) hashmap_size(c->manager->links));
 }
 
 const sd_bus_vtable manager_vtable[] = {
@@ -433,6 +329,8 @@ const sd_bus_vtable manager_vtable[] = {
                                  "aa{sv}", SD_BUS_PARAM(links), method_attach_many, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DetachMany", "a(sss)", SD_BUS_PARAM(links),
                                  "", , method_detach_many, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Reload", "b", SD_BUS_PARAM(dry_run),
+                                 "a{sv}", SD_BUS_PARAM(result), bus_method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_NAMES("LinkAttached", "a{sv}", SD_BUS_PARAM(link), 0),
         SD_BUS_SIGNAL_WITH_NAMES("LinkUpdated", "a{sv}", SD_BUS_PARAM(link), 0),
         SD_BUS_SIGNAL_WITH_NAMES("LinkDetached", "a{sv}", SD_BUS_PARAM(link), 0),

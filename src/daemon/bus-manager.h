@@ -3,8 +3,9 @@
 
 #include <systemd/sd-bus.h>
 
-#include "manager.h"
+#include "context.h"
 
+/* org.netnslink1.Manager on /org/netnslink1, with the Context as userdata. */
 extern const sd_bus_vtable manager_vtable[];
 
 /* Releases the requests that wait for a load, at exit. */

@@ -14,19 +14,16 @@
 
 #include "bus-signals.h"
 #include "bus-util.h"
+#include "link-view.h"
 #include "log.h"
 
 #define FLUSH_CHUNK 32
 
-typedef struct Queued {
+/* The queue itself is the Context's (SignalQueue). */
+typedef struct QueuedSignal {
         LinkEvent ev;
         Link link;      /* a copy: netns and source are its own, no fd, no program */
-} Queued;
-
-static Queued *queue;
-static size_t head, n_queued, allocated;
-static sd_event_source *flush_source;
-static Manager *flush_manager;
+} QueuedSignal;
 
 static const char *const signal_names[] = {
         [LINK_ATTACHED] = "LinkAttached",
@@ -37,97 +34,107 @@ static const char *const signal_names[] = {
         [LINK_REPAIRED] = "LinkDrifted",
 };
 
-static void send_one(Manager *m, Queued *q) {
+static void send_one(Context *c, QueuedSignal *q) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
-        sd_bus *bus = m->userdata;
+        LinkView v;
         int r;
 
-        r = sd_bus_message_new_signal(bus, &sig, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, signal_names[q->ev]);
+        /* The queued copy is marked detached: the view asks the kernel
+         * nothing, and says the order it had when it was queued. */
+        link_view_init(&v, c->manager, &q->link);
+        r = sd_bus_message_new_signal(c->bus, &sig, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, signal_names[q->ev]);
         if (r >= 0 && (q->ev == LINK_DRIFTED || q->ev == LINK_REPAIRED))
-                r = bus_append_drifted_link(sig, m, &q->link, q->ev == LINK_REPAIRED);
+                r = bus_append_drifted_link(sig, &v, q->ev == LINK_REPAIRED);
         else if (r >= 0)
-                r = bus_append_link(sig, m, &q->link);
+                r = bus_append_link(sig, &v);
         if (r >= 0)
-                r = sd_bus_send(bus, sig, NULL);
+                r = sd_bus_send(c->bus, sig, NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to send %s signal: %m", signal_names[q->ev]);
         free(q->link.netns);
         free(q->link.source);
+        free(q->link.config);
 }
 
 static int flush_chunk(sd_event_source *s, void *userdata) {
-        Manager *m = userdata;
-        size_t end = n_queued - head > FLUSH_CHUNK ? head + FLUSH_CHUNK : n_queued;
+        Context *c = userdata;
+        SignalQueue *sq = &c->signals;
+        size_t end = sq->n - sq->head > FLUSH_CHUNK ? sq->head + FLUSH_CHUNK : sq->n;
 
         /* The log lines of these changes first, in one write. */
         log_flush();
-        for (; head < end; head++)
-                send_one(m, &queue[head]);
-        if (head < n_queued)
+        for (; sq->head < end; sq->head++)
+                send_one(c, &sq->items[sq->head]);
+        if (sq->head < sq->n)
                 return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-        head = n_queued = 0;
+        sq->head = sq->n = 0;
         return 0;
 }
 
-static int enqueue(Manager *m, LinkEvent ev, const Link *l) {
-        Queued *q;
+static int enqueue(Context *c, LinkEvent ev, const Link *l) {
+        SignalQueue *sq = &c->signals;
+        QueuedSignal *q;
         int r;
 
-        if (!flush_source) {
-                sd_event *event = sd_bus_get_event(m->userdata);
+        if (!sq->flush_source) {
+                sd_event *event = sd_bus_get_event(c->bus);
                 if (!event)
                         return -ENOTCONN;
-                r = sd_event_add_defer(event, &flush_source, flush_chunk, m);
+                r = sd_event_add_defer(event, &sq->flush_source, flush_chunk, c);
                 if (r < 0)
                         return r;
                 /* After the bus has written the reply. */
-                (void) sd_event_source_set_priority(flush_source, SD_EVENT_PRIORITY_IDLE);
-                flush_manager = m;
+                (void) sd_event_source_set_priority(sq->flush_source, SD_EVENT_PRIORITY_IDLE);
         }
-        if (n_queued == allocated) {
-                size_t a = allocated ? allocated * 2 : 64;
-                Queued *v = reallocarray(queue, a, sizeof(Queued));
+        if (sq->n == sq->allocated) {
+                size_t a = sq->allocated ? sq->allocated * 2 : 64;
+                QueuedSignal *v = reallocarray(sq->items, a, sizeof(QueuedSignal));
                 if (!v)
                         return -ENOMEM;
-                queue = v;
-                allocated = a;
+                sq->items = v;
+                sq->allocated = a;
         }
-        q = &queue[n_queued];
-        *q = (Queued) { .ev = ev, .link = *l };
+        q = &sq->items[sq->n];
+        *q = (QueuedSignal) { .ev = ev, .link = *l };
         /* The run order as it is now; marked as no longer live, so that
-         * bus_append_link says this one instead of asking again. */
-        q->link.order = l->defunct || l->detached ? l->order : manager_link_order(m, l);
+         * the link's view says this one instead of asking again. */
+        q->link.order = l->defunct || l->detached ? l->order : manager_link_order(c->manager, l);
         q->link.detached = true;
         q->link.fd = -EBADF;
         q->link.prog = NULL;
         q->link.netns = strdup(l->netns);
         q->link.source = strdup(l->source ? l->source : "");
-        if (!q->link.netns || !q->link.source) {
+        q->link.config = l->config ? strdup(l->config) : NULL;
+        if (!q->link.netns || !q->link.source || (l->config && !q->link.config)) {
                 free(q->link.netns);
                 free(q->link.source);
+                free(q->link.config);
                 return -ENOMEM;
         }
-        n_queued++;
-        return sd_event_source_set_enabled(flush_source, SD_EVENT_ONESHOT);
+        sq->n++;
+        return sd_event_source_set_enabled(sq->flush_source, SD_EVENT_ONESHOT);
 }
 
 void bus_manager_emit(Manager *m, LinkEvent ev, const Link *l) {
+        Context *c = m->userdata;
         int r;
 
-        if (!m->userdata)
+        if (!c || !c->bus)
                 return;
-        r = enqueue(m, ev, l);
+        r = enqueue(c, ev, l);
         if (r < 0)
                 log_warning_errno(r, "Failed to queue %s signal: %m", signal_names[ev]);
 }
 
-void bus_manager_flush_signals(void) {
+void bus_signals_flush(Context *c) {
+        SignalQueue *sq = &c->signals;
+
         log_flush();
-        for (; head < n_queued; head++)
-                send_one(flush_manager, &queue[head]);
-        head = n_queued = 0;
-        flush_source = sd_event_source_disable_unref(flush_source);
-        free(queue);
-        queue = NULL;
-        allocated = 0;
+        for (; sq->head < sq->n; sq->head++)
+                send_one(c, &sq->items[sq->head]);
+        sq->head = sq->n = 0;
+        sq->flush_source = sd_event_source_disable_unref(sq->flush_source);
+        free(sq->items);
+        sq->items = NULL;
+        sq->allocated = 0;
 }

@@ -4,122 +4,32 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "builtins.h"
+#include "bus-parse.h"
 #include "bus-steering.h"
 #include "bus-util.h"
-#include "log.h"
-#include "manager.h"
-#include "steer.h"
+#include "steering.h"
 
-/* SetBindings: a bound on what is read into memory; the core refuses a set
- * its maps cannot hold long before this. */
-#define SET_BINDINGS_MAX 1048576U
-
-/* The link a Steering call names, with its maps open. */
-typedef struct SteerTarget {
-        Link *link;
-        NlSteer *steer;
-} SteerTarget;
-
-/* The maps of the link used last stay open: opening them costs 20 system
- * calls, a third of an AddBinding, and a client usually sends many calls
- * for one link. A link is recognised by its kernel link id, which a detach
- * and attach under the same name changes; a detached link's maps stay open
- * only until the next call names another link. */
-static struct {
-        char key[128];
-        uint32_t link_id;
-        NlSteer *steer;
-} open_cache;
-
-static void steer_target_done(SteerTarget *t) {
-        if (t->steer == open_cache.steer)
-                return;
-        t->steer = nl_steer_close(t->steer);
-}
-
-static NlSteer *open_cache_get(const Link *l) {
-        if (open_cache.steer && open_cache.link_id == l->info.link_id && strcmp(open_cache.key, l->key) == 0)
-                return open_cache.steer;
-        return NULL;
-}
-
-static void open_cache_put(const Link *l, NlSteer *s) {
-        nl_steer_close(open_cache.steer);
-        snprintf(open_cache.key, sizeof(open_cache.key), "%s", l->key);
-        open_cache.link_id = l->info.link_id;
-        open_cache.steer = s;
-}
-
-/* An sk_lookup link of ours that runs builtin:steer. */
-static int steer_target_open(Manager *m, const char *netns, const char *name, SteerTarget *ret, NlError *e) {
-        const NlBuiltin *b;
-        char dir[4096], buf[80];
-        Link *l = NULL;
-        int r;
-
-        r = manager_find(m, netns, NL_ATTACH_SK_LOOKUP, name, &l, e);
-        if (r < 0)
-                return r;
-        b = l->builtin;
-        if (!b || !b->per_link || strcmp(b->name, "steer") != 0)
-                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EMEDIUMTYPE,
-                                    "Link '%s' in netns %s runs program '%s', not builtin:steer", l->name,
-                                    nl_printable(netns, buf, sizeof(buf)), l->info.prog_name);
-        ret->link = l;
-        ret->steer = open_cache_get(l);
-        if (ret->steer)
-                return 0;
-        r = manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir));
-        if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Steer map folder path too long");
-        r = nl_steer_open(dir, &ret->steer, e);
-        /* Map pins removed behind our back are pinned again from the
-         * link's program, and the call goes on. */
-        if (r < 0 && manager_repair_steer_maps(m, l, NULL) > 0)
-                r = nl_steer_open(dir, &ret->steer, e);
-        if (r < 0)
-                return r;
-        open_cache_put(l, ret->steer);
-        return 0;
-}
-
-/* Reads "s netns, s link" and opens the target; on failure error is set. */
-static int read_target(sd_bus_message *msg, Manager *m, SteerTarget *t, sd_bus_error *error) {
-        const char *netns, *name;
+/* The first half of every handler: parse (bus-parse.c), then find the
+ * link and open its maps (the Steering core); on failure error is set. */
+static int open_call(sd_bus_message *msg, Context *c, SteeringMethod method, SteeringCall *call,
+                     SteerTarget *t, sd_bus_error *error) {
         NlError e = {};
         int r;
 
-        r = sd_bus_message_read(msg, "ss", &netns, &name);
+        r = bus_parse_steering_call(c, msg, method, call, error);
         if (r < 0)
                 return r;
-        r = steer_target_open(m, netns, name, t, &e);
+        r = steering_open(&c->steering, c->manager, call->netns, call->link, call->mutate, t, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return 0;
 }
 
-/* The same for a call that changes the link's steering: the caller must be
- * allowed to. */
-static int read_mutate_target(sd_bus_message *msg, Manager *m, SteerTarget *t, sd_bus_error *error) {
-        NlError e = {};
-        int r;
-
-        r = bus_check_mutate_access(msg, error);
+/* The core's answer to a call that changes the link: empty, or its error. */
+static int reply_change(sd_bus_message *msg, const NlError *e, int r, sd_bus_error *error) {
         if (r < 0)
-                return r;
-        r = manager_require_pin_root(m, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        return read_target(msg, m, t, error);
-}
-
-static const char *binding_to_string(const NlSteerBinding *b, char *buf, size_t size) {
-        char prefix[INET6_ADDRSTRLEN + 8];
-
-        snprintf(buf, size, "%s %s port %u", nl_steer_protocol_to_string(b->protocol),
-                 nl_steer_prefix_to_string(b, prefix, sizeof(prefix)), b->port);
-        return buf;
+                return bus_reply_nl_error(error, e, r);
+        return sd_bus_reply_method_return(msg, NULL);
 }
 
 static const char *family_to_string(uint8_t family) {
@@ -127,53 +37,29 @@ static const char *family_to_string(uint8_t family) {
 }
 
 static int method_add_binding(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(steering_call_done) SteeringCall call = {};
         _cleanup_(steer_target_done) SteerTarget t = {};
-        const char *protocol, *prefix, *label;
-        NlSteerBinding b;
         NlError e = {};
-        char desc[128];
-        uint16_t port;
         int r;
 
-        r = read_mutate_target(msg, userdata, &t, error);
+        r = open_call(msg, userdata, STEERING_ADD_BINDING, &call, &t, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "ssqs", &protocol, &prefix, &port, &label);
-        if (r < 0)
-                return r;
-        r = nl_steer_binding_parse(protocol, prefix, port, label, &b, &e);
-        if (r >= 0)
-                r = nl_steer_add_binding(t.steer, &b, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        if (r > 0)
-                log_info("Steering %s/%s: bound %s to label '%s'", t.link->netns, t.link->name,
-                         binding_to_string(&b, desc, sizeof(desc)), b.label);
-        return sd_bus_reply_method_return(msg, NULL);
+        r = steering_add_binding(&t, &call.binding, &e);
+        return reply_change(msg, &e, r, error);
 }
 
 static int method_remove_binding(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(steering_call_done) SteeringCall call = {};
         _cleanup_(steer_target_done) SteerTarget t = {};
-        const char *protocol, *prefix;
-        NlSteerBinding b;
         NlError e = {};
-        char desc[128];
-        uint16_t port;
         int r;
 
-        r = read_mutate_target(msg, userdata, &t, error);
+        r = open_call(msg, userdata, STEERING_REMOVE_BINDING, &call, &t, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "ssq", &protocol, &prefix, &port);
-        if (r < 0)
-                return r;
-        r = nl_steer_binding_parse(protocol, prefix, port, NULL, &b, &e);
-        if (r >= 0)
-                r = nl_steer_remove_binding(t.steer, &b, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        log_info("Steering %s/%s: unbound %s", t.link->netns, t.link->name, binding_to_string(&b, desc, sizeof(desc)));
-        return sd_bus_reply_method_return(msg, NULL);
+        r = steering_remove_binding(&t, &call.binding, &e);
+        return reply_change(msg, &e, r, error);
 }
 
 /* Replies to msg with the aa{sv} of the n records of size size at items,
@@ -209,13 +95,14 @@ static int append_binding(sd_bus_message *reply, const void *item) {
 }
 
 static int method_list_bindings(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(steering_call_done) SteeringCall call = {};
         _cleanup_(steer_target_done) SteerTarget t = {};
         _cleanup_free_ NlSteerBinding *b = NULL;
         NlError e = {};
         size_t n;
         int r;
 
-        r = read_target(msg, userdata, &t, error);
+        r = open_call(msg, userdata, STEERING_LIST_BINDINGS, &call, &t, error);
         if (r < 0)
                 return r;
         r = nl_steer_list_bindings(t.steer, &b, &n, &e);
@@ -225,96 +112,46 @@ static int method_list_bindings(sd_bus_message *msg, void *userdata, sd_bus_erro
 }
 
 static int method_set_bindings(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(steering_call_done) SteeringCall call = {};
         _cleanup_(steer_target_done) SteerTarget t = {};
-        _cleanup_free_ NlSteerBinding *b = NULL;
-        size_t n = 0, allocated = 0;
         NlSteerChanges c = {};
         NlError e = {};
         int r;
 
-        r = read_mutate_target(msg, userdata, &t, error);
+        r = open_call(msg, userdata, STEERING_SET_BINDINGS, &call, &t, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(msg, 'a', "(ssqs)");
-        if (r < 0)
-                return r;
-        for (;;) {
-                const char *protocol, *prefix, *label;
-                uint16_t port;
-
-                r = sd_bus_message_read(msg, "(ssqs)", &protocol, &prefix, &port, &label);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                if (n >= SET_BINDINGS_MAX)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                                 "More than %u bindings in one SetBindings", SET_BINDINGS_MAX);
-                if (n == allocated) {
-                        size_t a = allocated ? allocated * 2 : 64;
-                        NlSteerBinding *nb = reallocarray(b, a, sizeof(*b));
-                        if (!nb)
-                                return -ENOMEM;
-                        b = nb;
-                        allocated = a;
-                }
-                r = nl_steer_binding_parse(protocol, prefix, port, label, &b[n], &e);
-                if (r < 0) {
-                        nl_error_prefix(&e, r, "Binding %zu", n);
-                        return bus_reply_nl_error(error, &e, r);
-                }
-                n++;
-        }
-        r = sd_bus_message_exit_container(msg);
-        if (r < 0)
-                return r;
-
-        r = nl_steer_set_bindings(t.steer, b, n, &c, &e);
+        r = steering_set_bindings(&t, call.bindings, call.n, &c, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
-        /* What the link holds now: a binding the request named twice is one. */
-        log_info("Steering %s/%s: replaced the bindings: %u now, %u added, %u removed", t.link->netns,
-                 t.link->name, c.total, c.added, c.removed);
         return sd_bus_reply_method_return(msg, "a{sv}", 3, "added", "u", c.added, "removed", "u", c.removed,
                                           "total", "u", c.total);
 }
 
 static int method_register_socket(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(steering_call_done) SteeringCall call = {};
         _cleanup_(steer_target_done) SteerTarget t = {};
-        const char *label;
-        NlError e = {};
-        int fd, r;
-
-        r = read_mutate_target(msg, userdata, &t, error);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read(msg, "sh", &label, &fd);
-        if (r < 0)
-                return r;
-        r = nl_steer_register_socket(t.steer, t.link->ino, label, fd, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        log_info("Steering %s/%s: registered a socket for label '%s'", t.link->netns, t.link->name, label);
-        return sd_bus_reply_method_return(msg, NULL);
-}
-
-static int method_unregister_socket(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(steer_target_done) SteerTarget t = {};
-        const char *label;
         NlError e = {};
         int r;
 
-        r = read_mutate_target(msg, userdata, &t, error);
+        r = open_call(msg, userdata, STEERING_REGISTER_SOCKET, &call, &t, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "s", &label);
+        r = steering_register_socket(&t, call.label, call.fd, &e);
+        return reply_change(msg, &e, r, error);
+}
+
+static int method_unregister_socket(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(steering_call_done) SteeringCall call = {};
+        _cleanup_(steer_target_done) SteerTarget t = {};
+        NlError e = {};
+        int r;
+
+        r = open_call(msg, userdata, STEERING_UNREGISTER_SOCKET, &call, &t, error);
         if (r < 0)
                 return r;
-        r = nl_steer_unregister_socket(t.steer, label, &e);
-        if (r < 0)
-                return bus_reply_nl_error(error, &e, r);
-        log_info("Steering %s/%s: unregistered the sockets of label '%s'", t.link->netns, t.link->name, label);
-        return sd_bus_reply_method_return(msg, NULL);
+        r = steering_unregister_socket(&t, call.label, &e);
+        return reply_change(msg, &e, r, error);
 }
 
 static int append_destination(sd_bus_message *reply, const void *item) {
@@ -336,13 +173,14 @@ static int append_destination(sd_bus_message *reply, const void *item) {
 }
 
 static int method_list_destinations(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(steering_call_done) SteeringCall call = {};
         _cleanup_(steer_target_done) SteerTarget t = {};
         _cleanup_free_ NlSteerDestination *d = NULL;
         NlError e = {};
         size_t n;
         int r;
 
-        r = read_target(msg, userdata, &t, error);
+        r = open_call(msg, userdata, STEERING_LIST_DESTINATIONS, &call, &t, error);
         if (r < 0)
                 return r;
         r = nl_steer_list_destinations(t.steer, &d, &n, &e);

@@ -74,6 +74,7 @@ struct Loader {
         sd_event *event;
         NlProgCache *cache;
         int marks_fd;
+        int sources_fd;
         LoaderHooks hooks;
         uint64_t n_file_loads;  /* names the loads of files without an identity */
         Hashmap *jobs;          /* key -> LoadJob, running or queued */
@@ -195,6 +196,9 @@ static int adopt(Loader *l, const LoadArgs *a, const char *staging, int fd, NlPr
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the loaded program's id: %m");
         if (r >= 0)
                 r = nl_builtin_mark(l->marks_fd, id, nl_builtin_from_source(a->source), e);
+        /* The same for an object's program: its source, listed again after a restart. */
+        if (r >= 0)
+                r = nl_prog_source_record(l->sources_fd, id, a->source, e);
         if (r >= 0)
                 r = nl_prog_cache_adopt(l->cache, a->per_link ? NULL : key, a->source, NULL, NULL, fd, &p, e);
         close(fd);
@@ -619,7 +623,8 @@ void loader_forget(Loader *l, void *userdata) {
                                 i++;
 }
 
-int loader_new(sd_event *event, NlProgCache *cache, int marks_fd, const LoaderHooks *hooks, Loader **ret) {
+int loader_new(sd_event *event, NlProgCache *cache, int marks_fd, int sources_fd, const LoaderHooks *hooks,
+               Loader **ret) {
         Loader *l = calloc(1, sizeof(*l));
 
         if (!l)
@@ -627,6 +632,7 @@ int loader_new(sd_event *event, NlProgCache *cache, int marks_fd, const LoaderHo
         l->event = sd_event_ref(event);
         l->cache = cache;
         l->marks_fd = marks_fd;
+        l->sources_fd = sources_fd;
         l->hooks = *hooks;
         l->queue_tail = &l->queue;
         l->jobs = hashmap_new();

@@ -65,7 +65,7 @@ typedef struct LoaderHooks {
 typedef struct Loader Loader;
 
 /* event NULL: every load waits for its child. */
-int loader_new(sd_event *event, NlProgCache *cache, int marks_fd, const LoaderHooks *hooks,
+int loader_new(sd_event *event, NlProgCache *cache, int marks_fd, int sources_fd, const LoaderHooks *hooks,
                Loader **ret);
 Loader *loader_free(Loader *l);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "builtin-marks.h"
+#include "link-records.h"
 #include "log.h"
 #include "manager.h"
 #include "pin-layout.h"
@@ -20,7 +21,9 @@
  *         builtin:steer): an older root is brought up to date, and the
  *         marker written last [layout-migrate-midway,
  *         layout-before-marker], so that a migration killed half way is
- *         done again by the next start. Marks of programs gone are pruned.
+ *         done again by the next start. Marks and sources of programs gone
+ *         are pruned, and records of configured links (link-records.h)
+ *         that are not the daemon's.
  */
 
 void manager_link_set_builtin(Link *l, const NlBuiltin *b) {
@@ -35,6 +38,83 @@ void manager_link_set_builtin(Link *l, const NlBuiltin *b) {
         l->source = source;
 }
 
+void manager_link_set_recorded(Manager *m, Link *l) {
+        char buf[NL_LINK_RECORD_PATH_MAX];
+
+        if (!l->builtin && nl_prog_source_recorded(m->sources_fd, l->info.prog_id, buf, sizeof(buf)) >= 0) {
+                char *s = strdup(buf);
+                if (s) {
+                        free(l->source);
+                        l->source = s;
+                }
+        }
+        if (nl_link_record_get(m->configs_fd, l->info.link_id, buf, sizeof(buf)) >= 0) {
+                free(l->config);
+                l->config = strdup(buf);
+        }
+}
+
+int manager_link_set_config(Manager *m, Link *l, const char *path, NlError *e) {
+        char *p = NULL;
+        int r;
+
+        if (!path) {
+                r = nl_link_record_clear(m->configs_fd, l->info.link_id);
+                if (r < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear the record of link %u: %m",
+                                            l->info.link_id);
+                free(l->config);
+                l->config = NULL;
+                return 0;
+        }
+        if (l->config && strcmp(l->config, path) == 0)
+                return 0;
+        p = strdup(path);
+        if (!p)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = nl_link_record_set(m->configs_fd, l->info.link_id, path, e);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        free(l->config);
+        l->config = p;
+        return 0;
+}
+
+typedef struct LinkIds {
+        uint32_t *ids;
+        size_t n;
+} LinkIds;
+
+static int compare_u32(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+        return x < y ? -1 : x > y;
+}
+
+static bool link_not_ours(uint32_t link_id, void *userdata) {
+        const LinkIds *ids = userdata;
+        return !bsearch(&link_id, ids->ids, ids->n, sizeof(uint32_t), compare_u32);
+}
+
+/* Drops the records of configured links that are not the daemon's: made
+ * by a request a kill ended before the pin, or detached while the daemon
+ * was away. */
+static int prune_link_records(Manager *m) {
+        _cleanup_free_ uint32_t *v = calloc(hashmap_size(m->links) + 1, sizeof(uint32_t));
+        HashmapIter it = {};
+        LinkIds ids = {};
+        Link *l;
+
+        if (!v)
+                return -ENOMEM;
+        while (hashmap_iterate(m->links, &it, (void **) &l, NULL))
+                v[ids.n++] = l->info.link_id;
+        qsort(v, ids.n, sizeof(uint32_t), compare_u32);
+        ids.ids = v;
+        return nl_link_records_prune(m->configs_fd, link_not_ours, &ids);
+}
+
 int manager_layout_open(Manager *m, NlError *e) {
         const char *root = nl_pin_store_root(m->store);
         int had, r;
@@ -47,6 +127,14 @@ int manager_layout_open(Manager *m, NlError *e) {
         if (r < 0)
                 return r;
         m->marks_fd = r;
+        r = nl_prog_sources_open(root, e);
+        if (r < 0)
+                return r;
+        m->sources_fd = r;
+        r = nl_link_records_open(root, e);
+        if (r < 0)
+                return r;
+        m->configs_fd = r;
         m->marks_lost = m->layout_version >= 2 && had == 0;
         return 0;
 }
@@ -124,6 +212,13 @@ int manager_layout_update(Manager *m, NlError *e) {
         r = nl_builtin_marks_prune(m->marks_fd);
         if (r > 0)
                 log_debug("Dropped the marks of %d built-in program(s) no longer running", r);
+        r = nl_prog_sources_prune(m->sources_fd);
+        if (r > 0)
+                log_debug("Dropped the sources of %d program(s) no longer running", r);
+        /* Only here, after a scan that found every link. */
+        r = prune_link_records(m);
+        if (r > 0)
+                log_notice("Dropped the records of %d configured link(s) that are gone", r);
         if (m->layout_version == NL_PIN_LAYOUT_VERSION && !m->marks_lost)
                 return 0;
 

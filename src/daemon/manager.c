@@ -8,6 +8,7 @@
 
 #include "builtin-marks.h"
 #include "builtins.h"
+#include "link-records.h"
 #include "log.h"
 #include "manager.h"
 #include "netns-ref.h"
@@ -20,7 +21,9 @@
  *
  * Attach:  open netns; load program (steer: create and pin its maps in
  *          <ino>/steer/<name>/) [attach-after-load]; bpf_link_create
- *          [attach-after-create]; close netns; pin the link [attach-after-pin].
+ *          [attach-after-create]; close netns; for a link a configuration
+ *          file asks for, record it (link-records.h) [attach-after-record];
+ *          pin the link [attach-after-pin].
  *          A link exists only while an fd or a pin holds it, so a kill before
  *          the pin lets the kernel drop it; steer maps without a link pin are
  *          removed at start.
@@ -69,6 +72,7 @@ static void link_free(Link *l) {
         safe_close(l->fd);
         free(l->netns);
         free(l->source);
+        free(l->config);
         nl_program_unref(l->prog);
         free(l);
 }
@@ -97,7 +101,7 @@ static int manager_loader_new(Manager *m) {
         LoaderHooks hooks = { .stage = loader_stage, .ended = loader_ended, .userdata = m };
 
         (void) sd_event_default(&event);
-        return loader_new(event, m->cache, m->marks_fd, &hooks, &m->loader);
+        return loader_new(event, m->cache, m->marks_fd, m->sources_fd, &hooks, &m->loader);
 }
 
 /*
@@ -150,7 +154,7 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
         m = calloc(1, sizeof(*m));
         if (!m)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        m->marks_fd = -EBADF;
+        m->marks_fd = m->sources_fd = m->configs_fd = -EBADF;
         r = nl_pin_store_open(pin_root, &m->store, e);
         if (r < 0) {
                 free(m);
@@ -163,6 +167,8 @@ int manager_new(const char *pin_root, Manager **ret, NlError *e) {
                 r = manager_layout_open(m, e);
         if (r < 0) {
                 safe_close(m->marks_fd);
+                safe_close(m->sources_fd);
+                safe_close(m->configs_fd);
                 nl_pin_store_free(m->store);
                 free(m);
                 return r;
@@ -200,6 +206,8 @@ Manager *manager_free(Manager *m) {
         hashmap_free(m->netns, netns_free);
         nl_prog_cache_free(m->cache);
         safe_close(m->marks_fd);
+        safe_close(m->sources_fd);
+        safe_close(m->configs_fd);
         nl_pin_store_free(m->store);
         free(m);
         return NULL;
@@ -623,6 +631,15 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, Prog
                 nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the new link's id: %m");
                 goto fail_link;
         }
+        /* A configured link's record is written before its pin: a kill
+         * between the two leaves a record of a link the kernel dropped,
+         * which the next start prunes. */
+        if (m->config_of && m->config_of(m, ref)) {
+                r = manager_link_set_config(m, l, m->config_of(m, ref), e);
+                if (r < 0)
+                        goto fail_link;
+                nl_crash_point("attach-after-record");
+        }
         if (b)
                 r = nl_batch_stage_pin_fd(b, ns.ino, type, ref->name, l->fd, l->info.link_id, e);
         else
@@ -635,6 +652,8 @@ static int attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, Prog
 
 fail_link:
         (void) nl_link_detach(l->fd, NULL);
+        if (l->config)
+                (void) nl_link_record_clear(m->configs_fd, l->info.link_id);
         link_free(l);
 fail:
         nl_netns_close(&ns);
@@ -680,6 +699,15 @@ int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, Program
 
 /* Update and Replace. */
 
+/* An operator may change a configured link over D-Bus; it is said, since
+ * the next apply of the configuration puts the file's state back. */
+static void note_config_override(Manager *m, const Link *l, const char *call) {
+        if (l->config && !m->applying)
+                log_notice("%s changes %s link '%s' in netns %s, which %s describes; the next apply of the "
+                           "configuration restores it", call, nl_attach_type_to_string(l->type), l->name, l->netns,
+                           l->config);
+}
+
 static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expected,
                         const ProgramSpec *p, ProgramSlots *slots, Link **ret, NlError *e) {
         _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
@@ -708,6 +736,7 @@ static int swap_program(Manager *m, const LinkRef *ref, bool cas, uint32_t expec
 
         was_steer = link_is_steer(l);
         now_steer = spec_is_per_link(p);
+        note_config_override(m, l, cas ? "Replace" : "Update");
 
         /* Steer on a link that runs it keeps the link's maps; moving to
          * steer from something else gets new ones (program_get). */
@@ -768,6 +797,9 @@ void manager_finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached) {
                 (void) nl_link_detach(l->fd, NULL);
         if (steer)
                 manager_remove_steer_dir(m, l->ino, l->name);
+        /* A kill before this leaves a record the next start prunes. */
+        if (l->config)
+                (void) nl_link_record_clear(m->configs_fd, l->info.link_id);
         log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
         l->detached = true;
         manager_emit(m, ev, l);
@@ -784,6 +816,7 @@ int manager_detach(Manager *m, const LinkRef *ref, NlError *e) {
         r = manager_require_pin_root(m, e);
         if (r < 0)
                 return r;
+        note_config_override(m, l, "Detach");
         r = nl_pin_store_unpin(m->store, l->ino, l->type, l->name);
         if (r < 0 && r != -ENOENT)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot remove the pin of link '%s': %m", l->name);
@@ -969,6 +1002,8 @@ fail:
         for (size_t k = 0; k < n; k++)
                 if (made[k]) {
                         (void) nl_link_detach(made[k]->fd, NULL);
+                        if (made[k]->config)
+                                (void) nl_link_record_clear(m->configs_fd, made[k]->info.link_id);
                         if (spec_is_per_link(&progs[k]))
                                 manager_remove_steer_dir(m, made[k]->ino, made[k]->name);
                         manager_mark_emptied(m, made[k]->ino);
@@ -1028,8 +1063,10 @@ int manager_detach_many(Manager *m, const LinkRef *refs, size_t n, NlError *e) {
         }
         nl_batch_free(b);
 
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
+                note_config_override(m, links[i], "DetachMany");
                 manager_finish_detach(m, links[i], LINK_DETACHED, true);      /* by the commit */
+        }
         return 0;
 
 fail:
@@ -1202,6 +1239,7 @@ static int load_one(NlPinEntry *pe, void *userdata, NlError *e) {
         /* A builtin by the daemon's record, not by a name anyone can give
          * a program (builtin-marks.h). */
         manager_link_set_builtin(l, nl_builtin_marked(m->marks_fd, l->info.prog_id));
+        manager_link_set_recorded(m, l);
 
         if (link_add(m, l, path[0] ? path : NULL) < 0) {
                 link_free(l);
@@ -1278,6 +1316,11 @@ static void repair_steer_maps(Manager *m) {
 
                 if (!link_is_steer(l) || manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir)) < 0)
                         continue;
+                /* A growth killed half way: the pins follow the maps the
+                 * link runs (steer.h). */
+                if (nl_steer_repair_pins(dir, l->info.prog_id, &e) < 0)
+                        log_warning("Steer map pins of link '%s' in netns %s: %s", l->name, l->netns, e.message);
+                e = (NlError) {};
                 /* Pins removed by hand are pinned again from the program. */
                 if (nl_steer_open(dir, &s, NULL) < 0)
                         (void) manager_repair_steer_maps(m, l, NULL);

@@ -42,6 +42,7 @@ typedef struct Link {
         NlLinkInfo info;            /* with prog_name and prog_tag */
         char *netns;                /* how the netns was named */
         char *source;               /* builtin:steer, sha256:…, or "" if unknown */
+        char *config;               /* the configuration file that made it (link-records.h), or NULL */
         const NlBuiltin *builtin;   /* the builtin it runs, as the daemon recorded it; NULL: none */
         NlProgram *prog;            /* NULL for links found at start */
         bool defunct;
@@ -74,6 +75,7 @@ typedef enum LinkEvent {
 } LinkEvent;
 
 typedef struct Manager Manager;
+struct LinkRef;
 typedef void (*link_event_fn)(Manager *m, LinkEvent ev, const Link *l);
 
 struct Manager {
@@ -100,6 +102,12 @@ struct Manager {
         uint32_t layout_version;
         int marks_fd;
         bool marks_lost;    /* a root of a version with marks had none */
+        int sources_fd;     /* programs' sources by id (builtin-marks.h) */
+        int configs_fd;     /* links made by configuration files (link-records.h) */
+        bool applying;      /* the configuration is being applied (config-apply.c) */
+        /* While it is: the file that asks for the link ref names, or NULL. */
+        const char *(*config_of)(Manager *m, const struct LinkRef *ref);
+        struct ConfigApply *config;     /* the daemon's configuration (config-apply.h), or NULL */
 
         /* drift.c */
         bool pin_root_lost;         /* the pin root is not a bpffs mount now */
@@ -181,6 +189,11 @@ int manager_layout_open(Manager *m, NlError *e);
 int manager_layout_update(Manager *m, NlError *e);
 /* Sets the builtin l runs, and its source to match. */
 void manager_link_set_builtin(Link *l, const NlBuiltin *b);
+/* A link found at start: its source and configuration file, from the
+ * records (manager-layout.c). */
+void manager_link_set_recorded(Manager *m, Link *l);
+/* Records that the file at path made l (NULL: that none did). */
+int manager_link_set_config(Manager *m, Link *l, const char *path, NlError *e);
 
 /* The steer map folder of a link, <pin-root>/<ino>/steer/<name>. */
 int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size);

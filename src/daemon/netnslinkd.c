@@ -12,10 +12,12 @@
 #include <systemd/sd-event.h>
 
 #include "bus-manager.h"
+#include "bus-names.h"
 #include "bus-signals.h"
 #include "bus-steering.h"
-#include "bus-util.h"
 #include "caps.h"
+#include "context.h"
+#include "config-apply.h"
 #include "log.h"
 #include "manager.h"
 #include "netns-ref.h"
@@ -25,6 +27,7 @@
 #define DEFUNCT_CHECK_USEC (1000 * 1000ULL)
 
 static const char *arg_pin_root = NL_PIN_ROOT_DEFAULT;
+static const char *arg_config_root = "/";
 
 static void help(void) {
         printf("netnslinkd [OPTIONS...]\n\n"
@@ -34,6 +37,8 @@ static void help(void) {
                "  -h --help               Show this help\n"
                "     --version            Show package version\n"
                "     --pin-root=DIR       Pin links under DIR (default: %s)\n"
+               "     --config-root=DIR    Read DIR/etc/netnslink/links.d/ and so on instead of\n"
+               "                          /etc/netnslink/links.d/ ... (default: /)\n"
                "     --log-level=LEVEL    Log up to LEVEL: err, warning, notice, info, debug\n"
                "                          (default: info)\n",
                NL_PIN_ROOT_DEFAULT);
@@ -51,12 +56,13 @@ static int parse_log_level(const char *s) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_PIN_ROOT, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_PIN_ROOT, ARG_LOG_LEVEL, ARG_CONFIG_ROOT };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "pin-root", required_argument, NULL, ARG_PIN_ROOT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "config-root", required_argument, NULL, ARG_CONFIG_ROOT },
                 {}
         };
         int c, level;
@@ -71,6 +77,9 @@ static int parse_argv(int argc, char *argv[]) {
                         return 0;
                 case ARG_PIN_ROOT:
                         arg_pin_root = optarg;
+                        break;
+                case ARG_CONFIG_ROOT:
+                        arg_config_root = optarg;
                         break;
                 case ARG_LOG_LEVEL:
                         level = parse_log_level(optarg);
@@ -127,6 +136,8 @@ static int run(int argc, char *argv[]) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(context_done) Context context = {};
+        _cleanup_(config_apply_freep) ConfigApply *config = NULL;
         sd_event_source *timer = NULL;
         char kept[256], features[512];
         NlError e = {};
@@ -164,17 +175,23 @@ static int run(int argc, char *argv[]) {
         (void) sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
         (void) sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
 
+        /* The contract's error names with their errnos. */
+        r = sd_bus_error_add_map(nl_bus_error_map);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the D-Bus error map: %m");
         r = sd_bus_open_system(&bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, m);
+        /* The Manager's events go out as signals; every handler gets the
+         * context. */
+        context_init(&context, m, bus);
+        m->on_event = bus_manager_emit;
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, m);
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Steering object: %m");
-        m->on_event = bus_manager_emit;
-        m->userdata = bus;
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
         r = manager_load_pins(m, &e);
@@ -194,6 +211,23 @@ static int run(int argc, char *argv[]) {
         if (r > 0)
                 log_notice("Dropped %d link(s) whose netns vanished while the daemon was down", r);
 
+        /* The configuration files, applied before READY=1 and again at
+         * SIGHUP, Reload and when a netns they name appears. */
+        r = config_apply_new(m, arg_config_root, &config);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        m->config = config;
+        {
+                ConfigResult res = {};
+                r = config_apply(config, false, &res);
+                config_result_done(&res);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to apply the configuration: %m");
+        }
+        r = config_apply_watch(config, event);
+        if (r < 0)
+                return r;
+
         r = sd_event_add_time_relative(event, &timer, CLOCK_MONOTONIC, DEFUNCT_CHECK_USEC, 100 * 1000ULL,
                                        on_defunct_timer, m);
         if (r < 0)
@@ -209,8 +243,7 @@ static int run(int argc, char *argv[]) {
         manager_check_drift(m, true);
         (void) manager_prune(m, true);
         bus_manager_drop_waiting(m);
-        bus_manager_flush_signals();
-        bus_sender_cache_free();
+        context_done(&context);
         (void) sd_notify(false, "STOPPING=1");
         sd_event_source_unref(timer);
         if (r < 0)

@@ -20,6 +20,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "builtin-marks.h"
 #include "log.h"
 #include "steer-maps.h"
 
@@ -74,4 +75,35 @@ int steer_maps_publish(Manager *m, NlProgram *prog, uint64_t ino, const char *na
                                     dir);
         nl_program_take_staging_dir(prog);
         return 1;
+}
+
+int steer_maps_grown(int prog_fd, bool switched, void *userdata, NlError *e) {
+        SteerGrowCtx *c = userdata;
+        Link *l = c->link;
+        Netns *ns;
+        uint32_t id;
+        int r;
+
+        if (!switched) {
+                /* Marked before any link runs it: after a restart it is
+                 * known as builtin:steer by this record alone. */
+                r = nl_prog_fd_describe(prog_fd, &id, NULL, NULL);
+                if (r < 0)
+                        return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the grown program's id: %m");
+                return nl_builtin_mark(c->m->marks_fd, id, l->builtin, e);
+        }
+        /* The old program (and its maps) go as soon as nothing holds them.
+         * The program ids BPF_PROG_QUERY reports changed: so may the order
+         * read from them. */
+        l->prog = nl_program_unref(l->prog);
+        ns = manager_netns_get(c->m, l->ino);
+        if (ns)
+                ns->gen++;
+        r = nl_link_get_info(l->fd, true, &l->info);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Grown, but cannot read link '%s' again: %m", l->name);
+        log_info("Steer link '%s' in netns %s moved to larger maps (program %u)", l->name, l->netns, l->info.prog_id);
+        /* Its prog_id changed: watchers hear it as from an Update. */
+        manager_emit(c->m, LINK_UPDATED, l);
+        return 0;
 }

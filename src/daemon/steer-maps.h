@@ -23,3 +23,13 @@ int steer_maps_stage(Manager *m, uint64_t ino, char *buf, size_t size);
  * folder is the link's. The caller must hold the name, with no link of it
  * running steer. Returns 1 if moved, 0 if prog uses a link's own maps. */
 int steer_maps_publish(Manager *m, NlProgram *prog, uint64_t ino, const char *name, NlError *e);
+
+/* A steer link moved to larger maps by the library (steer.h, growth):
+ * its new program is recorded as builtin:steer before the link runs it,
+ * and the link's record follows it after. An NlSteerGrowHook; userdata is
+ * a SteerGrowCtx that the caller keeps for as long as the NlSteer may grow. */
+typedef struct SteerGrowCtx {
+        Manager *m;
+        Link *link;
+} SteerGrowCtx;
+int steer_maps_grown(int prog_fd, bool switched, void *userdata, NlError *e);

@@ -2,74 +2,55 @@
 #include <bpf/bpf.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builtin-marks.h"
+#include "id-records.h"
 
 /* One entry per built-in program alive: one per steer link, one for flow.
  * Entries are allocated as they are used (BPF_F_NO_PREALLOC). */
 #define MARKS_MAX (1U << 18)
 
-typedef struct Mark {
-        char name[16];          /* the built-in's name: "steer", "flow" */
-} Mark;
+static const NlIdRecords marks = {
+        .pin_name = NL_BUILTIN_MARKS_NAME,
+        .map_name = "nl_builtins",
+        .what = "record of built-in programs",
+        .value_size = 16,       /* the built-in's name: "steer", "flow" */
+        .max_entries = MARKS_MAX,
+};
 
-static int marks_path(const char *root, char *buf, size_t size) {
-        int n = snprintf(buf, size, "%s/" NL_BUILTIN_MARKS_NAME, root);
-        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+static const NlIdRecords sources = {
+        .pin_name = NL_PROG_SOURCES_NAME,
+        .map_name = "nl_prog_sources",
+        .what = "record of program sources",
+        .value_size = NL_PROG_SOURCE_MAX,
+        .max_entries = MARKS_MAX,
+};
+
+static bool prog_gone(uint32_t id, void *userdata) {
+        _cleanup_close_ int fd = bpf_prog_get_fd_by_id(id);
+
+        return fd == -ENOENT;
 }
 
 int nl_builtin_marks_exist(const char *root) {
-        char path[4096];
-
-        if (marks_path(root, path, sizeof(path)) < 0)
-                return -ENAMETOOLONG;
-        return access(path, F_OK) >= 0;
+        return nl_id_records_exist(&marks, root);
 }
 
 int nl_builtin_marks_open(const char *root, NlError *e) {
-        LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-        _cleanup_close_ int fd = -EBADF;
-        struct bpf_map_info info = {};
-        uint32_t len = sizeof(info);
-        char path[4096];
-        int r;
-
-        if (marks_path(root, path, sizeof(path)) < 0)
-                return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Pin root path too long");
-        fd = bpf_obj_get(path);
-        if (fd >= 0) {
-                r = bpf_obj_get_info_by_fd(fd, &info, &len);
-                if (r < 0 || info.type != BPF_MAP_TYPE_HASH || info.key_size != sizeof(uint32_t) ||
-                    info.value_size != sizeof(Mark))
-                        return nl_error_set(e, NL_ERR_FAILED, -EMEDIUMTYPE,
-                                            "%s is not the daemon's record of built-in programs", path);
-                return TAKE_FD(fd);
-        }
-        if (fd != -ENOENT)
-                return nl_error_set(e, NL_ERR_FAILED, fd, "Cannot open %s: %m", path);
-        fd = bpf_map_create(BPF_MAP_TYPE_HASH, "nl_builtins", sizeof(uint32_t), sizeof(Mark), MARKS_MAX, &opts);
-        if (fd < 0)
-                return nl_error_set(e, NL_ERR_FAILED, fd, "Cannot create the record of built-in programs: %m");
-        r = bpf_obj_pin(fd, path);
-        if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot pin %s: %m", path);
-        return TAKE_FD(fd);
+        return nl_id_records_open(&marks, root, e);
 }
 
 int nl_builtin_mark(int marks_fd, uint32_t prog_id, const NlBuiltin *b, NlError *e) {
-        Mark v = {};
         int r;
 
         if (!b) {
-                r = bpf_map_delete_elem(marks_fd, &prog_id);
-                if (r < 0 && r != -ENOENT)
+                r = nl_id_record_clear(marks_fd, prog_id);
+                if (r < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear the mark of program %u: %m", prog_id);
                 return 0;
         }
-        snprintf(v.name, sizeof(v.name), "%s", b->name);
-        r = bpf_map_update_elem(marks_fd, &prog_id, &v, BPF_ANY);
-        if (r == -E2BIG && nl_builtin_marks_prune(marks_fd) > 0)
-                r = bpf_map_update_elem(marks_fd, &prog_id, &v, BPF_ANY);
+        r = nl_id_record_set(&marks, marks_fd, prog_id, b->name, prog_gone, NULL);
         if (r == -E2BIG)
                 return nl_error_set(e, NL_ERR_FAILED, r,
                                     "Cannot mark program %u as builtin:%s: %u built-in programs are running, "
@@ -80,28 +61,40 @@ int nl_builtin_mark(int marks_fd, uint32_t prog_id, const NlBuiltin *b, NlError 
 }
 
 const NlBuiltin *nl_builtin_marked(int marks_fd, uint32_t prog_id) {
-        Mark v;
+        char name[16];
 
-        if (marks_fd < 0 || bpf_map_lookup_elem(marks_fd, &prog_id, &v) < 0)
+        if (nl_id_record_get(&marks, marks_fd, prog_id, name, sizeof(name)) < 0)
                 return NULL;
-        v.name[sizeof(v.name) - 1] = 0;
-        return nl_builtin_find(v.name);
+        return nl_builtin_find(name);
 }
 
 int nl_builtin_marks_prune(int marks_fd) {
-        uint32_t cur, next;
-        bool more = bpf_map_get_next_key(marks_fd, NULL, &cur) == 0;
-        int pruned = 0;
+        return nl_id_records_prune(marks_fd, prog_gone, NULL);
+}
 
-        /* The next key is read before the current one may go: deleting
-         * the key a walk stands on restarts it from the first. */
-        while (more) {
-                _cleanup_close_ int fd = bpf_prog_get_fd_by_id(cur);
+/* Program sources. */
 
-                more = bpf_map_get_next_key(marks_fd, &cur, &next) == 0;
-                if (fd == -ENOENT && bpf_map_delete_elem(marks_fd, &cur) == 0)
-                        pruned++;
-                cur = next;
-        }
-        return pruned;
+int nl_prog_sources_open(const char *root, NlError *e) {
+        return nl_id_records_open(&sources, root, e);
+}
+
+int nl_prog_source_record(int sources_fd, uint32_t prog_id, const char *source, NlError *e) {
+        int r;
+
+        /* Built-ins are told by their marks; nothing else has a source. */
+        if (!source || !*source || strncmp(source, "builtin:", 8) == 0)
+                r = nl_id_record_clear(sources_fd, prog_id);
+        else
+                r = nl_id_record_set(&sources, sources_fd, prog_id, source, prog_gone, NULL);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot record the source of program %u: %m", prog_id);
+        return 0;
+}
+
+int nl_prog_source_recorded(int sources_fd, uint32_t prog_id, char *buf, size_t size) {
+        return nl_id_record_get(&sources, sources_fd, prog_id, buf, size);
+}
+
+int nl_prog_sources_prune(int sources_fd) {
+        return nl_id_records_prune(sources_fd, prog_gone, NULL);
 }

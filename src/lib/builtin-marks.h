@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "builtins.h"
@@ -34,3 +35,21 @@ int nl_builtin_mark(int marks_fd, uint32_t prog_id, const NlBuiltin *b, NlError 
 const NlBuiltin *nl_builtin_marked(int marks_fd, uint32_t prog_id);
 /* Drops the marks of programs that no longer exist; returns how many. */
 int nl_builtin_marks_prune(int marks_fd);
+
+/*
+ * The source of every other program the daemon loads ("sha256:…:name", as
+ * nl_prog_elf_key says), by program id, in a hash map pinned at
+ * <root>/sources, written in the same step as the marks: so that a link
+ * found again after a restart lists where its program came from. Pruned as
+ * the marks are.
+ */
+#define NL_PROG_SOURCES_NAME "sources"
+#define NL_PROG_SOURCE_MAX 128
+
+int nl_prog_sources_open(const char *root, NlError *e);
+/* Records prog_id's source; a builtin's, or none, clears what its id may
+ * carry from a program long gone. */
+int nl_prog_source_record(int sources_fd, uint32_t prog_id, const char *source, NlError *e);
+/* Copies prog_id's source into buf; -ENOENT if none. */
+int nl_prog_source_recorded(int sources_fd, uint32_t prog_id, char *buf, size_t size);
+int nl_prog_sources_prune(int sources_fd);

@@ -43,10 +43,10 @@ const NlBuiltin *nl_builtin_from_source(const char *source) {
 static void steer_destroy(void *p) { steer__destroy(p); }
 static void flow_destroy(void *p) { flow__destroy(p); }
 
-static int load_failed(int r, const char *name, NlError *e) {
+static int load_failed(NlLibbpfCapture *cap, int r, const char *name, NlError *e) {
         char tail[1024];
 
-        nl_log_tail(nl_libbpf_capture_end(), 6, tail, sizeof(tail));
+        nl_log_tail(nl_libbpf_capture_end(cap), 6, tail, sizeof(tail));
         return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "Built-in program '%s' failed to load (%m): %s",
                             name, tail);
 }
@@ -77,20 +77,18 @@ static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *
         char path[4096];
 
         bpf_object__for_each_map(map, obj) {
-                struct bpf_map_info info;
                 _cleanup_close_ int fd = -EBADF;
                 int r;
 
                 if (bpf_map__is_internal(map))
                         continue;
-                fd = nl_map_open_pinned(map_dir, bpf_map__name(map), &info, path, sizeof(path));
+                /* Sizes may differ: they are the link's tier (checked by
+                 * steer_set_rodata once every map is known). */
+                fd = nl_map_open_pinned_as(map, map_dir, NL_MAP_MATCH_LAYOUT, path, sizeof(path));
+                if (fd == -EMEDIUMTYPE)
+                        return nl_error_set(e, NL_ERR_FAILED, fd, "Map %s has another layout than this build's", path);
                 if (fd < 0)
                         return nl_error_set(e, NL_ERR_FAILED, fd, "Cannot open the link's map %s: %m", path);
-                if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-                    info.value_size != bpf_map__value_size(map) ||
-                    info.max_entries != bpf_map__max_entries(map) || info.map_flags != bpf_map__map_flags(map))
-                        return nl_error_set(e, NL_ERR_FAILED, -EMEDIUMTYPE,
-                                            "Map %s has another layout than this build's", path);
                 r = bpf_map__reuse_fd(map, fd);
                 if (r < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Cannot reuse map %s: %m", path);
@@ -98,7 +96,59 @@ static int reuse_map_pins(struct bpf_object *obj, const char *map_dir, NlError *
         return 0;
 }
 
-static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlProgram **ret, NlError *e) {
+static const struct steer_tier steer_tiers[STEER_TIERS] = STEER_TIERS_TABLE;
+
+/* The maps that a load makes are the tier's size. */
+static int steer_size_maps(struct steer *skel, unsigned tier) {
+        const struct steer_tier *t = &steer_tiers[tier];
+        struct {
+                struct bpf_map *map;
+                uint32_t n;
+        } sizes[] = {
+                { skel->maps.regions4, 1U << t->region_bits },
+                { skel->maps.regions6, 1U << t->region_bits },
+                { skel->maps.portlens, 1U << t->port_bits },
+                { skel->maps.prefixes, t->prefixes },
+                { skel->maps.ports, t->overflow },
+                { skel->maps.dests, t->dests },
+                { skel->maps.dest_ids, t->dests },
+                { skel->maps.dest_stats, t->dests },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                int r = bpf_map__set_max_entries(sizes[i].map, sizes[i].n);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool is_pow2_upto(uint32_t n, uint32_t max) {
+        return n > 0 && n <= max && (n & (n - 1)) == 0;
+}
+
+/* The program's constants follow its maps' sizes, whoever made them (a
+ * link of an older release has the top tier's); sizes the program could
+ * not index safely are refused. */
+static int steer_set_rodata(struct steer *skel, const char *map_dir, NlError *e) {
+        uint32_t nregions = bpf_map__max_entries(skel->maps.regions4);
+        uint32_t nports = bpf_map__max_entries(skel->maps.portlens);
+        uint32_t ndests = bpf_map__max_entries(skel->maps.dests);
+
+        if (!is_pow2_upto(nregions, STEER_REGIONS) || bpf_map__max_entries(skel->maps.regions6) != nregions ||
+            !is_pow2_upto(nports, STEER_PORTS) || bpf_map__max_entries(skel->maps.steer_cfg) != 1 ||
+            bpf_map__max_entries(skel->maps.sockets) != STEER_SOCKETS || ndests < 2 || ndests > STEER_SOCKETS ||
+            bpf_map__max_entries(skel->maps.dest_stats) != ndests)
+                return nl_error_set(e, NL_ERR_FAILED, -EMEDIUMTYPE, "The maps in %s have sizes no steer tier has",
+                                    map_dir);
+        skel->rodata->region_shift = 32 - (uint32_t) __builtin_ctz(nregions);
+        skel->rodata->port_mask = nports - 1;
+        return 0;
+}
+
+static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsigned tier, NlProgram **ret,
+                      NlError *e) {
+        _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {};
         struct steer *skel;
         int r;
 
@@ -110,39 +160,46 @@ static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, NlPr
         if (access(map_dir, F_OK) < 0)
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Map folder %s: %m", map_dir);
 
-        nl_libbpf_capture_begin();
+        nl_libbpf_capture_begin(&cap);
         skel = steer__open();
         if (!skel)
-                return load_failed(negative_errno(), "steer", e);
-        if (mode == NL_MAPS_REUSE) {
+                return load_failed(&cap, negative_errno(), "steer", e);
+        r = steer_size_maps(skel, tier < STEER_TIERS ? tier : STEER_TIERS - 1);
+        if (r >= 0 && mode == NL_MAPS_REUSE) {
                 r = reuse_map_pins(skel->obj, map_dir, e);
+                if (r >= 0)
+                        r = steer_set_rodata(skel, map_dir, e);
                 if (r < 0) {
-                        nl_libbpf_capture_end();
+                        nl_libbpf_capture_end(&cap);
                         steer__destroy(skel);
                         return r;
                 }
-        } else
+        } else if (r >= 0) {
                 r = set_map_pins(skel->obj, map_dir);
+                if (r >= 0)
+                        r = steer_set_rodata(skel, map_dir, NULL);
+        }
         if (r >= 0)
                 r = steer__load(skel);
         if (r < 0) {
                 steer__destroy(skel);
-                return load_failed(r, "steer", e);
+                return load_failed(&cap, r, "steer", e);
         }
-        nl_libbpf_capture_end();
+        nl_libbpf_capture_end(&cap);
         return nl_prog_cache_adopt(c, NULL, "builtin:steer", skel, steer_destroy,
                                    bpf_program__fd(skel->progs.steer_lookup), ret, e);
 }
 
 static int load_flow(NlProgCache *c, NlProgram **ret, NlError *e) {
+        _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {};
         struct flow *skel;
         int r;
 
-        nl_libbpf_capture_begin();
+        nl_libbpf_capture_begin(&cap);
         skel = flow__open_and_load();
         if (!skel)
-                return load_failed(negative_errno(), "flow", e);
-        nl_libbpf_capture_end();
+                return load_failed(&cap, negative_errno(), "flow", e);
+        nl_libbpf_capture_end(&cap);
         r = nl_prog_cache_adopt(c, "builtin:flow", "builtin:flow", skel, flow_destroy,
                                 bpf_program__fd(skel->progs.flow_dissect), ret, e);
         return r;
@@ -189,7 +246,7 @@ int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir,
 
 int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
                     NlProgram **ret, NlError *e) {
-        const NlBuiltin *b;
+        const NlBuiltin *b = NULL;
         int r;
 
         /* In process, the caller may leave the folder to us; only a
@@ -215,7 +272,7 @@ int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, co
         if (r < 0)
                 return r;
         if (b->per_link)
-                return load_steer(c, map_dir, mode, ret, e);
+                return load_steer(c, map_dir, mode, NL_STEER_TIER_DEFAULT, ret, e);
 
         p = nl_prog_cache_lookup(c, "builtin:flow");
         if (p) {
@@ -223,4 +280,9 @@ int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, co
                 return 0;
         }
         return load_flow(c, ret, e);
+}
+
+int nl_builtin_load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsigned tier, NlProgram **ret,
+                          NlError *e) {
+        return load_steer(c, map_dir, mode, tier, ret, e);
 }

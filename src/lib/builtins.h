@@ -6,6 +6,7 @@
 #include "error.h"
 #include "names.h"
 #include "prog-loader.h"
+#include "steer-abi.h"
 
 /*
  * The programs compiled into the binaries as libbpf skeletons.
@@ -37,6 +38,14 @@ int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const c
                     NlProgram **ret, NlError *e);
 int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,
                          NlMapsMode mode, NlProgram **ret, NlError *e);
+
+/* builtin:steer's maps are sized by a tier (steer-abi.h): the maps a load
+ * makes are the tier's size, the maps it reuses keep theirs (the program
+ * follows whatever sizes its maps have). The other loads make maps of
+ * NL_STEER_TIER_DEFAULT. */
+#define NL_STEER_TIER_DEFAULT 0
+int nl_builtin_load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsigned tier, NlProgram **ret,
+                          NlError *e);
 
 /* The program fd alone, for a loader child: nothing is cached. */
 int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlMapsMode mode, NlError *e);

@@ -5,17 +5,21 @@
 
 #include "error.h"
 
-static const char *const kind_dbus[_NL_ERR_MAX] = {
-        [NL_ERR_NONE]             = NULL,
-        [NL_ERR_FAILED]           = "org.freedesktop.DBus.Error.Failed",
-        [NL_ERR_INVALID_ARGS]     = "org.freedesktop.DBus.Error.InvalidArgs",
-        [NL_ERR_NO_SUCH_NETNS]    = "org.netnslink1.Error.NoSuchNetns",
-        [NL_ERR_NO_SUCH_LINK]     = "org.netnslink1.Error.NoSuchLink",
-        [NL_ERR_LINK_EXISTS]      = "org.netnslink1.Error.LinkExists",
-        [NL_ERR_TOO_MANY_LINKS]   = "org.netnslink1.Error.TooManyLinks",
-        [NL_ERR_PROGRAM_MISMATCH] = "org.netnslink1.Error.ProgramMismatch",
-        [NL_ERR_INVALID_PROGRAM]  = "org.netnslink1.Error.InvalidProgram",
-        [NL_ERR_ACCESS_DENIED]    = "org.freedesktop.DBus.Error.AccessDenied",
+/* The contract's error names (../shared/CONTRACT.md), one per kind, in
+ * kind order (entry kind - 1), each with the errno sd-bus reports for it
+ * once the map is added (sd_bus_error_add_map). The freedesktop names keep
+ * the errnos sd-bus gives them already. */
+const sd_bus_error_map nl_bus_error_map[] = {
+        [NL_ERR_FAILED - 1]           = SD_BUS_ERROR_MAP("org.freedesktop.DBus.Error.Failed", EACCES),
+        [NL_ERR_INVALID_ARGS - 1]     = SD_BUS_ERROR_MAP("org.freedesktop.DBus.Error.InvalidArgs", EINVAL),
+        [NL_ERR_NO_SUCH_NETNS - 1]    = SD_BUS_ERROR_MAP("org.netnslink1.Error.NoSuchNetns", ENOENT),
+        [NL_ERR_NO_SUCH_LINK - 1]     = SD_BUS_ERROR_MAP("org.netnslink1.Error.NoSuchLink", ENOENT),
+        [NL_ERR_LINK_EXISTS - 1]      = SD_BUS_ERROR_MAP("org.netnslink1.Error.LinkExists", EEXIST),
+        [NL_ERR_TOO_MANY_LINKS - 1]   = SD_BUS_ERROR_MAP("org.netnslink1.Error.TooManyLinks", E2BIG),
+        [NL_ERR_PROGRAM_MISMATCH - 1] = SD_BUS_ERROR_MAP("org.netnslink1.Error.ProgramMismatch", ESTALE),
+        [NL_ERR_INVALID_PROGRAM - 1]  = SD_BUS_ERROR_MAP("org.netnslink1.Error.InvalidProgram", EINVAL),
+        [NL_ERR_ACCESS_DENIED - 1]    = SD_BUS_ERROR_MAP("org.freedesktop.DBus.Error.AccessDenied", EACCES),
+        [_NL_ERR_MAX - 1]             = SD_BUS_ERROR_MAP_END,
 };
 
 static const char *const kind_names[_NL_ERR_MAX] = {
@@ -82,15 +86,15 @@ const char *nl_error_kind_name(NlErrorKind kind) {
 
 const char *nl_error_kind_to_dbus(NlErrorKind kind) {
         if (kind <= NL_ERR_NONE || kind >= _NL_ERR_MAX)
-                return kind_dbus[NL_ERR_FAILED];
-        return kind_dbus[kind];
+                kind = NL_ERR_FAILED;
+        return nl_bus_error_map[kind - 1].name;
 }
 
 NlErrorKind nl_error_kind_from_dbus(const char *name) {
         if (!name)
                 return NL_ERR_NONE;
         for (int k = NL_ERR_FAILED; k < _NL_ERR_MAX; k++)
-                if (strcmp(kind_dbus[k], name) == 0)
+                if (strcmp(nl_bus_error_map[k - 1].name, name) == 0)
                         return k;
         return NL_ERR_FAILED;
 }

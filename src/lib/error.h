@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <systemd/sd-bus.h>
 
 #include "macro.h"
 
@@ -44,6 +45,9 @@ int nl_error_prefix(NlError *e, int r, const char *fmt, ...) _printf_(3, 4);
 
 void nl_error_clear(NlError *e);
 const char *nl_error_kind_name(NlErrorKind kind);
+
+/* The contract's D-Bus errors with their errnos, for sd_bus_error_add_map(). */
+extern const sd_bus_error_map nl_bus_error_map[];
 
 /* The D-Bus error name of a kind, as ../shared/CONTRACT.md names them. */
 const char *nl_error_kind_to_dbus(NlErrorKind kind);

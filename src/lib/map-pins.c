@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,6 +23,23 @@ int nl_map_open_pinned(const char *dir, const char *name, struct bpf_map_info *i
         if (r < 0) {
                 safe_close(fd);
                 return r;
+        }
+        return fd;
+}
+
+int nl_map_open_pinned_as(const struct bpf_map *map, const char *dir, NlMapMatch match, char *path,
+                          size_t path_size) {
+        struct bpf_map_info info;
+        int fd;
+
+        fd = nl_map_open_pinned(dir, bpf_map__name(map), &info, path, path_size);
+        if (fd < 0)
+                return fd;
+        if (info.type != bpf_map__type(map) || info.value_size != bpf_map__value_size(map) ||
+            (match == NL_MAP_MATCH_LAYOUT &&
+             (info.key_size != bpf_map__key_size(map) || info.map_flags != bpf_map__map_flags(map)))) {
+                safe_close(fd);
+                return -EMEDIUMTYPE;
         }
         return fd;
 }

@@ -12,6 +12,19 @@
 int nl_map_open_pinned(const char *dir, const char *name, struct bpf_map_info *info, char *path,
                        size_t path_size);
 
+struct bpf_map;
+
+/* How alike a pinned map must be to an object's map of its name. */
+typedef enum NlMapMatch {
+        NL_MAP_MATCH_VALUES,    /* type and value size: its entries read and write alike */
+        NL_MAP_MATCH_LAYOUT,    /* and key size and flags, any size: a program sized to it may use it */
+} NlMapMatch;
+
+/* Opens the map pinned at dir/<map's name> (path: as above) if it is like
+ * map; one that is not: -EMEDIUMTYPE. Returns the fd, or a negative errno. */
+int nl_map_open_pinned_as(const struct bpf_map *map, const char *dir, NlMapMatch match, char *path,
+                          size_t path_size);
+
 /* Removes a folder of map pins, and the folder it is in if that is left
  * empty (a steer/ folder whose last load or link went). */
 void nl_map_pins_remove(const char *dir);

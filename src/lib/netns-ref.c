@@ -208,7 +208,27 @@ static int netns_open(const char *ref, NlNetns *ns, bool check_type, NlError *e)
         if (r < 0)
                 return r;
 
-        fd = open(ns->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* Only a namespace file is ever opened for real: a reference that
+         * names a device (/dev/watchdog) or a FIFO must not act on it by
+         * being opened, and anyone may send one (GetLink). So the path is
+         * opened with O_PATH first, which touches nothing, checked, and
+         * then reopened through /proc/self/fd, which names the same inode
+         * whatever has changed at the path meanwhile. */
+        fd = open(ns->path, O_PATH | O_CLOEXEC);
+        if (fd >= 0) {
+                char self[64];
+                int real;
+
+                r = fd_check(fd, false, NULL);
+                if (r < 0)
+                        return check_error(r, ref, ns->path, e);
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+                real = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (real < 0 && errno == ENOENT)
+                        errno = ENOSYS;         /* no /proc: nothing names it */
+                safe_close(fd);
+                fd = real;
+        }
         if (fd < 0) {
                 r = negative_errno();
                 nl_printable(ref, buf, sizeof(buf));

@@ -16,11 +16,11 @@ _Static_assert(sizeof(((JournalEntry *) 0)->name) > NL_LINK_NAME_MAX, "journal n
 /* base/<ino>/<type>[/<name>] into buf. */
 int pin_path_in(const char *base, uint64_t ino, NlAttachType type, const char *name, char *buf, size_t size);
 /* mkdir of <root>/<ino>/<type>, remembering what exists. */
-int make_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type);
+int make_parent_dirs(NlPinStore *s, uint64_t ino, NlAttachType type);
 /* The same after a pin found a remembered folder gone. */
-int remake_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type);
+int remake_parent_dirs(NlPinStore *s, uint64_t ino, NlAttachType type);
 /* rmdir of <root>/<ino>/<type> and <root>/<ino> if empty, unless s keeps them. */
-void prune_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type);
+void prune_dirs(NlPinStore *s, uint64_t ino, NlAttachType type);
 int rm_rf_at(int dfd, const char *name);
 
 /* Calls fn for every entry under base/<ino>/<type>/ but symlinks (is_dir:

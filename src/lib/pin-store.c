@@ -23,6 +23,7 @@ struct NlPinStore {
         char *root;
         bool keep_dirs;
         int lock_fd;            /* holds the root's flock (pin-lock.c) */
+        Hashmap *known_dirs;    /* see dir_known() */
 };
 
 void nl_crash_point(const char *point) {
@@ -106,11 +107,15 @@ int nl_pin_store_open(const char *root, NlPinStore **ret, NlError *e) {
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot create pin root %s: %m", root);
 
         s = calloc(1, sizeof(*s));
-        if (!s || !(s->root = strdup(root))) {
-                free(s);
+        if (!s)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        s->lock_fd = -EBADF;
+        s->root = strdup(root);
+        s->known_dirs = hashmap_new();
+        if (!s->root || !s->known_dirs) {
+                nl_pin_store_free(s);
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
-        s->lock_fd = -EBADF;
         *ret = s;
         return 0;
 }
@@ -130,6 +135,7 @@ int nl_pin_store_lock(NlPinStore *s, NlError *e) {
 NlPinStore *nl_pin_store_free(NlPinStore *s) {
         if (s) {
                 safe_close(s->lock_fd);
+                hashmap_free(s->known_dirs, NULL);
                 free(s->root);
                 free(s);
         }
@@ -161,49 +167,43 @@ int nl_pin_netns_dir(const NlPinStore *s, uint64_t ino, char *buf, size_t size) 
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
+int nl_pin_steer_dir(const NlPinStore *s, uint64_t ino, const char *name, char *buf, size_t size) {
+        int n;
+
+        if (name)
+                n = snprintf(buf, size, "%s/%" PRIu64 "/" NL_STEER_DIR "/%s", s->root, ino, name);
+        else
+                n = snprintf(buf, size, "%s/%" PRIu64 "/" NL_STEER_DIR, s->root, ino);
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
 /*
- * The <ino>/<type> folders known to exist. Pinning is a handful of
- * syscalls and a mkdir that fails with EEXIST costs as much as the pin: the
- * daemon is the only writer of its tree, so what it made and has not
- * removed is still there. If someone else removed a folder, the pin fails
- * with ENOENT and the folder is made again.
+ * The <ino>/<type> folders known to exist, each store its own. Pinning is
+ * a handful of syscalls and a mkdir that fails with EEXIST costs as much as
+ * the pin: the daemon is the only writer of its tree, so what it made and
+ * has not removed is still there. If someone else removed a folder, the pin
+ * fails with ENOENT and the folder is made again.
  */
-static Hashmap *known_dirs;
-
-static bool dir_known(const char *dir) {
-        return known_dirs && hashmap_get(known_dirs, dir);
+static bool dir_known(const NlPinStore *s, const char *dir) {
+        return hashmap_get(s->known_dirs, dir);
 }
 
-static void dir_remember(const char *dir) {
-        if (!known_dirs && !(known_dirs = hashmap_new()))
-                return;
-        (void) hashmap_put(known_dirs, dir, (void *) 1);
+static void dir_remember(NlPinStore *s, const char *dir) {
+        (void) hashmap_put(s->known_dirs, dir, (void *) 1);
 }
 
-static void dir_forget(const char *dir) {
-        if (known_dirs)
-                (void) hashmap_remove(known_dirs, dir);
+static void dir_forget(NlPinStore *s, const char *dir) {
+        (void) hashmap_remove(s->known_dirs, dir);
 }
 
-/* Forgets every folder at or below path (a tree that was removed). */
-static void dir_forget_under(const char *path) {
-        HashmapIter it = {};
-        const char *key;
-        size_t n = strlen(path);
-
-        while (known_dirs && hashmap_iterate(known_dirs, &it, NULL, &key))
-                if (strncmp(key, path, n) == 0 && (key[n] == 0 || key[n] == '/'))
-                        hashmap_remove(known_dirs, key);
-}
-
-int make_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type) {
+int make_parent_dirs(NlPinStore *s, uint64_t ino, NlAttachType type) {
         char dir[4096], *slash;
         int r;
 
         r = pin_path_in(s->root, ino, type, NULL, dir, sizeof(dir));
         if (r < 0)
                 return r;
-        if (dir_known(dir))
+        if (dir_known(s, dir))
                 return 0;
         slash = strrchr(dir, '/');
         /* The netns folder first unless known: a mkdir that fails costs as
@@ -211,18 +211,18 @@ int make_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type) {
         for (int attempt = 0; attempt < 2; attempt++) {
                 *slash = 0;
                 if (attempt > 0)
-                        dir_forget(dir);
-                if (!dir_known(dir)) {
+                        dir_forget(s, dir);
+                if (!dir_known(s, dir)) {
                         r = nl_mkdir_p(dir, 0700);      /* one mkdir unless the root went away */
                         if (r < 0) {
                                 *slash = '/';
                                 return r;
                         }
-                        dir_remember(dir);
+                        dir_remember(s, dir);
                 }
                 *slash = '/';
                 if (mkdir(dir, 0700) >= 0 || errno == EEXIST) {
-                        dir_remember(dir);
+                        dir_remember(s, dir);
                         return 0;
                 }
                 if (errno != ENOENT)
@@ -233,14 +233,14 @@ int make_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type) {
 }
 
 /* A folder we believed in is gone: forget it and make it again. */
-int remake_parent_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type) {
+int remake_parent_dirs(NlPinStore *s, uint64_t ino, NlAttachType type) {
         char dir[4096];
 
         if (pin_path_in(s->root, ino, type, NULL, dir, sizeof(dir)) < 0)
                 return -ENAMETOOLONG;
-        dir_forget(dir);
+        dir_forget(s, dir);
         *strrchr(dir, '/') = 0;
-        dir_forget(dir);
+        dir_forget(s, dir);
         return make_parent_dirs(s, ino, type);
 }
 
@@ -276,17 +276,17 @@ int nl_pin_store_get(NlPinStore *s, uint64_t ino, NlAttachType type, const char 
 }
 
 /* Removes the type folder and netns folder if the unpin left them empty. */
-void prune_dirs(const NlPinStore *s, uint64_t ino, NlAttachType type) {
+void prune_dirs(NlPinStore *s, uint64_t ino, NlAttachType type) {
         char dir[4096];
 
         if (s->keep_dirs || pin_path_in(s->root, ino, type, NULL, dir, sizeof(dir)) < 0)
                 return;
         if (rmdir(dir) < 0)
                 return;
-        dir_forget(dir);
+        dir_forget(s, dir);
         *strrchr(dir, '/') = 0;
         if (rmdir(dir) >= 0)
-                dir_forget(dir);
+                dir_forget(s, dir);
 }
 
 void nl_pin_store_keep_dirs(NlPinStore *s, bool keep) {
@@ -300,12 +300,12 @@ int nl_pin_store_prune(NlPinStore *s, uint64_t ino) {
                 if (pin_path_in(s->root, ino, t, NULL, dir, sizeof(dir)) < 0)
                         return -ENAMETOOLONG;
                 if (rmdir(dir) >= 0 || errno == ENOENT)
-                        dir_forget(dir);
+                        dir_forget(s, dir);
         }
         *strrchr(dir, '/') = 0;
         if (rmdir(dir) < 0)
                 return errno == ENOENT ? 1 : 0;
-        dir_forget(dir);
+        dir_forget(s, dir);
         return 1;
 }
 
@@ -356,7 +356,6 @@ int rm_rf_at(int dfd, const char *name) {
 }
 
 int nl_pin_rm_rf(const char *path) {
-        dir_forget_under(path);
         return rm_rf_at(AT_FDCWD, path);
 }
 

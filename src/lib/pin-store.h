@@ -43,6 +43,9 @@ const char *nl_pin_store_root(const NlPinStore *s);
 int nl_pin_path(const NlPinStore *s, uint64_t ino, NlAttachType type, const char *name,
                 char *buf, size_t size);
 int nl_pin_netns_dir(const NlPinStore *s, uint64_t ino, char *buf, size_t size);
+/* A steer link's map folder, <root>/<ino>/steer/<name>; with name NULL,
+ * the folder of a netns's steer links, <root>/<ino>/steer. */
+int nl_pin_steer_dir(const NlPinStore *s, uint64_t ino, const char *name, char *buf, size_t size);
 /* The netns inode a folder of the root is named for: digits only, no
  * leading zero, not 0. Anything else is not a netns folder. */
 bool nl_pin_netns_folder_parse(const char *name, uint64_t *ret);

@@ -32,77 +32,93 @@ struct NlProgCache {
         unsigned loads;
 };
 
-/* libbpf message capture. */
+/* libbpf message capture. libbpf has one print hook for the whole process
+ * and hands it no user data, so two things stay here, outside any object:
+ * which capture is running (its text is its caller's, NlLibbpfCapture) and
+ * where messages go when none is (the daemon's journal, set once). */
 
-static struct {
-        bool active;
-        char *buf;
-        size_t len, size;
-        nl_libbpf_log_fn log;
-} capture;
+static NlLibbpfCapture *capturing;
+static nl_libbpf_log_fn uncaptured_log;
 
 #define CAPTURE_MAX ((size_t) 1024 * 1024)
 
-static void capture_append(const char *text, size_t n) {
+static void capture_append(NlLibbpfCapture *c, const char *text, size_t n) {
         /* Keep the tail: the verifier's last lines say why. */
         if (n > CAPTURE_MAX / 2) {
                 text += n - CAPTURE_MAX / 2;
                 n = CAPTURE_MAX / 2;
         }
-        if (capture.len + n + 1 > CAPTURE_MAX) {
-                size_t drop = capture.len / 2 + 1;
-                if (drop > capture.len)
-                        drop = capture.len;
-                memmove(capture.buf, capture.buf + drop, capture.len - drop);
-                capture.len -= drop;
+        if (c->len + n + 1 > CAPTURE_MAX) {
+                size_t drop = c->len / 2 + 1;
+                if (drop > c->len)
+                        drop = c->len;
+                memmove(c->buf, c->buf + drop, c->len - drop);
+                c->len -= drop;
         }
-        if (capture.len + n + 1 > capture.size) {
-                size_t m = capture.size ? capture.size : 16384;
-                while (m < capture.len + n + 1)
+        if (c->len + n + 1 > c->size) {
+                size_t m = c->size ? c->size : 16384;
+                while (m < c->len + n + 1)
                         m *= 2;
-                char *p = realloc(capture.buf, m);
+                char *p = realloc(c->buf, m);
                 if (!p)
                         return;
-                capture.buf = p;
-                capture.size = m;
+                c->buf = p;
+                c->size = m;
         }
-        memcpy(capture.buf + capture.len, text, n);
-        capture.len += n;
-        capture.buf[capture.len] = 0;
+        memcpy(c->buf + c->len, text, n);
+        c->len += n;
+        c->buf[c->len] = 0;
 }
 
 _printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
         char *text = NULL;
         int n;
 
+        /* Unread, a message is not worth formatting: libbpf says much at
+         * debug level each time an object is opened (steer-maps.c does so
+         * for every Steering call that opens a link's maps). */
+        if (!capturing && (!uncaptured_log || level > LIBBPF_INFO))
+                return 0;
         /* The verifier log arrives as one huge message: no fixed buffer. */
         n = vasprintf(&text, fmt, ap);
         if (n < 0)
                 return 0;
-        if (capture.active)
-                capture_append(text, n);
-        else if (capture.log && level <= LIBBPF_INFO)
-                capture.log(level == LIBBPF_WARN ? 4 : 7, text);
+        if (capturing)
+                capture_append(capturing, text, n);
+        else if (uncaptured_log && level <= LIBBPF_INFO)
+                uncaptured_log(level == LIBBPF_WARN ? 4 : 7, text);
         free(text);
         return n;
 }
 
 void nl_libbpf_set_log(nl_libbpf_log_fn fn) {
-        capture.log = fn;
+        uncaptured_log = fn;
         libbpf_set_print(libbpf_print);
 }
 
-void nl_libbpf_capture_begin(void) {
+void nl_libbpf_capture_begin(NlLibbpfCapture *c) {
         libbpf_set_print(libbpf_print);
-        capture.active = true;
-        capture.len = 0;
-        if (capture.buf)
-                capture.buf[0] = 0;
+        c->len = 0;
+        if (c->buf)
+                c->buf[0] = 0;
+        if (capturing != c) {
+                c->outer = capturing;
+                capturing = c;
+        }
 }
 
-const char *nl_libbpf_capture_end(void) {
-        capture.active = false;
-        return capture.buf ? capture.buf : "";
+const char *nl_libbpf_capture_end(NlLibbpfCapture *c) {
+        if (capturing == c) {
+                capturing = c->outer;
+                c->outer = NULL;
+        }
+        return c->buf ? c->buf : "";
+}
+
+void nl_libbpf_capture_done(NlLibbpfCapture *c) {
+        (void) nl_libbpf_capture_end(c);
+        free(c->buf);
+        *c = (NlLibbpfCapture) {};
 }
 
 void nl_log_tail(const char *text, unsigned n, char *out, size_t size) {
@@ -316,6 +332,7 @@ int nl_prog_elf_key(const void *data, size_t size, const char *prog_name, NlAtta
 
 int nl_prog_elf_load_fd(const void *data, size_t size, const char *prog_name, NlAttachType type, NlError *e) {
         LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "netnslink");
+        _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {};
         char pbuf[80], tail[1536];
         struct bpf_object *obj;
         struct bpf_program *prog, *other;
@@ -326,25 +343,25 @@ int nl_prog_elf_load_fd(const void *data, size_t size, const char *prog_name, Nl
                 return r;
         nl_printable(prog_name, pbuf, sizeof(pbuf));
 
-        nl_libbpf_capture_begin();
+        nl_libbpf_capture_begin(&cap);
         obj = bpf_object__open_mem(data, size, &opts);
         if (!obj) {
                 r = negative_errno();
-                nl_log_tail(nl_libbpf_capture_end(), 3, tail, sizeof(tail));
+                nl_log_tail(nl_libbpf_capture_end(&cap), 3, tail, sizeof(tail));
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r, "Not a valid BPF ELF object: %m%s%s",
                                     *tail ? ": " : "", tail);
         }
 
         prog = bpf_object__find_program_by_name(obj, prog_name);
         if (!prog) {
-                nl_libbpf_capture_end();
+                nl_libbpf_capture_end(&cap);
                 bpf_object__close(obj);
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ENOENT,
                                     "The object has no program named '%s'", pbuf);
         }
         if (bpf_program__type(prog) != nl_attach_type_prog_type(type)) {
                 const char *have = libbpf_bpf_prog_type_str(bpf_program__type(prog));
-                nl_libbpf_capture_end();
+                nl_libbpf_capture_end(&cap);
                 bpf_object__close(obj);
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EMEDIUMTYPE,
                                     "Program '%s' is of type %s, but a %s link needs a %s program",
@@ -358,7 +375,7 @@ int nl_prog_elf_load_fd(const void *data, size_t size, const char *prog_name, Nl
         bpf_program__set_expected_attach_type(prog, nl_attach_type_to_bpf(type));
 
         r = bpf_object__load(obj);
-        nl_log_tail(nl_libbpf_capture_end(), 6, tail, sizeof(tail));
+        nl_log_tail(nl_libbpf_capture_end(&cap), 6, tail, sizeof(tail));
         if (r < 0) {
                 bpf_object__close(obj);
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, r,

@@ -72,10 +72,21 @@ int nl_program_set_staging_dir(NlProgram *p, const char *dir);
 const char *nl_program_staging_dir(const NlProgram *p);
 void nl_program_take_staging_dir(NlProgram *p);
 
-/* Runs libbpf with its messages captured, so a verifier rejection can be
- * reported with the log's last lines. Returns the captured text. */
-void nl_libbpf_capture_begin(void);
-const char *nl_libbpf_capture_end(void);
+/* libbpf's messages, captured while a load runs, so that a verifier
+ * rejection can be reported with the log's last lines. A capture belongs to
+ * the call that loads, on its stack:
+ *     _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {};
+ * A capture begun inside another takes the messages until it ends. */
+typedef struct NlLibbpfCapture {
+        char *buf;
+        size_t len, size;
+        struct NlLibbpfCapture *outer;  /* the capture this one interrupted */
+} NlLibbpfCapture;
+void nl_libbpf_capture_begin(NlLibbpfCapture *c);
+/* Stops capturing; returns the text, c's until nl_libbpf_capture_done. */
+const char *nl_libbpf_capture_end(NlLibbpfCapture *c);
+/* Ends c if it still runs and frees its text. */
+void nl_libbpf_capture_done(NlLibbpfCapture *c);
 /* The last n lines of text, trimmed of libbpf's framing. */
 void nl_log_tail(const char *text, unsigned n, char *out, size_t size);
 

@@ -55,6 +55,7 @@ static int probe_one(const struct sock_probe *skel, uint32_t id, NlSockState *re
 }
 
 int nl_sock_states_read(int sockmap_fd, const uint32_t *ids, size_t n, NlSockState *states, NlError *e) {
+        _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {};
         struct sock_probe *skel;
         int r;
 
@@ -64,12 +65,12 @@ int nl_sock_states_read(int sockmap_fd, const uint32_t *ids, size_t n, NlSockSta
                 return 0;
         /* Loaded on the link's own sockmap each time: a program of ours,
          * a dozen instructions, for a call nobody makes in a hot loop. */
-        nl_libbpf_capture_begin();
+        nl_libbpf_capture_begin(&cap);
         skel = sock_probe__open();
         r = skel ? bpf_map__reuse_fd(skel->maps.sockets, sockmap_fd) : negative_errno();
         if (r >= 0)
                 r = sock_probe__load(skel);
-        nl_libbpf_capture_end();
+        nl_libbpf_capture_end(&cap);
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = probe_one(skel, ids[i], &states[i]);
         sock_probe__destroy(skel);

@@ -2,17 +2,17 @@
 #pragma once
 
 /*
- * The maps of builtin:steer, shared by bpf/steer.bpf.c and src/lib/steer.c.
+ * The maps of builtin:steer, shared by bpf/steer.bpf.c and src/lib/steer-*.c.
  * Each steer link has its own copy, pinned by map name in
  * <pin-root>/<netns_ino>/steer/<link-name>/.
  *
  * Lookup of (protocol, family, address, port):
- *   1. regions4/regions6[top 16 bits of the address] is a bit mask of the
- *      prefix lengths that may match an address of that /16 (a superset:
- *      a stale bit costs one probe, never a wrong answer).
- *   1b. That mask is narrowed by portlens[port] | portlens[0]: the lengths
- *      that have any binding of this port, or of port 0 (again a superset,
- *      for every protocol). With bindings spread over many ports, a lookup
+ *   1. regions4/regions6[top region_bits of the address] is a bit mask of
+ *      the prefix lengths that may match an address of that region (a
+ *      superset: a stale bit costs one probe, never a wrong answer).
+ *   1b. That mask is narrowed by portlens[port % n] | portlens[0]: the
+ *      lengths that have any binding of this port, or of port 0 (again a
+ *      superset, for every protocol and for every port of the same index). With bindings spread over many ports, a lookup
  *      that matches nothing then probes nothing, where the region mask alone
  *      would have it probe every length of the /16.
  *   2. From the longest such length down, prefixes[(gen, proto, family,
@@ -34,6 +34,12 @@
 #include <linux/types.h>
 #endif
 
+/*
+ * The largest maps, the sizes of every link made by the first releases: a
+ * link's maps are sized at load by a tier (below), and these are the top
+ * tier's. The control plane reads a link's sizes from its maps, never from
+ * these, so links of any tier and of any release are served alike.
+ */
 #define STEER_MAX_DESTS 4096          /* destination ids 1..4095; 0 means none */
 #define STEER_MAX_PREFIXES 262144     /* both generations together */
 #define STEER_MAX_OVERFLOW 262144
@@ -41,6 +47,30 @@
 #define STEER_LABEL_MAX 64
 #define STEER_REGION_BITS 16
 #define STEER_REGIONS (1U << STEER_REGION_BITS)
+#define STEER_SOCKETS STEER_MAX_DESTS /* never tiered: registered sockets cannot be copied */
+
+/*
+ * Tiers: an idle link takes the smallest maps, and one that needs more room
+ * is loaded again at a larger tier (its bindings copied over). Region and
+ * port masks of a lower tier are coarser (regions by the top region_bits of
+ * an address, port masks by port % 2^port_bits): a superset still, so a
+ * coarse bit costs a probe, never a wrong answer.
+ */
+struct steer_tier {
+        __u32 region_bits;      /* regions4/regions6: 2^region_bits entries */
+        __u32 port_bits;        /* portlens: 2^port_bits entries */
+        __u32 prefixes;         /* prefixes hash (both generations) */
+        __u32 overflow;         /* ports hash */
+        __u32 dests;            /* dests, dest_ids, dest_stats: ids 1..dests-1 */
+};
+
+#define STEER_TIERS 4
+#define STEER_TIERS_TABLE {                                                \
+        { 10, 10, 1024, 1024, 128 },                                       \
+        { 14, 14, 16384, 16384, 512 },                                     \
+        { 16, 16, 65536, 65536, STEER_MAX_DESTS },                         \
+        { STEER_REGION_BITS, 16, STEER_MAX_PREFIXES, STEER_MAX_OVERFLOW, STEER_MAX_DESTS }, \
+}
 
 /* steer_cfg[0] */
 struct steer_config {

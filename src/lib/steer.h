@@ -66,12 +66,37 @@ int nl_steer_open(const char *map_dir, NlSteer **ret, NlError *e);
 NlSteer *nl_steer_close(NlSteer *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(NlSteer *, nl_steer_close);
 
-/* Returns 1 if added or relabelled, 0 if the same binding was there. */
+/*
+ * Growth. A link's maps are sized by a tier (steer-abi.h); an idle link
+ * has the smallest. An NlSteer that knows its link (link_fd, borrowed)
+ * moves it to the maps of a larger tier when a change needs more room than
+ * its maps have: a new program with new maps (the same sockets map) is
+ * loaded and filled with the live bindings, destinations and counters, the
+ * link swapped to it (bpf_link_update, only from the program it runs), and
+ * the new maps' pins moved into the link's folder. Lookups see the old
+ * program and maps or the new, each whole. hook (may be NULL) is called
+ * with the new program before the link runs it (switched false: the
+ * caller records it, a failure stops the growth) and after (true).
+ * Without a link, changes that do not fit are refused as before.
+ */
+typedef int (*NlSteerGrowHook)(int prog_fd, bool switched, void *userdata, NlError *e);
+void nl_steer_set_link(NlSteer *s, int link_fd, NlSteerGrowHook hook, void *userdata);
+/* The tier of the link's maps: the smallest whose sizes hold them all. */
+unsigned nl_steer_tier(NlSteer *s);
+/* Moves the link to the maps of tier (above its own). */
+int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e);
+/* What a crash in the middle of a growth leaves: the pins in map_dir made
+ * those of the maps the link's program (prog_id) runs, and the unfinished
+ * growth's folder removed. Returns how many pins changed. The daemon runs
+ * it on every steer link at start, before anything opens the maps. */
+int nl_steer_repair_pins(const char *map_dir, uint32_t prog_id, NlError *e);
+
 /* Mends what a crash in the middle of a change left in a link's maps:
  * entries of an unfinished SetBindings, region bits, destination counts.
  * The daemon runs it on every steer link it finds at start. */
 int nl_steer_repair(NlSteer *s, NlError *e);
 
+/* Returns 1 if added or relabelled, 0 if the same binding was there. */
 int nl_steer_add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e);
 /* b's label is ignored. No such binding: -ENOENT, NL_ERR_INVALID_ARGS. */
 int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e);

@@ -7,6 +7,8 @@
 
 Checks, printing one line per problem and exiting 1 if there is any:
   - no batch folder (attach-/detach- pending or commit) remains;
+  - every record of a configured link (<root>/configs) names a listed link
+    with source config:<that path>, and every such link has one;
   - every pin <root>/<ino>/<type>/<name> names a live link of that netns and
     type (after waiting, within --wait, for the daemon's once-a-second sweep
     to drop the links of netns that are gone);
@@ -277,8 +279,44 @@ def main():
                 l = listed.get(f"{d}/sk_lookup/{name}")
                 if not l or not is_steer(l):
                     problems.append(f"steer maps {d}/steer/{name} without a steer link")
+    def listed_steer(l):
+        """Whether the listing says l runs builtin:steer. A link a
+        configuration file made lists source config:<path>: the file
+        says, by its Program= (unreadable: as the kernel says)."""
+        src = str(l.get("source", ""))
+        if not src.startswith("config:"):
+            return src == "builtin:steer"
+        try:
+            with open(src[len("config:"):]) as f:
+                progs = [x.split("=", 1)[1].strip() for x in f if x.strip().startswith("Program=")]
+        except OSError:
+            return is_steer(l)
+        return progs[-1:] == ["builtin:steer"]
+
+    # The record of configured links (<root>/configs, link id -> file):
+    # after a start, one per link listed as config:<path>, with that path.
+    records = {}
+    if os.path.exists(os.path.join(a.root, "configs")):
+        for e in bpftool_json("map", "dump", "pinned", os.path.join(a.root, "configs")) or []:
+            key = e.get("key")
+            val = e.get("value")
+            if isinstance(key, list):
+                key = int.from_bytes(bytes(int(x, 16) for x in key), "little")
+                val = bytes(int(x, 16) for x in val).split(b"\0", 1)[0].decode()
+            records[int(key)] = val
+    by_id = {int(l["link_id"]): (k, l) for k, l in listed.items()}
+    for lid, path in sorted(records.items()):
+        if lid not in by_id:
+            problems.append(f"record of configured link {lid} ({path}) names no listed link")
+        elif by_id[lid][1].get("source") != "config:" + path:
+            problems.append(f"{by_id[lid][0]}: recorded as made by {path}, listed with source "
+                            f"'{by_id[lid][1].get('source')}'")
     for k, l in listed.items():
-        if is_steer(l) != (str(l.get("source", "")) == "builtin:steer"):
+        if str(l.get("source", "")).startswith("config:") and int(l["link_id"]) not in records:
+            problems.append(f"{k} is listed with source '{l['source']}' but has no record")
+
+    for k, l in listed.items():
+        if is_steer(l) != listed_steer(l):
             problems.append(f"{k} runs {'builtin:steer' if is_steer(l) else 'program ' + str(l['prog_name'])}"
                             f" but is listed with source '{l.get('source', '')}'")
         if is_steer(l) and not os.path.isdir(

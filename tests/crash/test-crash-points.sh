@@ -187,6 +187,56 @@ for pt in detach-many-before-commit:all batch-before-commit:all batch-after-comm
         fi
 done
 
+# --- Configuration files (Manager.Reload) ---------------------------------------
+# crash_reload POINT DESC CMD...: restarts the daemon with the crash point
+# set, runs CMD (which writes or removes files: written before, the start's
+# own apply would meet the point), and a Reload that must die there; then
+# restarts it without, and that start applies the files again: what the
+# kill left is judged by the records (invariants.py) and the start-up log.
+crash_reload() {
+        local point=$1 desc=$2 out; shift 2
+        kill_daemon
+        start_daemon NETNSLINK_CRASH_AT="$point" || { fail "$desc: daemon starts with $point"; return 1; }
+        "$@"
+        exec 3>&2 2>/dev/null
+        if out=$(mgr Reload false 2>&1); then
+                exec 2>&3 3>&-
+                fail "$desc: the Reload dies at $point" "it was answered: $out"
+                kill_daemon
+                start_daemon
+                return 1
+        fi
+        wait_daemon_exit
+        exec 2>&3 3>&-
+        check_eq "$desc: the daemon died of SIGKILL at $point" 137 "$DAEMON_EXIT"
+        start_daemon || fail "$desc: the daemon restarts"
+}
+CR="$T/config"
+mkdir -p "$CR/etc/netnslink/links.d"
+NLD_EXTRA="--config-root=$CR"
+N=$(make_netns config)
+cfg() {
+        local name
+        for name in "$@"; do
+                printf '[Match]\nNetns=%s\n[Link]\nType=sk_lookup\nName=%s\nProgram=%s\n' "$N" "${name%%=*}" \
+                        "${name#*=}" > "$CR/etc/netnslink/links.d/${name%%=*}.conf"
+        done
+}
+crash_reload attach-after-record "Reload killed after a link's record, before its pin" cfg c1=builtin:steer
+expect "$N" sk_lookup c1 steer; verify "Reload killed before the pin: the restart drops the record, applies again"
+check "... the record of the dropped link was pruned" grep -q "Dropped the records of 1 configured link" "$T/daemon.log"
+crash_reload batch-before-commit "Reload killed before its batch's commit" cfg "c2=$OBJ:sk_pass"
+expect "$N" sk_lookup c2 sk_pass; verify "Reload killed before the commit: undone, then applied again at start"
+crash_reload batch-midway "Reload's batch killed midway" cfg c3=builtin:steer "c4=$OBJ:sk_pass"
+expect "$N" sk_lookup c3 steer; expect "$N" sk_lookup c4 sk_pass
+verify "Reload's batch killed midway: undone, records pruned, applied again at start"
+crash_reload detach-many-before-commit "Reload's detach killed before its commit" \
+        rm "$CR/etc/netnslink/links.d/c1.conf"
+expect "$N" sk_lookup c1 absent; verify "... the restart's apply detaches it"
+check_eq "every configured link lists its file" \
+        "config:$CR/etc/netnslink/links.d/c2.conf config:$CR/etc/netnslink/links.d/c3.conf" \
+        "$(ctl_get source show "$N" sk_lookup c2) $(ctl_get source show "$N" sk_lookup c3)"
+
 check "the start-up log reports repaired batches" grep -q "Repaired .* pin(s) of batches interrupted" "$T/daemon.log"
 
 finish

@@ -35,6 +35,7 @@ PIN_ROOT="$PINS/netnslinkd"
 BUS_SOCKET="$T/bus"
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$BUS_SOCKET"
 NS_PREFIX="nlt$$"
+NLD_EXTRA=${NLD_EXTRA-"--config-root=$T/config-none"}
 NETNS_MADE=()
 BUS_PID=""
 DAEMON_PID=""
@@ -109,10 +110,13 @@ mount_pins() {
 }
 
 # start_daemon [ENV=VAL...]: starts netnslinkd and waits until it owns its
-# name. Its log goes to $T/daemon.log.
+# name. Its log goes to $T/daemon.log. NLD_EXTRA: one more daemon option;
+# by default a configuration root of the test's own with no files, so that
+# no test applies the host's /etc/netnslink/links.d (empty: no option, for
+# a release that knows no --config-root).
 start_daemon() {
         daemon_died_check
-        env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level=debug >>"$T/daemon.log" 2>&1 &
+        env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level=debug ${NLD_EXTRA:+"$NLD_EXTRA"} >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
         for _ in $(seq 200); do
                 if busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \

@@ -9,7 +9,7 @@ PIN_ROOT_UNIT="$STAGE/usr/lib/systemd/system/netnslinkd-pin-root.service"
 POLICY="$STAGE/usr/share/dbus-1/system.d/org.netnslink1.conf"
 ACTIVATION="$STAGE/usr/share/dbus-1/system-services/org.netnslink1.service"
 COMPLETION="$STAGE/usr/share/bash-completion/completions/netnslinkctl"
-MAN_PAGES=(man8/netnslinkd.8 man8/netnslinkctl.8 man5/org.netnslink1.5)
+MAN_PAGES=(man8/netnslinkd.8 man8/netnslinkctl.8 man5/org.netnslink1.5 man5/netnslink.conf.5)
 NLD_INSTALLED="$STAGE/usr/sbin/netnslinkd"
 CTL_INSTALLED="$STAGE/usr/bin/netnslinkctl"
 

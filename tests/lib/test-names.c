@@ -157,28 +157,36 @@ static const struct {
         NlErrorKind kind;
         const char *dbus;
         const char *name;
+        int error;      /* the errno sd-bus reports for it, with nl_bus_error_map added */
 } error_cases[] = {
-        { NL_ERR_FAILED, "org.freedesktop.DBus.Error.Failed", "failed" },
-        { NL_ERR_INVALID_ARGS, "org.freedesktop.DBus.Error.InvalidArgs", "invalid-args" },
-        { NL_ERR_NO_SUCH_NETNS, "org.netnslink1.Error.NoSuchNetns", "no-such-netns" },
-        { NL_ERR_NO_SUCH_LINK, "org.netnslink1.Error.NoSuchLink", "no-such-link" },
-        { NL_ERR_LINK_EXISTS, "org.netnslink1.Error.LinkExists", "link-exists" },
-        { NL_ERR_TOO_MANY_LINKS, "org.netnslink1.Error.TooManyLinks", "too-many-links" },
-        { NL_ERR_PROGRAM_MISMATCH, "org.netnslink1.Error.ProgramMismatch", "program-mismatch" },
-        { NL_ERR_INVALID_PROGRAM, "org.netnslink1.Error.InvalidProgram", "invalid-program" },
-        { NL_ERR_ACCESS_DENIED, "org.freedesktop.DBus.Error.AccessDenied", "access-denied" },
+        { NL_ERR_FAILED, "org.freedesktop.DBus.Error.Failed", "failed", EACCES },
+        { NL_ERR_INVALID_ARGS, "org.freedesktop.DBus.Error.InvalidArgs", "invalid-args", EINVAL },
+        { NL_ERR_NO_SUCH_NETNS, "org.netnslink1.Error.NoSuchNetns", "no-such-netns", ENOENT },
+        { NL_ERR_NO_SUCH_LINK, "org.netnslink1.Error.NoSuchLink", "no-such-link", ENOENT },
+        { NL_ERR_LINK_EXISTS, "org.netnslink1.Error.LinkExists", "link-exists", EEXIST },
+        { NL_ERR_TOO_MANY_LINKS, "org.netnslink1.Error.TooManyLinks", "too-many-links", E2BIG },
+        { NL_ERR_PROGRAM_MISMATCH, "org.netnslink1.Error.ProgramMismatch", "program-mismatch", ESTALE },
+        { NL_ERR_INVALID_PROGRAM, "org.netnslink1.Error.InvalidProgram", "invalid-program", EINVAL },
+        { NL_ERR_ACCESS_DENIED, "org.freedesktop.DBus.Error.AccessDenied", "access-denied", EACCES },
 };
 
 static void test_errors(void) {
         NlError e = {};
         int r;
 
+        CHECK(sd_bus_error_add_map(nl_bus_error_map) >= 0, "sd-bus takes the error map");
         for (size_t i = 0; i < ELEMENTSOF(error_cases); i++) {
+                sd_bus_error error = SD_BUS_ERROR_NULL;
+
                 test_case("error kind %s", error_cases[i].name);
                 CHECK_STR_EQ(nl_error_kind_to_dbus(error_cases[i].kind), error_cases[i].dbus);
                 CHECK_INT_EQ(nl_error_kind_from_dbus(error_cases[i].dbus), error_cases[i].kind);
                 CHECK_STR_EQ(nl_error_kind_name(error_cases[i].kind), error_cases[i].name);
+                CHECK_INT_EQ(sd_bus_error_set(&error, error_cases[i].dbus, "message"), -error_cases[i].error);
+                CHECK_INT_EQ(sd_bus_error_get_errno(&error), error_cases[i].error);
+                sd_bus_error_free(&error);
         }
+        CHECK(!nl_bus_error_map[_NL_ERR_MAX - 1].name, "the map ends after the last kind");
         test_case("error kind edges");
         CHECK_INT_EQ(ELEMENTSOF(error_cases), _NL_ERR_MAX - 1);
         CHECK_STR_EQ(nl_error_kind_to_dbus(NL_ERR_NONE), "org.freedesktop.DBus.Error.Failed");

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -347,7 +348,42 @@ static void test_refs_of_others(void) {
         CHECK_OK(nl_netns_ino("/proc/self/ns/net", &ino, &e), &e);
 }
 
+/* Anyone may send a reference (GetLink): a path that is not a namespace
+ * must not even be opened, since opening a device can act on it. */
+static void test_no_open_of_others(void) {
+        char path[512], fifo[512], buf[4096];
+        NlNetns ns;
+        NlError e = {};
+        int ifd, fd;
+
+        test_case("a file that is not a netns is never opened");
+        snprintf(path, sizeof(path), "%s/plain", test_tmpdir());
+        snprintf(fifo, sizeof(fifo), "%s/fifo", test_tmpdir());
+        fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        CHECK(fd >= 0, "create %s", path);
+        safe_close(fd);
+        CHECK(mkfifo(fifo, 0644) == 0, "mkfifo %s", fifo);
+        ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        CHECK(ifd >= 0, "inotify");
+        CHECK(inotify_add_watch(ifd, path, IN_OPEN) >= 0, "watch %s", path);
+        CHECK(inotify_add_watch(ifd, fifo, IN_OPEN) >= 0, "watch %s", fifo);
+
+        CHECK_ERR(nl_netns_open(path, &ns, &e), &e, NL_ERR_NO_SUCH_NETNS);
+        CHECK_CONTAINS(e.message, "is not a namespace file");
+        CHECK(ns.fd < 0, "no fd");
+        CHECK_ERR(nl_netns_open(fifo, &ns, &e), &e, NL_ERR_NO_SUCH_NETNS);
+        CHECK_ERR(nl_netns_open_nsfs(path, &ns, &e), &e, NL_ERR_NO_SUCH_NETNS);
+        CHECK(read(ifd, buf, sizeof(buf)) < 0 && errno == EAGAIN, "no open event on the file or the FIFO");
+
+        /* A real netns still opens, through the same two steps. */
+        CHECK_OK(nl_netns_open("/proc/self/ns/net", &ns, &e), &e);
+        CHECK(ns.fd >= 0 && ns.ino > 0, "netns opened");
+        nl_netns_close(&ns);
+        safe_close(ifd);
+}
+
 static void run(void) {
+        test_no_open_of_others();
         setup();
         test_cases();
         test_refs_of_others();

@@ -142,8 +142,47 @@ static void test_paths(void) {
         CHECK_OK(nl_pin_netns_dir(s, 18446744073709551615ULL, buf, sizeof(buf)), NULL);
         snprintf(want, sizeof(want), "%s/18446744073709551615", root);
         CHECK_STR_EQ(buf, want);
+        CHECK_OK(nl_pin_steer_dir(s, 4026532000ULL, "web", buf, sizeof(buf)), NULL);
+        snprintf(want, sizeof(want), "%s/4026532000/steer/web", root);
+        CHECK_STR_EQ(buf, want);
+        CHECK_OK(nl_pin_steer_dir(s, 4026532000ULL, NULL, buf, sizeof(buf)), NULL);
+        snprintf(want, sizeof(want), "%s/4026532000/steer", root);
+        CHECK_STR_EQ(buf, want);
         CHECK_INT_EQ(nl_pin_path(s, 1, NL_ATTACH_SK_LOOKUP, "web", small, sizeof(small)), -ENAMETOOLONG);
         CHECK_INT_EQ(nl_pin_netns_dir(s, 1, small, sizeof(small)), -ENAMETOOLONG);
+        CHECK_INT_EQ(nl_pin_steer_dir(s, 1, "web", small, sizeof(small)), -ENAMETOOLONG);
+}
+
+/* Each store remembers the folders it made, apart from any other: two on
+ * one root (as a daemon and a tool) each stay right when the other prunes
+ * a folder the first believed in. */
+static void test_two_stores(void) {
+        _cleanup_(nl_pin_store_freep) NlPinStore *a = NULL, *b = NULL;
+        char root[512], ns[TEST_NETNS_NAME_MAX];
+        uint64_t ino;
+        NlError e = {};
+        int l;
+
+        test_case("two stores on one root");
+        snprintf(root, sizeof(root), "%s/two", test_bpffs());
+        CHECK_OK(nl_pin_store_open(root, &a, &e), &e);
+        CHECK_OK(nl_pin_store_open(root, &b, &e), &e);
+        CHECK_OK(test_netns_add(ns), NULL);
+        ino = test_netns_ino(ns);
+        if (!a || !b)
+                return;
+        l = make_link(ns, NL_ATTACH_SK_LOOKUP);
+        CHECK_OK(nl_pin_store_pin(a, ino, NL_ATTACH_SK_LOOKUP, "x", l, &e), &e);
+        CHECK_INT_EQ(nl_pin_store_unpin(b, ino, NL_ATTACH_SK_LOOKUP, "x"), 0);
+        CHECK(!test_exists("%s/%" PRIu64, root, ino), "the other store pruned the netns folder");
+        CHECK_OK(nl_pin_store_pin(a, ino, NL_ATTACH_SK_LOOKUP, "y", l, &e), &e);
+        CHECK(test_exists("%s/%" PRIu64 "/sk_lookup/y", root, ino), "the first store made it again");
+        CHECK_OK(nl_pin_store_pin(b, ino, NL_ATTACH_SK_LOOKUP, "z", l, &e), &e);
+        CHECK_INT_EQ(nl_pin_store_unpin(a, ino, NL_ATTACH_SK_LOOKUP, "y"), 0);
+        CHECK_INT_EQ(nl_pin_store_unpin(a, ino, NL_ATTACH_SK_LOOKUP, "z"), 0);
+        CHECK(!test_exists("%s/%" PRIu64, root, ino), "pruned");
+        safe_close(l);
+        test_netns_del(ns);
 }
 
 /* ---- pin, get, unpin ---- */
@@ -567,6 +606,7 @@ static void run(void) {
         CHECK_INT_EQ(test_count_fds(), before);
         test_paths();
         test_pin_get_unpin();
+        test_two_stores();
         test_case("fds after pin/get/unpin");
         CHECK_INT_EQ(test_count_fds(), before);
         test_scan();

@@ -399,6 +399,7 @@ static void count_log(int level, const char *msg) {
 }
 
 static void test_log(void) {
+        _cleanup_(nl_libbpf_capture_done) NlLibbpfCapture cap = {}, inner = {};
         char out[64];
         const char *text;
         struct bpf_object *obj;
@@ -411,13 +412,24 @@ static void test_log(void) {
         }
 
         test_case("capture");
-        nl_libbpf_capture_begin();
-        CHECK_STR_EQ(nl_libbpf_capture_end(), "");
-        nl_libbpf_capture_begin();
+        nl_libbpf_capture_begin(&cap);
+        CHECK_STR_EQ(nl_libbpf_capture_end(&cap), "");
+        nl_libbpf_capture_begin(&cap);
         obj = bpf_object__open_mem(junk, sizeof(junk), NULL);
-        text = nl_libbpf_capture_end();
+        text = nl_libbpf_capture_end(&cap);
         CHECK(obj == NULL, "junk does not open");
         CHECK_CONTAINS(text, "libbpf");
+
+        test_case("captures are their callers': one inside another");
+        nl_libbpf_capture_begin(&cap);
+        nl_libbpf_capture_begin(&inner);
+        obj = bpf_object__open_mem(junk, sizeof(junk), NULL);
+        CHECK_CONTAINS(nl_libbpf_capture_end(&inner), "libbpf");
+        CHECK_STR_EQ(cap.buf ? cap.buf : "", "");       /* the inner one took it */
+        obj = bpf_object__open_mem(junk, sizeof(junk), NULL);
+        CHECK_CONTAINS(nl_libbpf_capture_end(&cap), "libbpf");
+        nl_libbpf_capture_done(&inner);
+        CHECK(inner.buf == NULL && inner.len == 0, "done frees the text");
 
         test_case("log callback outside a capture");
         logged = 0;
@@ -425,9 +437,9 @@ static void test_log(void) {
         obj = bpf_object__open_mem(junk, sizeof(junk), NULL);
         CHECK(obj == NULL && logged > 0, "libbpf's warning reached the callback (%d)", logged);
         logged = 0;
-        nl_libbpf_capture_begin();
+        nl_libbpf_capture_begin(&cap);
         obj = bpf_object__open_mem(junk, sizeof(junk), NULL);
-        nl_libbpf_capture_end();
+        nl_libbpf_capture_end(&cap);
         CHECK_INT_EQ(logged, 0);        /* captured, not logged */
         nl_libbpf_set_log(NULL);
         obj = bpf_object__open_mem(junk, sizeof(junk), NULL);

@@ -67,7 +67,8 @@ int steer_link_open(SteerEnv *env, const char *name, bool attach, SteerLink *l) 
                         return l->link_fd;
         }
         r = nl_steer_open(l->map_dir, &l->steer, &e);
-        CHECK_OK(r, &e);
+        if (CHECK_OK(r, &e) && attach)
+                nl_steer_set_link(l->steer, l->link_fd, NULL, NULL);  /* it may grow, as the daemon's */
         return r;
 }
 

@@ -2,6 +2,8 @@
 /* Bad input is refused with NL_ERR_INVALID_ARGS and changes nothing:
  * parsing cases as a table, then the registration checks. */
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "steer-test.h"
@@ -97,7 +100,7 @@ static void test_destination_limit(SteerEnv *env) {
         NlError e = {};
         char prefix[32], label[16];
 
-        if (!CHECK(b, "out of memory") || steer_link_open(env, "limit", false, &l) < 0)
+        if (!CHECK(b, "out of memory") || steer_link_open(env, "limit", true, &l) < 0)
                 return;
         for (int i = 0; i < FULL; i++) {
                 snprintf(prefix, sizeof(prefix), "10.%d.%d.0/24", i / 256, i % 256);
@@ -118,6 +121,56 @@ static void test_destination_limit(SteerEnv *env) {
         steer_link_close(&l);
 }
 
+/* nl_steer_open knows the maps by the skeleton: a copy of a link's pins
+ * opens; the same with one map of another layout in its place, or with one
+ * missing, does not, and the error names it. */
+static void test_map_layouts(SteerEnv *env, SteerLink *l) {
+        _cleanup_close_ int odd = -EBADF;
+        char dir[600], from[1200], to[1200];
+        struct dirent *de;
+        NlSteer *s = NULL;
+        NlError e = {};
+        DIR *d;
+        int n = 0;
+
+        snprintf(dir, sizeof(dir), "%s/copy", env->tmp);
+        CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
+        d = opendir(l->map_dir);
+        CHECK(d, "opendir %s", l->map_dir);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                int fd;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(from, sizeof(from), "%s/%s", l->map_dir, de->d_name);
+                snprintf(to, sizeof(to), "%s/%s", dir, de->d_name);
+                fd = bpf_obj_get(from);
+                CHECK(fd >= 0 && bpf_obj_pin(fd, to) == 0, "copy pin %s", de->d_name);
+                if (fd >= 0)
+                        close(fd);
+                n++;
+        }
+        closedir(d);
+        CHECK(n == 10, "a steer link has 10 maps pinned, not %d", n);
+        CHECK(nl_steer_open(dir, &s, &e) == 0, "a copy of the pins opens: %s", e.message);
+        s = nl_steer_close(s);
+
+        snprintf(to, sizeof(to), "%s/dests", dir);
+        CHECK(unlink(to) == 0, "unlink %s", to);
+        odd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 1, NULL);
+        CHECK(odd >= 0 && bpf_obj_pin(odd, to) == 0, "pin a map of another layout");
+        e = (NlError) {};
+        CHECK(nl_steer_open(dir, &s, &e) < 0 && e.kind == NL_ERR_INVALID_ARGS && e.error == EMEDIUMTYPE &&
+                      strstr(e.message, "/dests has another layout"),
+              "a map of another layout: invalid-args naming it: %s", e.message);
+        CHECK(unlink(to) == 0, "unlink %s", to);
+        e = (NlError) {};
+        CHECK(nl_steer_open(dir, &s, &e) < 0 && e.kind == NL_ERR_INVALID_ARGS && strstr(e.message, "/dests"),
+              "a map missing: invalid-args naming it: %s", e.message);
+}
+
 static void body(void) {
         SteerEnv env;
         SteerLink l = { .link_fd = -1 };
@@ -129,7 +182,7 @@ static void body(void) {
                 other_ns_sock = steer_socket(AF_INET, SOCK_STREAM, "127.0.0.1", 0, false);
         if (!CHECK(steer_env_setup(&env) >= 0, "private netns"))
                 return;
-        if (steer_link_open(&env, "in", false, &l) < 0)
+        if (steer_link_open(&env, "in", true, &l) < 0)
                 goto out;
 
         for (size_t i = 0; i < ELEMENTSOF(parse_cases); i++) {
@@ -310,6 +363,7 @@ static void body(void) {
                 CHECK(nl_steer_open(env.tmp, &s, &e) < 0 && e.kind == NL_ERR_INVALID_ARGS,
                       "a folder without steer maps: invalid-args");
         }
+        test_map_layouts(&env, &l);
         steer_link_close(&l);
         test_destination_limit(&env);
 out:

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-creds.h"
+#include "bus-signals.h"
+#include "context.h"
+
+void context_init(Context *c, Manager *m, sd_bus *bus) {
+        *c = (Context) { .manager = m, .bus = bus };
+        m->userdata = c;
+}
+
+void context_done(Context *c) {
+        if (c->bus)
+                bus_signals_flush(c);
+        bus_creds_forget(c);
+        steering_done(&c->steering);
+        if (c->manager && c->manager->userdata == c)
+                c->manager->userdata = NULL;
+}

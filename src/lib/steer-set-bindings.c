@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "steer-private.h"
+
+/* SetBindings: a whole new set written beside the live one and switched to
+ * with one write (steer.h). */
+
+static int binding_cmp_labelled(const void *x, const void *y) {
+        int c = binding_cmp(x, y);
+        return c ? c : strcmp(((const NlSteerBinding *) x)->label, ((const NlSteerBinding *) y)->label);
+}
+
+void built_done(Built *t) {
+        free(t->pk);
+        free(t->pv);
+        free(t->ok);
+        free(t->ov);
+}
+
+int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t) {
+        *t = (Built) {};
+        t->pk = calloc(n + 1, sizeof(*t->pk));
+        t->pv = calloc(n + 1, sizeof(*t->pv));
+        t->ok = calloc(n + 1, sizeof(*t->ok));
+        t->ov = calloc(n + 1, sizeof(*t->ov));
+        if (!t->pk || !t->pv || !t->ok || !t->ov)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct steer_prefix_key k;
+                struct steer_prefix *p;
+
+                prefix_key(&b[i], gen, &k);
+                if (t->np == 0 || memcmp(&t->pk[t->np - 1], &k, sizeof(k)) != 0) {
+                        t->pk[t->np] = k;
+                        t->pv[t->np].id = (*next_id)++;
+                        t->np++;
+                }
+                p = &t->pv[t->np - 1];
+                if (b[i].port == 0) {
+                        p->wild_dest = dest[i];
+                        p->wild_hits = b[i].hits;
+                } else if (p->nslots < STEER_SLOTS) {
+                        p->slot[p->nslots++] = (struct steer_slot) {
+                                .port = b[i].port, .dest = dest[i], .hits = b[i].hits };
+                } else {
+                        t->ok[t->no] = (struct steer_port_key) { p->id, b[i].port };
+                        t->ov[t->no] = (struct steer_port) { .dest = dest[i], .hits = b[i].hits };
+                        t->no++;
+                        p->noverflow++;
+                }
+        }
+        return 0;
+}
+
+/* Walks old and new (both sorted by binding_cmp) side by side: counts what
+ * changed and carries the hit counters of bindings that stay. */
+static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t *nd, size_t n,
+                      unsigned *added, unsigned *removed) {
+        size_t i = 0, j = 0;
+
+        *added = *removed = 0;
+        while (i < old->n || j < n) {
+                int c = i >= old->n ? 1 : j >= n ? -1 : binding_cmp(&old->b[i], &nb[j]);
+
+                if (c < 0) {
+                        (*removed)++;
+                        i++;
+                } else if (c > 0) {
+                        (*added)++;
+                        j++;
+                } else {
+                        if (old->dest[i] == nd[j])
+                                nb[j].hits = old->b[i].hits;
+                        else {
+                                (*added)++;
+                                (*removed)++;
+                        }
+                        i++;
+                        j++;
+                }
+        }
+}
+
+/* The new set is written beside the live one and switched to: until the
+ * old one is deleted, both take room in the maps. Refused before anything
+ * is written, in the words of bindings, not of an errno. */
+static int check_room(const SteerNeed *reach, const BindingSet *old, const Built *t, size_t n, NlError *e) {
+        if (old->prefixes.n + t->np > reach->prefixes)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
+                                    "Too many bindings: %zu, over %zu distinct prefixes; at most %zu distinct "
+                                    "prefixes fit beside the %zu of the set they replace (%zu in all)",
+                                    n, t->np, reach->prefixes - old->prefixes.n, old->prefixes.n,
+                                    reach->prefixes);
+        if (old->ports.n + t->no > reach->overflow)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
+                                    "Too many bindings: %zu, with %zu ports beyond the %u each prefix keeps; at most "
+                                    "%zu such ports fit beside the %zu of the set they replace (%zu in all)",
+                                    n, t->no, STEER_SLOTS, reach->overflow - old->ports.n, old->ports.n,
+                                    reach->overflow);
+        return 0;
+}
+
+/* Whether the link's own maps hold need (else it must grow first). */
+static bool holds(NlSteer *s, const SteerNeed *need) {
+        return need->prefixes <= s->max_prefixes && need->overflow <= s->max_overflow && need->dests <= s->max_dests;
+}
+
+static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
+                      SteerNeed *need, NlError *e);
+
+int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret, NlError *e) {
+        _cleanup_free_ NlSteerBinding *nb = NULL;
+        _cleanup_free_ uint16_t *nd = NULL;
+        SteerNeed need;
+        size_t m = 0;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = binding_check(&in[i], true, e);
+                if (r < 0)
+                        return nl_error_prefix(e, r, "Binding %zu", i);
+        }
+        nb = malloc((n + 1) * sizeof(*nb));
+        nd = calloc(n + 1, sizeof(*nd));
+        if (!nb || !nd)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        /* An empty set may come as in == NULL (SetBindings with []). */
+        if (n > 0)
+                memcpy(nb, in, n * sizeof(*nb));
+        qsort(nb, n, sizeof(*nb), binding_cmp_labelled);
+        for (size_t i = 0; i < n; i++) {
+                nb[i].hits = 0;
+                if (m > 0 && binding_cmp(&nb[m - 1], &nb[i]) == 0) {
+                        char pfx[64];
+
+                        if (strcmp(nb[m - 1].label, nb[i].label) == 0)
+                                continue;
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                            "%s %s port %u is bound twice, to '%s' and '%s'",
+                                            nl_steer_protocol_to_string(nb[i].protocol),
+                                            nl_steer_prefix_to_string(&nb[i], pfx, sizeof(pfx)), nb[i].port,
+                                            nb[m - 1].label, nb[i].label);
+                }
+                nb[m++] = nb[i];
+        }
+
+        /* A set the link's maps cannot hold, but a larger tier's can,
+         * moves the link to those first (steer-grow.c), then is written
+         * there as any other. */
+        r = set_sorted(s, nb, m, nd, ret, &need, e);
+        if (r != 1)
+                return r;
+        r = steer_grow_for(s, &need, e);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                r = set_sorted(s, nb, m, nd, ret, &need, e);
+        else
+                r = 1;          /* no tier holds it */
+        return r == 1 ? nl_error_set(e, NL_ERR_FAILED, -ENOSPC, "No steer tier holds the set") : r;
+}
+
+/* nb: sorted, unique. Returns 1 with need filled, having written nothing,
+ * if the link's maps are too small for the set but it may grow. */
+static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
+                      SteerNeed *need, NlError *e) {
+        BindingSet old = {}, stale = {};
+        DestPlan plan = {};
+        Regions g = {};
+        Built t = {};
+        struct steer_config c;
+        unsigned added, removed;
+        bool widened = false;
+        SteerNeed reach;
+        uint8_t ng;
+        int r;
+
+        r = cfg_get(s, &c);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read steer configuration: %m");
+        ng = (uint8_t) (c.gen ^ 1);
+
+        /* A SetBindings that died half way left entries of ng: drop them. */
+        r = binding_set_read(s, ng, &stale);
+        if (r >= 0)
+                r = map_delete_many(steer_fd(s, ports), stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
+        if (r >= 0)
+                r = map_delete_many(steer_fd(s, prefixes), stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
+        binding_set_done(&stale);
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear an unfinished SetBindings: %m");
+
+        r = binding_set_read(s, (uint8_t) c.gen, &old);
+        if (r < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the bindings: %m");
+                goto finish;
+        }
+        /* Everything is planned and checked in memory first: a set that
+         * does not fit is refused with nothing written. */
+        steer_reach(s, &reach);
+        r = dests_plan(s, nb, m, (uint32_t) reach.dests, nd, &plan, e);
+        if (r < 0)
+                goto finish;
+        diff_sets(&old, nb, nd, m, &added, &removed);
+        r = build_gen(nb, nd, m, ng, &c.next_prefix_id, &t);
+        if (r < 0 || (r = regions_alloc(s, &g)) < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
+                goto finish;
+        }
+        r = check_room(&reach, &old, &t, m, e);
+        if (r < 0)
+                goto finish;
+        *need = (SteerNeed) { old.prefixes.n + t.np, old.ports.n + t.no,
+                              plan.n_made ? plan.made[plan.n_made - 1] + 1 : 0 };
+        if (!holds(s, need)) {
+                r = 1;
+                goto finish;
+        }
+
+        r = dests_make(s, &plan, e);
+        if (r < 0)
+                goto undo;
+        /* Lookups still on the old generation need its lengths, the new
+         * one needs its own: the union, until the switch is done. */
+        r = regions_read(s, &g);
+        if (r >= 0) {
+                for (size_t i = 0; i < m; i++)
+                        regions_add(&g, &nb[i]);
+                widened = true;
+                r = regions_write(s, &g);
+        }
+        if (r >= 0)
+                r = map_update_many(steer_fd(s, ports), t.ok, t.ov, t.no);
+        if (r >= 0)
+                r = map_update_many(steer_fd(s, prefixes), t.pk, t.pv, t.np);
+        if (r < 0) {
+                r = maps_full(s, e, r, "write the %zu bindings", m);
+                goto undo;
+        }
+
+        c.gen = ng;
+        r = cfg_put(s, &c);
+        if (r < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot switch to the new bindings: %m");
+                goto undo;
+        }
+        r = wait_for_lookups();
+        if (r < 0) {
+                /* The old entries stay: better a leak than a lookup that
+                 * sees half a set. The next SetBindings clears them. */
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot wait for running lookups: %m");
+                goto finish;
+        }
+        (void) map_delete_many(steer_fd(s, ports), old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
+        (void) map_delete_many(steer_fd(s, prefixes), old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
+        (void) regions_rewrite(s, &g, nb, m);
+        r = refs_recount(s, nd, m);
+        if (r < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot count destination references: %m");
+                goto finish;
+        }
+        if (ret)
+                *ret = (NlSteerChanges) { .added = added, .removed = removed, .total = (unsigned) m };
+        r = 0;
+        goto finish;
+
+undo:
+        /* Nothing switched yet: lookups never saw any of it. Take it all
+         * back: the half-written set, its region bits, its new labels. */
+        (void) map_delete_many(steer_fd(s, ports), t.ok, sizeof(*t.ok), t.no);
+        (void) map_delete_many(steer_fd(s, prefixes), t.pk, sizeof(*t.pk), t.np);
+        if (widened)
+                (void) regions_rewrite(s, &g, old.b, old.n);
+        dests_unmake(s, &plan);
+finish:
+        binding_set_done(&old);
+        built_done(&t);
+        regions_done(&g);
+        dest_plan_done(&plan);
+        return r;
+}
