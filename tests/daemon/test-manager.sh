@@ -23,6 +23,8 @@ GetLink method sss a{sv}
 ListLinks method s aa{sv}
 AttachMany method a(sssa{sv}) aa{sv}
 DetachMany method a(sss) -
+QueryNetns method s aa{sv}
+Explain method ssss a{sv}
 LinkAttached signal a{sv} -
 LinkUpdated signal a{sv} -
 LinkDetached signal a{sv} -

@@ -132,6 +132,9 @@ sk_lookup 1 foreign_drop false -" "$(query_rows | grep sk_lookup)"
 check_eq "query: its program id" "$DROP_PROG" "$("$CTL" --json=short query "$A" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[1]["prog_id"])')"
 check_eq "list: no warning while the foreign program runs after our link" "" "$("$CTL" list 2>&1 >/dev/null)"
 explain_case "s1's socket wins over a later SK_DROP" tcp 10.0.0.1:40000 10.50.1.7:8080 "socket web" "tcp 10.50.1.0/24:0" 10.50.1.7 8080 web4
+# What an operator sees (kept in the test's log).
+"$CTL" query "$A" | sed 's/^/# /'
+"$CTL" explain "$A" tcp 10.0.0.1:40000 10.50.1.7:8080 | sed 's/^/# /'
 check_eq "explain: the foreign step drops and is not named" "drop " \
         "$(explain_get 2.verdict tcp 10.0.0.1:1 10.50.1.7:8080) $(explain_get 2.name tcp 10.0.0.1:1 10.50.1.7:8080)"
 check_eq "explain: with no socket selected, the drop drops" "drop " "$(explained tcp 10.0.0.1:40000 10.50.200.9:8080)"
