@@ -43,15 +43,7 @@ for p in json.load(sys.stdin):
 # query_first KEY: a key of the first program query lists.
 query_first() { "$CTL" --json=short query "$A" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0][sys.argv[1]])' "$1"; }
 # counter LABEL PROTO FAMILY KEY: a destination's counter.
-counter() {
-        "$CTL" --json=short destinations "$A" s1 | "$PY" -c '
-import json, sys
-for d in json.load(sys.stdin):
-    if (d["label"], d["protocol"], d["family"]) == tuple(sys.argv[1:4]):
-        print(d[sys.argv[4]]); break
-else:
-    print("none")' "$@"
-}
+counter() { dest_field "$A" s1 "$@"; }
 # hits PREFIX PORT: a binding's hits.
 hits() {
         "$CTL" --json=short bindings "$A" s1 | "$PY" -c '
