@@ -46,6 +46,3 @@ typedef struct Explanation {
 int observe_explain(Manager *m, const char *netns, const char *protocol, const char *source,
                     const char *destination, Explanation *ret, NlError *e);
 void explanation_done(Explanation *x);
-
-/* Whether a program not the daemon's runs before one of its links. */
-bool observe_foreign_first(const HookEntry *h, size_t n);
