@@ -105,7 +105,7 @@ static void check_match(SteerLink *l, size_t i, const char *when) {
                       cases[i].name, when, m ? m->label : "none", cases[i].want);
         else
                 CHECK(!m || strcmp(m->label, "nosock") == 0, "%s (%s): nl_steer_match says %s, want none",
-                      cases[i].name, when, m->label);
+                      cases[i].name, when, m ? m->label : "none");
 }
 
 static void run_cases(SteerLink *l, const char *when) {
