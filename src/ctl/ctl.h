@@ -36,6 +36,13 @@ int ctl_print_record_reply(sd_bus_message *reply, const Column *cols, size_t n_c
 extern const Verb steer_verbs[];
 extern const size_t n_steer_verbs;
 
+/* query and explain (verbs-observe.c). */
+extern const Verb observe_verbs[];
+extern const size_t n_observe_verbs;
+/* For list: one line on stderr when a program netnslinkd does not own runs
+ * before one of the links listed. */
+void ctl_warn_foreign_first(sd_bus *bus, const Dict *links, size_t n);
+
 /* netnslinkctl verify (verbs-config.c): offline, no bus. */
 extern const char *arg_config_root;
 int ctl_verify(int argc, char *argv[]);

@@ -166,6 +166,8 @@ static int verb_list(sd_bus *bus, int argc, char *argv[]) {
         if (r < 0)
                 return r;
         output_table(&arg_output, link_columns, ELEMENTSOF(link_columns), links, n, "links");
+        fflush(stdout);
+        ctl_warn_foreign_first(bus, links, n);
         dict_array_free(links, n);
         return 0;
 }
@@ -293,7 +295,11 @@ static void help(void) {
                "  replace NETNS TYPE NAME --expect=PROG_ID PROGRAM\n"
                "                                    Swap only if the link runs PROG_ID\n"
                "  detach NETNS TYPE NAME            Detach a link and remove its pin\n"
-               "  monitor                           Print link changes as they happen\n\n"
+               "  monitor                           Print link changes as they happen\n"
+               "  query NETNS                       List every program at the netns's hooks in run\n"
+               "                                    order, the daemon's or not\n"
+               "  explain NETNS PROTO SRC DST       Show where a PROTO (tcp, udp) connection from\n"
+               "                                    SRC to DST (ADDR:PORT, [IPV6]:PORT) would go\n\n"
                "Steering commands (links running builtin:steer):\n"
                "  bind NETNS LINK PROTO PREFIX PORT LABEL\n"
                "                                    Send PROTO traffic to PREFIX:PORT to LABEL\n"
@@ -405,6 +411,9 @@ static const Verb *find_verb(const char *name) {
         for (size_t i = 0; i < n_steer_verbs; i++)
                 if (strcmp(steer_verbs[i].name, name) == 0)
                         return &steer_verbs[i];
+        for (size_t i = 0; i < n_observe_verbs; i++)
+                if (strcmp(observe_verbs[i].name, name) == 0)
+                        return &observe_verbs[i];
         return NULL;
 }
 

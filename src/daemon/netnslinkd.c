@@ -12,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus-manager.h"
+#include "bus-observe.h"
 #include "bus-names.h"
 #include "bus-signals.h"
 #include "bus-steering.h"
@@ -189,6 +190,9 @@ static int run(int argc, char *argv[]) {
         r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
+        r = bus_observe_add(bus, &context);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register QueryNetns and Explain: %m");
         r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Steering object: %m");

@@ -24,6 +24,8 @@ ListLinks method s aa{sv}
 AttachMany method a(sssa{sv}) aa{sv}
 DetachMany method a(sss) -
 Reload method b a{sv}
+QueryNetns method s aa{sv}
+Explain method ssss a{sv}
 LinkAttached signal a{sv} -
 LinkUpdated signal a{sv} -
 LinkDetached signal a{sv} -

@@ -16,15 +16,7 @@ steer() { gdbus call --system --dest org.netnslink1 --object-path /org/netnslink
                 --method "org.netnslink1.Steering.$1" -- "${@:2}"; }
 
 # dest_get LABEL PROTO FAMILY KEY: a counter or field of one destination.
-dest_get() {
-        "$CTL" --json=short destinations "$A" s1 | "$PY" -c '
-import json, sys
-for d in json.load(sys.stdin):
-    if (d["label"], d["protocol"], d["family"]) == tuple(sys.argv[1:4]):
-        print(d[sys.argv[4]]); break
-else:
-    print("none")' "$@"
-}
+dest_get() { dest_field "$A" s1 "$@"; }
 n_bindings() { "$CTL" --json=short bindings "$A" "${1:-s1}" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
 check "netns $A with lo up and local prefixes 10.50.0.0/16, fd00:50::/64" local_prefixes

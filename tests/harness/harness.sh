@@ -88,6 +88,10 @@ cleanup() {
         [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null && wait "$BUS_PID" 2>/dev/null
         for ns in "${NETNS_MADE[@]}"; do ip netns del "$ns" 2>/dev/null; done
         if mountpoint -q "$PINS" 2>/dev/null; then umount "$PINS"; fi
+        # NL_KEEP_LOG=DIR: a failed test leaves its daemon's log there.
+        if [ -n "${NL_KEEP_LOG:-}" ] && [ "$FAILED" -gt 0 ] && [ -f "$T/daemon.log" ]; then
+                cp "$T/daemon.log" "$NL_KEEP_LOG/$TEST_NAME.$$.daemon.log"
+        fi
         rm -rf "$T"
         exit $rc
 }

@@ -39,3 +39,14 @@ local_prefixes() {
         ip -n "$TRAFFIC_NS" route add local 10.50.0.0/16 dev lo table local &&
         ip -n "$TRAFFIC_NS" -6 route add local fd00:50::/64 dev lo table local
 }
+# dest_field NETNS LINK LABEL PROTO FAMILY KEY: a field or counter of one
+# destination of a steer link, "none" if it has no such destination.
+dest_field() {
+        "$CTL" --json=short destinations "$1" "$2" | "$PY" -c '
+import json, sys
+for d in json.load(sys.stdin):
+    if (d["label"], d["protocol"], d["family"]) == tuple(sys.argv[1:4]):
+        print(d[sys.argv[4]]); break
+else:
+    print("none")' "${@:3}"
+}

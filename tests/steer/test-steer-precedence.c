@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "explain.h"
 #include "steer-test.h"
 
 static const struct {
@@ -82,8 +83,34 @@ static uint64_t cookie_of(SteerLink *l, const char *label, const char *proto) {
         return c;
 }
 
+/* Explain names the binding builtin:steer chose with nl_steer_match, read
+ * from the same maps: it must choose as the program does (a case with no
+ * socket chosen matched no binding, or the socketless label's). */
+static void check_match(SteerLink *l, size_t i, const char *when) {
+        _cleanup_free_ NlSteerBinding *b = NULL;
+        const NlSteerBinding *m;
+        NlLookupQuery q;
+        NlError e = {};
+        char dst[80];
+        size_t n = 0;
+        bool v6 = strchr(cases[i].addr, ':');
+
+        snprintf(dst, sizeof(dst), v6 ? "[%s]:%u" : "%s:%u", cases[i].addr, cases[i].port);
+        if (!CHECK_OK(nl_steer_list_bindings(l->steer, &b, &n, &e), &e) ||
+            !CHECK_OK(nl_lookup_query_parse(cases[i].proto, v6 ? "[::1]:1" : "127.0.0.1:1", dst, &q, &e), &e))
+                return;
+        m = nl_steer_match(b, n, &q);
+        if (cases[i].want)
+                CHECK(m && strcmp(m->label, cases[i].want) == 0, "%s (%s): nl_steer_match says %s, want %s",
+                      cases[i].name, when, m ? m->label : "none", cases[i].want);
+        else
+                CHECK(!m || strcmp(m->label, "nosock") == 0, "%s (%s): nl_steer_match says %s, want none",
+                      cases[i].name, when, m ? m->label : "none");
+}
+
 static void run_cases(SteerLink *l, const char *when) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                check_match(l, i, when);
                 uint8_t proto = strcmp(cases[i].proto, "tcp") == 0 ? IPPROTO_TCP : IPPROTO_UDP;
                 uint64_t got = 1, want = cases[i].want ? cookie_of(l, cases[i].want, cases[i].proto) : 0;
                 int r = steer_test_run(nl_program_fd(l->prog), proto, cases[i].addr, cases[i].port, &got);
