@@ -23,7 +23,7 @@
  *
  * Crash safety: the order of system calls in each operation is chosen so
  * that a SIGKILL between any two of them is repaired at the next start: see
- * the top of manager.c, with the NETNSLINK_CRASH_AT points of each step.
+ * the top of manager-ops.c, with the NETNSLINK_CRASH_AT points of each step.
  */
 
 /* What changed behind the daemon's back (drift.c). */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Every crash point of the daemon (NETNSLINK_CRASH_AT, see the top comment
-# of src/daemon/manager.c and src/lib/pin-store.c): the call that reaches it
+# of src/daemon/manager-ops.c and src/lib/pin-store.c): the call that reaches it
 # kills the daemon there, a restart without the variable repairs, and then
 # the pins, ListLinks and the kernel agree (tests/crash/invariants.py) and
 # every link is where the contract puts it: before the commit point nothing
