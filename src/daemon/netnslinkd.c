@@ -205,18 +205,10 @@ static int run(int argc, char *argv[]) {
         r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m");
-        r = sd_bus_request_name(bus, NL_BUS_NAME, 0);
-        if (r < 0)
-                return log_error_errno(r, "Failed to acquire bus name " NL_BUS_NAME ": %m");
-
-        /* Links whose netns died while we were down: dropped now that the
-         * LinkDefunct signals can carry our well-known name. */
-        r = manager_check_defunct(m, true);
-        if (r > 0)
-                log_notice("Dropped %d link(s) whose netns vanished while the daemon was down", r);
-
         /* The configuration files, applied before READY=1 and again at
-         * SIGHUP, Reload and when a netns they name appears. */
+         * SIGHUP, Reload and when a netns they name appears. The first
+         * apply comes before the name, as the pins do: a client never sees
+         * links half made by it. */
         r = config_apply_new(m, arg_config_root, &config);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
@@ -228,6 +220,16 @@ static int run(int argc, char *argv[]) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to apply the configuration: %m");
         }
+        r = sd_bus_request_name(bus, NL_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire bus name " NL_BUS_NAME ": %m");
+
+        /* Links whose netns died while we were down: dropped now that the
+         * LinkDefunct signals can carry our well-known name. */
+        r = manager_check_defunct(m, true);
+        if (r > 0)
+                log_notice("Dropped %d link(s) whose netns vanished while the daemon was down", r);
+
         r = config_apply_watch(config, event);
         if (r < 0)
                 return r;
