@@ -20,6 +20,7 @@
 #include "log.h"
 #include "manager.h"
 #include "netns-ref.h"
+#include "nsid-watch.h"
 
 /* A deleted netns is noticed within this interval (the contract asks for
  * 2 s); one get_info per link costs about 1 us. */
@@ -129,6 +130,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(context_done) Context context = {};
+        _cleanup_(nsid_watch_freep) NsidWatch *nsid_watch = NULL;
         sd_event_source *timer = NULL;
         char kept[256], features[512];
         NlError e = {};
@@ -202,6 +204,11 @@ static int run(int argc, char *argv[]) {
         r = manager_check_defunct(m, true);
         if (r > 0)
                 log_notice("Dropped %d link(s) whose netns vanished while the daemon was down", r);
+
+        /* Netns death as it happens; without it, the timer below sees it. */
+        r = nsid_watch_start(m, event, &nsid_watch);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch netns ids (%m); netns death is seen by polling only");
 
         r = sd_event_add_time_relative(event, &timer, CLOCK_MONOTONIC, DEFUNCT_CHECK_USEC, 100 * 1000ULL,
                                        on_defunct_timer, m);
