@@ -39,3 +39,7 @@ extern const size_t n_steer_verbs;
 /* netnslinkctl verify (verbs-config.c): offline, no bus. */
 extern const char *arg_config_root;
 int ctl_verify(int argc, char *argv[]);
+
+/* netnslinkctl metrics [--http] (verbs-metrics.c). */
+extern int arg_http;
+int verb_metrics(sd_bus *bus, int argc, char *argv[]);

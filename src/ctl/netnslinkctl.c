@@ -279,6 +279,7 @@ static const Verb verbs[] = {
         { "replace", 4, 4, verb_replace },
         { "detach", 3, 3, verb_detach },
         { "monitor", 0, 0, verb_monitor },
+        { "metrics", 0, 0, verb_metrics },
 };
 
 static void help(void) {
@@ -292,7 +293,8 @@ static void help(void) {
                "  replace NETNS TYPE NAME --expect=PROG_ID PROGRAM\n"
                "                                    Swap only if the link runs PROG_ID\n"
                "  detach NETNS TYPE NAME            Detach a link and remove its pin\n"
-               "  monitor                           Print link changes as they happen\n\n"
+               "  monitor                           Print link changes as they happen\n"
+               "  metrics                           Print metrics (Prometheus text format)\n\n"
                "Steering commands (links running builtin:steer):\n"
                "  bind NETNS LINK PROTO PREFIX PORT LABEL\n"
                "                                    Send PROTO traffic to PREFIX:PORT to LABEL\n"
@@ -321,11 +323,12 @@ static void help(void) {
                "     --no-legend          Do not print the header and footer of tables\n"
                "     --expect=PROG_ID     For replace: the program id the link must run\n"
                "     --fd=N               For register: the socket's file descriptor\n"
-               "     --config-root=DIR    For verify: read DIR/etc/netnslink/links.d/ and so on\n");
+               "     --config-root=DIR    For verify: read DIR/etc/netnslink/links.d/ and so on\n"
+               "     --http               For metrics: answer one HTTP request on stdin (GET /metrics)\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_EXPECT, ARG_FD, ARG_CONFIG_ROOT };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_EXPECT, ARG_FD, ARG_CONFIG_ROOT, ARG_HTTP };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -334,6 +337,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "expect", required_argument, NULL, ARG_EXPECT },
                 { "fd", required_argument, NULL, ARG_FD },
                 { "config-root", required_argument, NULL, ARG_CONFIG_ROOT },
+                { "http", no_argument, NULL, ARG_HTTP },
                 {}
         };
         char *end;
@@ -383,6 +387,9 @@ static int parse_argv(int argc, char *argv[]) {
                 }
                 case ARG_CONFIG_ROOT:
                         arg_config_root = optarg;
+                        break;
+                case ARG_HTTP:
+                        arg_http = 1;
                         break;
                 default:
                         return -EINVAL;

@@ -19,6 +19,7 @@
 #include "context.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "netns-ref.h"
 #include "nsid-watch.h"
 
@@ -180,12 +181,18 @@ static int run(int argc, char *argv[]) {
         context_init(&context, m, bus);
         m->on_event = bus_manager_emit;
         m->on_loaded = bus_manager_program_loaded;
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, &context);
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE,
+                                     metrics_counted(manager_vtable), &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, &context);
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE,
+                                     metrics_counted(steering_vtable), &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Steering object: %m");
+        /* Metrics: a second vtable of the Manager interface, with its own state. */
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, metrics_vtable, metrics_start(m));
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the Metrics method: %m");
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
         r = manager_load_pins(m, &e);
