@@ -23,6 +23,7 @@ GetLink method sss a{sv}
 ListLinks method s aa{sv}
 AttachMany method a(sssa{sv}) aa{sv}
 DetachMany method a(sss) -
+Metrics method - s
 LinkAttached signal a{sv} -
 LinkUpdated signal a{sv} -
 LinkDetached signal a{sv} -
