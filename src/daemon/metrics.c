@@ -31,6 +31,12 @@ typedef struct Metrics {
  * counters per process. */
 static Metrics metrics;
 
+/* The wrapped vtables: the bus reads them until it is freed, at the very
+ * end, so they are kept for the life of the process, held from here. */
+#define N_COUNTED_VTABLES 4
+static sd_bus_vtable *counted_vtables[N_COUNTED_VTABLES];
+static size_t n_counted_vtables;
+
 static Counted *counted_find(const char *member, sd_bus_message_handler_t handler) {
         for (size_t i = 0; i < metrics.n_methods; i++)
                 if (strcmp(metrics.methods[i].member, member) == 0 &&
@@ -64,8 +70,10 @@ const sd_bus_vtable *metrics_counted(const sd_bus_vtable *vtable) {
                 add += vtable[n].type == _SD_BUS_VTABLE_METHOD;
                 n++;
         }
-        if (metrics.n_methods + add > N_METHODS_MAX || !(copy = malloc((n + 1) * sizeof(*copy))))
+        if (metrics.n_methods + add > N_METHODS_MAX || n_counted_vtables == N_COUNTED_VTABLES ||
+            !(copy = malloc((n + 1) * sizeof(*copy))))
                 return vtable;
+        counted_vtables[n_counted_vtables++] = copy;
         memcpy(copy, vtable, (n + 1) * sizeof(*copy));
         for (size_t i = 0; i < n; i++) {
                 if (copy[i].type != _SD_BUS_VTABLE_METHOD || !copy[i].x.method.handler)
