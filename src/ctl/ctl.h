@@ -50,3 +50,6 @@ int ctl_verify(int argc, char *argv[]);
 /* netnslinkctl reload [--dry-run] (verbs-config.c): Manager.Reload. */
 extern int arg_dry_run;
 int ctl_reload(sd_bus *bus, int argc, char *argv[]);
+/* netnslinkctl metrics [--http] (verbs-metrics.c). */
+extern int arg_http;
+int verb_metrics(sd_bus *bus, int argc, char *argv[]);

@@ -282,6 +282,7 @@ static const Verb verbs[] = {
         { "detach", 3, 3, verb_detach },
         { "monitor", 0, 0, verb_monitor },
         { "reload", 0, 0, ctl_reload },
+        { "metrics", 0, 0, verb_metrics },
 };
 
 static void help(void) {
@@ -299,7 +300,8 @@ static void help(void) {
                "  query NETNS                       List every program at the netns's hooks in run\n"
                "                                    order, the daemon's or not\n"
                "  explain NETNS PROTO SRC DST       Show where a PROTO (tcp, udp) connection from\n"
-               "                                    SRC to DST (ADDR:PORT, [IPV6]:PORT) would go\n\n"
+               "                                    SRC to DST (ADDR:PORT, [IPV6]:PORT) would go\n"
+               "  metrics                           Print metrics (Prometheus text format)\n\n"
                "Steering commands (links running builtin:steer):\n"
                "  bind NETNS LINK PROTO PREFIX PORT LABEL\n"
                "                                    Send PROTO traffic to PREFIX:PORT to LABEL\n"
@@ -331,11 +333,12 @@ static void help(void) {
                "     --expect=PROG_ID     For replace: the program id the link must run\n"
                "     --fd=N               For register: the socket's file descriptor\n"
                "     --dry-run            For reload: say what would change, change nothing\n"
-               "     --config-root=DIR    For verify: read DIR/etc/netnslink/links.d/ and so on\n");
+               "     --config-root=DIR    For verify: read DIR/etc/netnslink/links.d/ and so on\n"
+               "     --http               For metrics: answer one HTTP request on stdin (GET /metrics)\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_EXPECT, ARG_FD, ARG_CONFIG_ROOT, ARG_DRY_RUN };
+        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_EXPECT, ARG_FD, ARG_CONFIG_ROOT, ARG_DRY_RUN, ARG_HTTP };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -345,6 +348,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "fd", required_argument, NULL, ARG_FD },
                 { "config-root", required_argument, NULL, ARG_CONFIG_ROOT },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "http", no_argument, NULL, ARG_HTTP },
                 {}
         };
         char *end;
@@ -397,6 +401,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_DRY_RUN:
                         arg_dry_run = 1;
+                        break;
+                case ARG_HTTP:
+                        arg_http = 1;
                         break;
                 default:
                         return -EINVAL;

@@ -109,6 +109,13 @@ static int waiter_park(Waiter *w) {
         return 1;
 }
 
+bool bus_manager_is_waiting(Manager *m, sd_bus_message *msg) {
+        char k[32];
+
+        waiter_key(msg, k);
+        return m->waiting && hashmap_get(m->waiting, k);
+}
+
 void bus_manager_drop_waiting(Manager *m) {
         HashmapIter it = {};
         Waiter *w;

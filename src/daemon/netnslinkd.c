@@ -21,7 +21,9 @@
 #include "config-apply.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "netns-ref.h"
+#include "nsid-watch.h"
 
 /* A deleted netns is noticed within this interval (the contract asks for
  * 2 s); one get_info per link costs about 1 us. */
@@ -139,6 +141,7 @@ static int run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(context_done) Context context = {};
         _cleanup_(config_apply_freep) ConfigApply *config = NULL;
+        _cleanup_(nsid_watch_freep) NsidWatch *nsid_watch = NULL;
         sd_event_source *timer = NULL;
         char kept[256], features[512];
         NlError e = {};
@@ -187,15 +190,21 @@ static int run(int argc, char *argv[]) {
          * context. */
         context_init(&context, m, bus);
         m->on_event = bus_manager_emit;
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, manager_vtable, &context);
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE,
+                                     metrics_counted(manager_vtable), &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
         r = bus_observe_add(bus, &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register QueryNetns and Explain: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE, steering_vtable, &context);
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE,
+                                     metrics_counted(steering_vtable), &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Steering object: %m");
+        /* Metrics: a second vtable of the Manager interface, with its own state. */
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, metrics_vtable, metrics_start(m));
+        if (r < 0)
+                return log_error_errno(r, "Failed to register the Metrics method: %m");
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
         r = manager_load_pins(m, &e);
@@ -233,6 +242,10 @@ static int run(int argc, char *argv[]) {
         r = config_apply_watch(config, event);
         if (r < 0)
                 return r;
+        /* Netns death as it happens; without it, the timer below sees it. */
+        r = nsid_watch_start(m, event, &nsid_watch);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch netns ids (%m); netns death is seen by polling only");
 
         r = sd_event_add_time_relative(event, &timer, CLOCK_MONOTONIC, DEFUNCT_CHECK_USEC, 100 * 1000ULL,
                                        on_defunct_timer, m);

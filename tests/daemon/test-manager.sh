@@ -26,6 +26,7 @@ DetachMany method a(sss) -
 Reload method b a{sv}
 QueryNetns method s aa{sv}
 Explain method ssss a{sv}
+Metrics method - s
 LinkAttached signal a{sv} -
 LinkUpdated signal a{sv} -
 LinkDetached signal a{sv} -

@@ -59,7 +59,7 @@ done
 
 # systemd-analyze checks the executables and man pages a unit names; in the
 # staged view they are the installed ones.
-for u in netnslinkd.service netnslinkd-pin-root.service; do
+for u in netnslinkd.service netnslinkd-pin-root.service netnslink-metrics.socket netnslink-metrics@.service; do
         if out=$(in_installed_view systemd-analyze verify "/usr/lib/systemd/system/$u" 2>&1) && [ -z "$out" ]; then
                 pass "systemd-analyze verify: the installed $u, its commands and its man pages"
         else
@@ -74,6 +74,37 @@ if [ -n "$exposure" ] && awk -v e="$exposure" -v m="$MAX_EXPOSURE" 'BEGIN { exit
         pass "exposure $exposure is at most $MAX_EXPOSURE"
 else
         fail "exposure ${exposure:-?} is at most $MAX_EXPOSURE" "$(printf '%s\n' "$security" | grep '✗')"
+fi
+
+log "the metrics units (netnslink-metrics.socket, Accept=yes)"
+METRICS_SOCKET="$STAGE/usr/lib/systemd/system/netnslink-metrics.socket"
+METRICS_SERVICE="$STAGE/usr/lib/systemd/system/netnslink-metrics@.service"
+check_eq "the metrics socket listens on 127.0.0.1:9851" "127.0.0.1:9851" "$(unit_value ListenStream "$METRICS_SOCKET")"
+check_eq "the metrics socket accepts each connection" yes "$(unit_value Accept "$METRICS_SOCKET")"
+check_eq "the metrics service runs the installed netnslinkctl metrics --http" \
+        "/usr/bin/netnslinkctl metrics --http" "$(unit_value ExecStart "$METRICS_SERVICE")"
+check_eq "the metrics service keeps no capability" "" "$(unit_value CapabilityBoundingSet "$METRICS_SERVICE")"
+# The sandbox of the main unit or tighter: every setting netnslinkd.service
+# has, the same, except those the metrics service has no need to loosen.
+for key in NoNewPrivileges ProtectSystem ProtectHome PrivateTmp PrivateDevices DevicePolicy ProtectKernelTunables \
+        ProtectKernelModules ProtectKernelLogs ProtectControlGroups ProtectClock ProtectHostname ProtectProc \
+        ProcSubset UMask PrivateNetwork IPAddressDeny RestrictNamespaces SystemCallErrorNumber \
+        SystemCallArchitectures MemoryDenyWriteExecute LockPersonality RestrictRealtime RestrictSUIDSGID RemoveIPC \
+        KeyringMode; do
+        check_eq "the metrics service has $key= as netnslinkd.service" "$(unit_value "$key")" \
+                "$(unit_value "$key" "$METRICS_SERVICE")"
+done
+check_eq "the metrics service may open only AF_UNIX sockets (the bus)" AF_UNIX \
+        "$(unit_value RestrictAddressFamilies "$METRICS_SERVICE")"
+security=$(in_installed_view systemd-analyze security --offline=true --no-pager \
+        /usr/lib/systemd/system/netnslink-metrics@.service 2>&1)
+m_exposure=$(printf '%s\n' "$security" | sed -n 's/.*Overall exposure level for netnslink-metrics@.*service: \([0-9.]*\).*/\1/p')
+log "netnslink-metrics@.service exposure ${m_exposure:-?} (netnslinkd.service: ${exposure:-?})"
+if [ -n "$m_exposure" ] && [ -n "$exposure" ] && awk -v e="$m_exposure" -v m="$exposure" 'BEGIN { exit !(e <= m) }'; then
+        pass "the metrics service's exposure $m_exposure is at most the daemon's $exposure"
+else
+        fail "the metrics service's exposure ${m_exposure:-?} is at most the daemon's ${exposure:-?}" \
+                "$(printf '%s\n' "$security" | grep '✗')"
 fi
 
 log "man pages"

@@ -53,13 +53,14 @@ for s in postinst prerm postrm; do
         check "$s: sh -n" sh -n "$T/control/$s"
 done
 
-# Stand-ins that log their arguments; was-enabled answers $WAS_ENABLED.
+# Stand-ins that log their arguments; was-enabled answers $WAS_ENABLED (for
+# both units the package enables: netnslinkd.service, netnslink-metrics.socket).
 mkdir -p "$T/stubs"
 for tool in systemctl deb-systemd-helper deb-systemd-invoke; do
         cat >"$T/stubs/$tool" <<'EOF'
 #!/bin/sh
 echo "${0##*/} $*" >>"$CALLS"
-[ "$*" = "--quiet was-enabled netnslinkd.service" ] && exit "$WAS_ENABLED"
+case "$*" in "--quiet was-enabled "*) exit "$WAS_ENABLED";; esac
 exit 0
 EOF
         chmod 755 "$T/stubs/$tool"
@@ -79,28 +80,42 @@ check_eq "postinst configure (first install): enable, reload the bus policy, sta
 "deb-systemd-helper unmask netnslinkd.service
 deb-systemd-helper --quiet was-enabled netnslinkd.service
 deb-systemd-helper enable netnslinkd.service
+deb-systemd-helper unmask netnslink-metrics.socket
+deb-systemd-helper --quiet was-enabled netnslink-metrics.socket
+deb-systemd-helper enable netnslink-metrics.socket
 systemctl --system daemon-reload
 systemctl --quiet is-active dbus.service
 systemctl reload dbus.service
-deb-systemd-invoke start netnslinkd.service" "$(calls yes 0 postinst configure)"
+deb-systemd-invoke start netnslinkd.service
+deb-systemd-invoke start netnslink-metrics.socket" "$(calls yes 0 postinst configure)"
 check_eq "postinst configure OLD (upgrade of a disabled service): keep it disabled, restart (deb-systemd-invoke skips disabled units)" \
 "deb-systemd-helper unmask netnslinkd.service
 deb-systemd-helper --quiet was-enabled netnslinkd.service
 deb-systemd-helper update-state netnslinkd.service
+deb-systemd-helper unmask netnslink-metrics.socket
+deb-systemd-helper --quiet was-enabled netnslink-metrics.socket
+deb-systemd-helper update-state netnslink-metrics.socket
 systemctl --system daemon-reload
 systemctl --quiet is-active dbus.service
 systemctl reload dbus.service
-deb-systemd-invoke restart netnslinkd.service" "$(calls yes 1 postinst configure 0.0.1)"
+deb-systemd-invoke restart netnslinkd.service
+deb-systemd-invoke start netnslink-metrics.socket" "$(calls yes 1 postinst configure 0.0.1)"
 check_eq "postinst configure without systemd running (a chroot): enable only" \
 "deb-systemd-helper unmask netnslinkd.service
 deb-systemd-helper --quiet was-enabled netnslinkd.service
-deb-systemd-helper enable netnslinkd.service" "$(calls no 0 postinst configure)"
-check_eq "prerm remove: stop" "deb-systemd-invoke stop netnslinkd.service" "$(calls yes 0 prerm remove)"
+deb-systemd-helper enable netnslinkd.service
+deb-systemd-helper unmask netnslink-metrics.socket
+deb-systemd-helper --quiet was-enabled netnslink-metrics.socket
+deb-systemd-helper enable netnslink-metrics.socket" "$(calls no 0 postinst configure)"
+check_eq "prerm remove: stop" "deb-systemd-invoke stop netnslink-metrics.socket
+deb-systemd-invoke stop netnslinkd.service" "$(calls yes 0 prerm remove)"
 check_eq "prerm upgrade: nothing (postinst restarts)" "" "$(calls yes 0 prerm upgrade 0.1.0)"
 check_eq "postrm remove: daemon-reload" "systemctl --system daemon-reload" "$(calls yes 0 postrm remove)"
 check_eq "postrm purge: forget the enable state, daemon-reload (tests/live: the pins stay)" \
 "deb-systemd-helper purge netnslinkd.service
 deb-systemd-helper unmask netnslinkd.service
+deb-systemd-helper purge netnslink-metrics.socket
+deb-systemd-helper unmask netnslink-metrics.socket
 systemctl --system daemon-reload" "$(calls yes 0 postrm purge)"
 
 finish
