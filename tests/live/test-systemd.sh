@@ -313,6 +313,50 @@ ExecStart=/bin/mount -t bpf -o mode=0700 bpf /sys/fs/bpf
 WantedBy=sysinit.target
 EOF
 ln -s ../live-bpffs.service "$LIVE_ROOT/etc/systemd/system/sysinit.target.wants/live-bpffs.service"
+# The configuration (netnslink.conf(5)): a steer link in netns live-c, which
+# a unit makes at boot, and a server that registers its socket at start.
+# Nothing calls the daemon to make the link.
+mkdir -p "$LIVE_ROOT/etc/netnslink/links.d"
+cat >"$LIVE_ROOT/etc/netnslink/links.d/live-web.conf" <<'EOF'
+[Match]
+Netns=live-c
+
+[Link]
+Type=sk_lookup
+Name=web
+Program=builtin:steer
+
+[Binding]
+Protocol=tcp
+Prefix=127.0.0.0/24
+Port=80
+Label=www
+EOF
+cat >"$LIVE_ROOT/etc/systemd/system/live-cnetns.service" <<'EOF'
+[Unit]
+Description=live tier: netns live-c, made at boot
+Before=netnslinkd.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'ip netns add live-c && ip -n live-c link set lo up'
+[Install]
+WantedBy=multi-user.target
+EOF
+cat >"$LIVE_ROOT/etc/systemd/system/live-cserver.service" <<'EOF'
+[Unit]
+Description=live tier: a server in live-c that registers its socket at start
+Requires=live-cnetns.service
+After=live-cnetns.service netnslinkd.service
+[Service]
+NetworkNamespacePath=/run/netns/live-c
+ExecStart=/usr/bin/python3 /root/live/live-server.py config-steered 127.0.0.1 7200 /usr/bin/netnslinkctl live-c web www
+[Install]
+WantedBy=multi-user.target
+EOF
+for u in live-cnetns.service live-cserver.service; do
+        ln -s "../$u" "$LIVE_ROOT/etc/systemd/system/multi-user.target.wants/$u"
+done
 # The source tree and the build, for scripts/demo.sh.
 binds=(--bind-ro="$NL_SOURCE")
 [[ "$NL_BUILD/" == "$NL_SOURCE/"* ]] || binds+=(--bind-ro="$NL_BUILD")
@@ -324,7 +368,47 @@ service_ok "boot 2"
 check_eq "boot 2: one bpffs at /sys/fs/bpf (netnslinkd-pin-root.service mounted none)" 1 \
         "$(inside findmnt -n -t bpf /sys/fs/bpf | wc -l)"
 check "boot 2: the pin root is there again" inside test -d /sys/fs/bpf/netnslinkd
-check_eq "boot 2: no links (a reboot takes bpffs and every netns)" "" "$(links_now)"
+
+log "boot 2: the configuration made its link, with nothing calling the daemon"
+cfg_link() {
+        inside netnslinkctl --json=short list | "$PY" -c '
+import json, sys
+print(" ".join(sorted("%s/%s=%s" % (l["name"], l["attach_type"], l.get("source", "")) for l in json.load(sys.stdin))))'
+}
+check_eq "boot 2: the one link is the configured one (a reboot takes bpffs and every netns)" \
+        "web/sk_lookup=config:/etc/netnslink/links.d/live-web.conf" "$(cfg_link)"
+check_eq "boot 2: its binding is the file's" "tcp 127.0.0.0/24 80 www" \
+        "$(inside netnslinkctl --json=short bindings live-c web | "$PY" -c '
+import json, sys
+print(" ".join("%s %s %s %s" % (b["protocol"], b["prefix"], b["port"], b["label"]) for b in json.load(sys.stdin)))')"
+check "boot 2: live-cserver.service registered its socket at start" wait_until 10 registered live-c web www
+check_eq "boot 2: a connection to 127.0.0.88:80 in live-c is steered to it" config-steered \
+        "$(connect live-c 127.0.0.88 80)"
+check "boot 2: a second binding in the file" inside_sh \
+        'printf "[Binding]\nProtocol=tcp\nPrefix=127.0.1.0/24\nPort=0\nLabel=www\n" >> /etc/netnslink/links.d/live-web.conf'
+check "boot 2: netnslinkctl verify takes the files" inside netnslinkctl verify
+check "boot 2: systemctl reload netnslinkd" inside systemctl reload netnslinkd
+steered_again() { [ "$(connect live-c 127.0.1.9 8080)" = config-steered ]; }
+check "boot 2: ... applied it (127.0.1.9:8080 in live-c is steered)" wait_until 5 steered_again
+check_eq "boot 2: ... without a restart" "0 active" \
+        "$(unit_prop netnslinkd.service NRestarts) $(inside systemctl is-active netnslinkd.service)"
+
+log "boot 2: metrics over HTTP (netnslink-metrics.socket)"
+check_eq "boot 2: netnslink-metrics.socket is listening" active "$(inside systemctl is-active netnslink-metrics.socket)"
+metrics_http=$(inside "$PY" -c '
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:9851/metrics", timeout=5).read().decode())' 2>&1)
+if grep -q '^netnslink_steer_lookups_total{.*link="web".*} [1-9]' <<<"$metrics_http"; then
+        pass "boot 2: GET /metrics answers with the steer link's lookups"
+else
+        fail "boot 2: GET /metrics answers with the steer link's lookups" "answer: $(head -c 800 <<<"$metrics_http")" \
+                "journal: $(inside journalctl -b -q -n 20 -u 'netnslink-metrics@*' 2>&1)"
+fi
+inside systemctl stop live-cserver.service
+check "boot 2: the file removed, systemctl reload netnslinkd" inside_sh \
+        'rm /etc/netnslink/links.d/live-web.conf && systemctl reload netnslinkd'
+no_links() { [ -z "$(links_now)" ]; }
+check "boot 2: ... detached the link the file made" wait_until 5 no_links
 
 log "scripts/demo.sh, systemd path"
 if out=$(inside "$NL_SOURCE/scripts/demo.sh" "$NL_BUILD" 2>&1); then
