@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # netnslinkctl metrics (issue 18, item 3): the Prometheus text exposition of
-# Manager.Metrics, checked by a strict format checker (and promtool where it
-# is installed); its counters move with real traffic through a steer link;
+# Manager.Metrics, checked by promtool (Debian's prometheus package) and a strict format
+# checker of ours; its counters move with real traffic through a steer link;
 # operation counts per method and result; and the HTTP answer of
 # `netnslinkctl metrics --http`, on stdin/stdout and through
 # systemd-socket-activate as netnslink-metrics.socket runs it (Accept=yes).
@@ -18,7 +18,7 @@ metrics() { "$CTL" metrics > "$T/metrics.txt" 2>&1; }
 well_formed() {
         metrics || return 1
         "$PY" "$CHECK" < "$T/metrics.txt" || return 1
-        if command -v promtool >/dev/null; then promtool check metrics < "$T/metrics.txt" || return 1; fi
+        promtool check metrics < "$T/metrics.txt"
 }
 # value NAME LABELS-REGEX: the sample's value (0 if absent).
 value() {
@@ -26,7 +26,8 @@ value() {
         awk -v n="$1" -v re="$2" '$1 ~ ("^" n "\\{") && $1 ~ re { print $2; f = 1 } END { if (!f) print 0 }' \
                 "$T/metrics.txt" | head -n 1
 }
-command -v promtool >/dev/null && log "promtool: $(command -v promtool)" || log "promtool not installed: the strict checker alone"
+# Prometheus's own checker (scripts/install-deps.sh installs it), and ours.
+check "promtool is installed (Debian's prometheus package)" command -v promtool
 
 check "metrics with no links is well formed" well_formed
 check "the strict checker refuses a sample without TYPE" \
