@@ -22,12 +22,15 @@ typedef struct SignalQueue {
         sd_event_source *flush_source;
 } SignalQueue;
 
+typedef struct Metrics Metrics;
+
 typedef struct Context {
         Manager *manager;
         sd_bus *bus;
         SignalQueue signals;
         Hashmap *senders;       /* unique bus name -> SenderInfo (bus-creds.c) */
         Steering steering;
+        Metrics *metrics;       /* metrics.c; NULL: nothing is counted */
 } Context;
 
 /* Ties c to m and bus: m's events go out as signals on bus. */

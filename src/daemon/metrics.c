@@ -21,37 +21,33 @@ typedef struct Counted {
         uint64_t ok, error;
 } Counted;
 
-typedef struct Metrics {
+/* The wrapped vtables: the bus reads them until it is freed, so they go
+ * with the Metrics, which the daemon frees after the bus. */
+#define N_COUNTED_VTABLES 4
+
+struct Metrics {
         Manager *manager;
         link_event_fn next;
         uint64_t defunct;
         Counted methods[N_METHODS_MAX];
         size_t n_methods;
-} Metrics;
+        sd_bus_vtable *counted_vtables[N_COUNTED_VTABLES];
+        size_t n_counted_vtables;
+};
 
-/* The handlers get no userdata of ours (theirs is the Context): one set of
- * counters per process. */
-static Metrics metrics;
-
-/* The wrapped vtables: the bus reads them until it is freed, at the very
- * end, so they are kept for the life of the process, held from here. */
-#define N_COUNTED_VTABLES 4
-static sd_bus_vtable *counted_vtables[N_COUNTED_VTABLES];
-static size_t n_counted_vtables;
-
-static Counted *counted_find(const char *member, sd_bus_message_handler_t handler) {
-        for (size_t i = 0; i < metrics.n_methods; i++)
-                if (strcmp(metrics.methods[i].member, member) == 0 &&
-                    (!handler || metrics.methods[i].handler == handler))
-                        return &metrics.methods[i];
+static Counted *counted_find(Metrics *mt, const char *member) {
+        for (size_t i = 0; mt && i < mt->n_methods; i++)
+                if (strcmp(mt->methods[i].member, member) == 0)
+                        return &mt->methods[i];
         return NULL;
 }
 
 /* Method names are unique across the vtables this daemon wraps (Manager
  * and Steering): the member alone finds the handler. */
 static int counting_handler(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Context *ctx = userdata;
         const char *member = sd_bus_message_get_member(msg);
-        Counted *c = member ? counted_find(member, NULL) : NULL;
+        Counted *c = member ? counted_find(ctx->metrics, member) : NULL;
         int r;
 
         if (!c)
@@ -59,12 +55,12 @@ static int counting_handler(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = c->handler(msg, userdata, error);
         if (r < 0 || sd_bus_error_is_set(error))
                 c->error++;
-        else if (!bus_manager_is_waiting(((Context *) userdata)->manager, msg))
+        else if (!bus_manager_is_waiting(ctx->manager, msg))
                 c->ok++;        /* a call that waits counts when it runs again */
         return r;
 }
 
-const sd_bus_vtable *metrics_counted(const sd_bus_vtable *vtable) {
+const sd_bus_vtable *metrics_counted(Metrics *mt, const sd_bus_vtable *vtable) {
         size_t n = 0, add = 0;
         sd_bus_vtable *copy;
 
@@ -72,15 +68,15 @@ const sd_bus_vtable *metrics_counted(const sd_bus_vtable *vtable) {
                 add += vtable[n].type == _SD_BUS_VTABLE_METHOD;
                 n++;
         }
-        if (metrics.n_methods + add > N_METHODS_MAX || n_counted_vtables == N_COUNTED_VTABLES ||
+        if (mt->n_methods + add > N_METHODS_MAX || mt->n_counted_vtables == N_COUNTED_VTABLES ||
             !(copy = malloc((n + 1) * sizeof(*copy))))
                 return vtable;
-        counted_vtables[n_counted_vtables++] = copy;
+        mt->counted_vtables[mt->n_counted_vtables++] = copy;
         memcpy(copy, vtable, (n + 1) * sizeof(*copy));
         for (size_t i = 0; i < n; i++) {
                 if (copy[i].type != _SD_BUS_VTABLE_METHOD || !copy[i].x.method.handler)
                         continue;
-                metrics.methods[metrics.n_methods++] = (Counted) {
+                mt->methods[mt->n_methods++] = (Counted) {
                         .member = copy[i].x.method.member,
                         .handler = copy[i].x.method.handler,
                 };
@@ -89,18 +85,39 @@ const sd_bus_vtable *metrics_counted(const sd_bus_vtable *vtable) {
         return copy;
 }
 
+/* The Manager has one event hook: Metrics sits in front of the bus's and
+ * finds itself through the Context, the Manager's userdata. */
 static void on_link_event(Manager *m, LinkEvent ev, const Link *l) {
-        if (metrics.next)
-                metrics.next(m, ev, l);
+        Context *ctx = m->userdata;
+        Metrics *mt = ctx ? ctx->metrics : NULL;
+
+        if (!mt)
+                return;
+        if (mt->next)
+                mt->next(m, ev, l);
         if (ev == LINK_DEFUNCT)
-                metrics.defunct++;
+                mt->defunct++;
 }
 
-void *metrics_start(Manager *m) {
-        metrics.manager = m;
-        metrics.next = m->on_event;
-        m->on_event = on_link_event;
-        return &metrics;
+Metrics *metrics_new(Context *c) {
+        Metrics *mt = calloc(1, sizeof(*mt));
+
+        if (!mt)
+                return NULL;
+        mt->manager = c->manager;
+        mt->next = c->manager->on_event;
+        c->manager->on_event = on_link_event;
+        c->metrics = mt;
+        return mt;
+}
+
+Metrics *metrics_free(Metrics *mt) {
+        if (!mt)
+                return NULL;
+        for (size_t i = 0; i < mt->n_counted_vtables; i++)
+                free(mt->counted_vtables[i]);
+        free(mt);
+        return NULL;
 }
 
 /* ---- the text exposition ------------------------------------------------ */
@@ -212,7 +229,7 @@ static void put_bindings(FILE *f, const SteerData *d, size_t n) {
 }
 
 /* links is sorted by netns, type (manager_list): one sample per run. */
-static void put_links(FILE *f, Link **links, size_t n) {
+static void put_links(FILE *f, Link **links, size_t n, uint64_t defunct) {
         head(f, "netnslink_links", "gauge", "Links the daemon holds, per netns and attach type.");
         for (size_t i = 0; i < n;) {
                 size_t j = i + 1;
@@ -235,21 +252,22 @@ static void put_links(FILE *f, Link **links, size_t n) {
         }
         head(f, "netnslink_links_defunct_total", "counter",
              "Links dropped because their netns died, since the daemon started.");
-        fprintf(f, "netnslink_links_defunct_total %" PRIu64 "\n", metrics.defunct);
+        fprintf(f, "netnslink_links_defunct_total %" PRIu64 "\n", defunct);
 }
 
-static void put_operations(FILE *f) {
+static void put_operations(FILE *f, const Metrics *mt) {
         head(f, "netnslink_operations_total", "counter",
              "D-Bus method calls the daemon handled since it started, per method and result.");
-        for (size_t i = 0; i < metrics.n_methods; i++) {
-                const Counted *c = &metrics.methods[i];
+        for (size_t i = 0; i < mt->n_methods; i++) {
+                const Counted *c = &mt->methods[i];
                 fprintf(f, "netnslink_operations_total{method=\"%s\",result=\"ok\"} %" PRIu64 "\n", c->member, c->ok);
                 fprintf(f, "netnslink_operations_total{method=\"%s\",result=\"error\"} %" PRIu64 "\n", c->member,
                         c->error);
         }
 }
 
-static int render(Manager *m, char **ret) {
+static int render(const Metrics *mt, char **ret) {
+        Manager *m = mt->manager;
         _cleanup_free_ Link **links = NULL;
         SteerData *d = NULL;
         size_t n = 0, n_steer = 0, size = 0;
@@ -269,7 +287,7 @@ static int render(Manager *m, char **ret) {
                 steer_data_free(d, n_steer);
                 return -ENOMEM;
         }
-        put_links(f, links, n);
+        put_links(f, links, n, mt->defunct);
         put_dest_metric(f, d, n_steer, "netnslink_steer_lookups_total",
                         "Lookups that reached a steer destination, per netns, link and label.",
                         offsetof(NlSteerDestination, lookups));
@@ -280,7 +298,7 @@ static int render(Manager *m, char **ret) {
                         "Lookups for a steer destination whose socket could not be selected.",
                         offsetof(NlSteerDestination, errors));
         put_bindings(f, d, n_steer);
-        put_operations(f);
+        put_operations(f, mt);
         steer_data_free(d, n_steer);
         if (fclose(f) != 0) {
                 free(text);
@@ -298,7 +316,7 @@ static int method_metrics(sd_bus_message *msg, void *userdata, sd_bus_error *err
         r = sd_bus_message_read(msg, "");
         if (r < 0)
                 return r;
-        r = render(mt->manager, &text);
+        r = render(mt, &text);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Cannot gather the metrics: %m");
         return sd_bus_reply_method_return(msg, "s", text);

@@ -3,6 +3,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "context.h"
 #include "manager.h"
 
 /*
@@ -14,12 +15,15 @@
  */
 extern const sd_bus_vtable metrics_vtable[];
 
-/* Starts counting: chains itself to m->on_event (defunct links). Returns the
- * userdata for metrics_vtable. One per daemon. */
-void *metrics_start(Manager *m);
+/* Starts counting for c (c->metrics; the userdata of metrics_vtable):
+ * chains itself to the Manager's on_event (defunct links). Free it after
+ * the bus, which points at its wrapped vtables. */
+Metrics *metrics_new(Context *c);
+Metrics *metrics_free(Metrics *mt);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Metrics *, metrics_free);
 
-/* A copy of vtable whose method handlers count each call by method and
- * result (a negative return, an error reply, is "error"). The copy lives
- * as long as the process, as the bus keeps pointing at it. On failure,
- * vtable itself (nothing is counted). */
-const sd_bus_vtable *metrics_counted(const sd_bus_vtable *vtable);
+/* A copy of vtable, owned by mt, whose method handlers count each call by
+ * method and result (a negative return, an error reply, is "error"); the
+ * handlers' userdata must be the Context. On failure, vtable itself
+ * (nothing is counted). */
+const sd_bus_vtable *metrics_counted(Metrics *mt, const sd_bus_vtable *vtable);

@@ -136,6 +136,8 @@ static void keep_std_fds_taken(void) {
 }
 
 static int run(int argc, char *argv[]) {
+        /* Freed last: the bus points at the vtables it wraps. */
+        _cleanup_(metrics_freep) Metrics *metrics = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -190,19 +192,22 @@ static int run(int argc, char *argv[]) {
          * context. */
         context_init(&context, m, bus);
         m->on_event = bus_manager_emit;
+        metrics = metrics_new(&context);
+        if (!metrics)
+                return log_error_errno(-ENOMEM, "Out of memory");
         r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE,
-                                     metrics_counted(manager_vtable), &context);
+                                     metrics_counted(metrics, manager_vtable), &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Manager object: %m");
         r = bus_observe_add(bus, &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register QueryNetns and Explain: %m");
         r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE,
-                                     metrics_counted(steering_vtable), &context);
+                                     metrics_counted(metrics, steering_vtable), &context);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Steering object: %m");
         /* Metrics: a second vtable of the Manager interface, with its own state. */
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, metrics_vtable, metrics_start(m));
+        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, metrics_vtable, metrics);
         if (r < 0)
                 return log_error_errno(r, "Failed to register the Metrics method: %m");
 
