@@ -24,27 +24,6 @@ void config_result_done(ConfigResult *r) {
         *r = (ConfigResult) {};
 }
 
-void config_add_error(ConfigResult *r, const char *fmt, ...) {
-        /* NULL-terminated, for sd_bus_message_append_strv. */
-        char **v = reallocarray(r->errors, r->n_errors + 2, sizeof(char *));
-        va_list ap;
-        char *s = NULL;
-
-        if (!v)
-                return;
-        r->errors = v;
-        v[r->n_errors] = NULL;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        if (!s)
-                return;
-        log_warning("Configuration: %s", s);
-        r->errors[r->n_errors++] = s;
-        r->errors[r->n_errors] = NULL;
-}
-
 static void add_change(ConfigResult *r, const char *action, const char *netns, NlAttachType type,
                        const char *name, const char *file) {
         ConfigChange *v = reallocarray(r->changes, r->n_changes + 1, sizeof(ConfigChange));

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config-private.h"
 #include "config.h"
+#include "log.h"
 #include "netns-ref.h"
 
 /* Reading the files. */
@@ -210,4 +212,25 @@ int config_runs_program(Apply *a, ConfigFile *f, const Link *l) {
         if (f->source_r < 0)
                 return f->source_r;
         return !l->builtin && strcmp(l->source, f->source) == 0;
+}
+
+void config_add_error(ConfigResult *r, const char *fmt, ...) {
+        /* NULL-terminated, for sd_bus_message_append_strv. */
+        char **v = reallocarray(r->errors, r->n_errors + 2, sizeof(char *));
+        va_list ap;
+        char *s = NULL;
+
+        if (!v)
+                return;
+        r->errors = v;
+        v[r->n_errors] = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return;
+        log_warning("Configuration: %s", s);
+        r->errors[r->n_errors++] = s;
+        r->errors[r->n_errors] = NULL;
 }

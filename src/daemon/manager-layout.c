@@ -148,7 +148,7 @@ static bool runs_its_steer_maps(Manager *m, const Link *l) {
         uint32_t len = sizeof(info), mlen = sizeof(minfo), ids[64];
         char dir[4096], path[4096 + 32];
 
-        if (l->type != NL_ATTACH_SK_LOOKUP || manager_steer_dir(m, l->ino, l->name, dir, sizeof(dir)) < 0)
+        if (l->type != NL_ATTACH_SK_LOOKUP || nl_pin_steer_dir(m->store, l->ino, l->name, dir, sizeof(dir)) < 0)
                 return false;
         snprintf(path, sizeof(path), "%s/steer_cfg", dir);
         map_fd = bpf_obj_get(path);

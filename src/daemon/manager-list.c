@@ -94,3 +94,69 @@ uint32_t manager_link_order(Manager *m, const Link *l) {
         w->order_gen = ns->gen;
         return order;
 }
+
+/* Finding links: by a netns reference, after dropping the links of a dead
+ * netns whose inode a new one has now (drift.c). */
+
+/* The inode of a netns reference, to look up links by. */
+int manager_resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e) {
+        uint64_t ino;
+        int r;
+
+        /* ino:N names a netns we hold links in, also one with no name left. */
+        if (netns && strncmp(netns, "ino:", 4) == 0) {
+                char *end;
+                errno = 0;
+                unsigned long long v = strtoull(netns + 4, &end, 10);
+                if (errno || *end || end == netns + 4 || v == 0)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                            "Invalid netns reference '%.64s': ino:N takes a decimal inode", netns);
+                *ret = v;
+                return 0;
+        }
+        /* A netns we hold links in is known by its inode: one stat finds
+         * it. Anything else is opened and checked, for the named error. */
+        if (nl_netns_stat_ino(netns, &ino) >= 0 && manager_netns_get(m, ino)) {
+                manager_drop_if_reused(m, ino);
+                if (manager_netns_get(m, ino)) {
+                        *ret = ino;
+                        return 0;
+                }
+        }
+        r = nl_netns_ino(netns, &ino, e);
+        if (r < 0)
+                return r;
+        manager_drop_if_reused(m, ino);
+        *ret = ino;
+        return 0;
+}
+
+int manager_find(Manager *m, const char *netns, NlAttachType type, const char *name, Link **ret, NlError *e) {
+        char key[128], buf[80];
+        uint64_t ino;
+        Link *l = NULL;
+        int r;
+
+        r = nl_link_name_check(name, e);
+        if (r < 0)
+                return r;
+        r = manager_resolve_ino(m, netns, &ino, e);
+        if (r < 0)
+                return r;
+        manager_link_key(key, sizeof(key), ino, type, name);
+        l = hashmap_get(m->links, key);
+        if (!l)
+                return nl_error_set(e, NL_ERR_NO_SUCH_LINK, -ENOENT, "No %s link named '%s' in netns %s",
+                                    nl_attach_type_to_string(type), name, nl_printable(netns, buf, sizeof(buf)));
+        *ret = l;
+        return 0;
+}
+
+int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e) {
+        NlAttachType type;
+        int r = nl_attach_type_parse(ref->type, &type, e);   /* the name: manager_find */
+
+        if (r < 0)
+                return r;
+        return manager_find(m, ref->netns, type, ref->name, ret, e);
+}

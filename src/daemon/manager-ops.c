@@ -222,14 +222,6 @@ fail:
         return r;
 }
 
-/* Written once the reply is out (log_later): the caller does not wait for
- * the log. */
-void manager_log_change(const char *what, const Link *l) {
-        log_later(LOG_INFO, "%s %s link '%s' in netns %s (ino %" PRIu64 "): link id %u, program %s id %u (%s)",
-                 what, nl_attach_type_to_string(l->type), l->name, l->netns, l->ino, l->info.link_id,
-                 l->info.prog_name, l->info.prog_id, *l->source ? l->source : "unknown source");
-}
-
 int manager_attach(Manager *m, const LinkRef *ref, const ProgramSpec *p, ProgramSlots *slots, Link **ret,
                    NlError *e) {
         char path[4096];
@@ -344,23 +336,6 @@ int manager_replace(Manager *m, const LinkRef *ref, uint32_t expected_prog_id, c
 }
 
 /* Detach. */
-
-/* The link's pin is gone already; finish it and drop it. */
-void manager_finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached) {
-        bool steer = manager_link_runs_steer(l);
-
-        if (!detached)
-                (void) nl_link_detach(l->fd, NULL);
-        if (steer)
-                manager_remove_steer_dir(m, l->ino, l->name);
-        /* A kill before this leaves a record the next start prunes. */
-        if (l->config)
-                (void) nl_link_record_clear(m->configs_fd, l->info.link_id);
-        manager_log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
-        l->detached = true;
-        manager_emit(m, ev, l);
-        manager_link_drop(m, l);
-}
 
 int manager_detach(Manager *m, const LinkRef *ref, NlError *e) {
         Link *l = NULL;

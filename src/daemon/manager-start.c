@@ -139,7 +139,7 @@ static void tidy_pin_folders(Manager *m) {
                         l = hashmap_get(m->links, key);
                         if (l && manager_link_runs_steer(l))
                                 continue;
-                        if (steer_maps_is_staging(se->d_name))
+                        if (nl_pin_steer_is_staging(se->d_name))
                                 log_notice("Removing steer maps %s/%s a load made for a request that "
                                            "never finished", dir, se->d_name);
                         else

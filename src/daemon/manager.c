@@ -7,6 +7,8 @@
 #include <time.h>
 #include <systemd/sd-event.h>
 
+#include "link-records.h"
+#include "log.h"
 #include "manager-private.h"
 #include "netns-ref.h"
 #include "steer-maps.h"
@@ -56,7 +58,8 @@ static void link_free_void(void *p) {
 /* Programs. */
 
 static int loader_stage(void *userdata, uint64_t ino, char *buf, size_t size) {
-        return steer_maps_stage(userdata, ino, buf, size);
+        Manager *m = userdata;
+        return nl_pin_steer_stage(m->store, ino, buf, size);
 }
 
 /* A load making steer maps in netns ino ended: if its folder went with
@@ -310,65 +313,11 @@ int manager_refresh_info(Manager *m, Link *l) {
 /* References. */
 
 
-/* The inode of a netns reference, to look up links by. */
-int manager_resolve_ino(Manager *m, const char *netns, uint64_t *ret, NlError *e) {
-        uint64_t ino;
-        int r;
-
-        /* ino:N names a netns we hold links in, also one with no name left. */
-        if (netns && strncmp(netns, "ino:", 4) == 0) {
-                char *end;
-                errno = 0;
-                unsigned long long v = strtoull(netns + 4, &end, 10);
-                if (errno || *end || end == netns + 4 || v == 0)
-                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
-                                            "Invalid netns reference '%.64s': ino:N takes a decimal inode", netns);
-                *ret = v;
-                return 0;
-        }
-        /* A netns we hold links in is known by its inode: one stat finds
-         * it. Anything else is opened and checked, for the named error. */
-        if (nl_netns_stat_ino(netns, &ino) >= 0 && netns_get(m, ino)) {
-                manager_drop_if_reused(m, ino);
-                if (netns_get(m, ino)) {
-                        *ret = ino;
-                        return 0;
-                }
-        }
-        r = nl_netns_ino(netns, &ino, e);
-        if (r < 0)
-                return r;
-        manager_drop_if_reused(m, ino);
-        *ret = ino;
-        return 0;
-}
-
 Link *manager_link_get(Manager *m, uint64_t ino, NlAttachType type, const char *name) {
         char key[128];
 
         manager_link_key(key, sizeof(key), ino, type, name);
         return hashmap_get(m->links, key);
-}
-
-int manager_find(Manager *m, const char *netns, NlAttachType type, const char *name, Link **ret, NlError *e) {
-        char key[128], buf[80];
-        uint64_t ino;
-        Link *l = NULL;
-        int r;
-
-        r = nl_link_name_check(name, e);
-        if (r < 0)
-                return r;
-        r = manager_resolve_ino(m, netns, &ino, e);
-        if (r < 0)
-                return r;
-        manager_link_key(key, sizeof(key), ino, type, name);
-        l = hashmap_get(m->links, key);
-        if (!l)
-                return nl_error_set(e, NL_ERR_NO_SUCH_LINK, -ENOENT, "No %s link named '%s' in netns %s",
-                                    nl_attach_type_to_string(type), name, nl_printable(netns, buf, sizeof(buf)));
-        *ret = l;
-        return 0;
 }
 
 /* For a new link: its type must be one this kernel attaches (5.8 and 5.9
@@ -383,15 +332,6 @@ int manager_parse_ref(Manager *m, const LinkRef *ref, NlAttachType *type, NlErro
         if (r < 0)
                 return r;
         return nl_link_name_check(ref->name, e);
-}
-
-int manager_get(Manager *m, const LinkRef *ref, Link **ret, NlError *e) {
-        NlAttachType type;
-        int r = nl_attach_type_parse(ref->type, &type, e);   /* the name: manager_find */
-
-        if (r < 0)
-                return r;
-        return manager_find(m, ref->netns, type, ref->name, ret, e);
 }
 
 /*
@@ -454,4 +394,29 @@ int manager_prune(Manager *m, bool all) {
         for (size_t i = 0; i < n; i++)
                 pruned += manager_prune_now(m, due[i]);
         return pruned;
+}
+
+/* Written once the reply is out (log_later): the caller does not wait for
+ * the log. */
+void manager_log_change(const char *what, const Link *l) {
+        log_later(LOG_INFO, "%s %s link '%s' in netns %s (ino %" PRIu64 "): link id %u, program %s id %u (%s)",
+                 what, nl_attach_type_to_string(l->type), l->name, l->netns, l->ino, l->info.link_id,
+                 l->info.prog_name, l->info.prog_id, *l->source ? l->source : "unknown source");
+}
+
+/* The link's pin is gone already; finish it and drop it. */
+void manager_finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached) {
+        bool steer = manager_link_runs_steer(l);
+
+        if (!detached)
+                (void) nl_link_detach(l->fd, NULL);
+        if (steer)
+                manager_remove_steer_dir(m, l->ino, l->name);
+        /* A kill before this leaves a record the next start prunes. */
+        if (l->config)
+                (void) nl_link_record_clear(m->configs_fd, l->info.link_id);
+        manager_log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
+        l->detached = true;
+        manager_emit(m, ev, l);
+        manager_link_drop(m, l);
 }

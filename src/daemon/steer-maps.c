@@ -24,37 +24,6 @@
 #include "log.h"
 #include "steer-maps.h"
 
-bool steer_maps_is_staging(const char *name) {
-        return strncmp(name, STEER_STAGING_PREFIX, STRLEN(STEER_STAGING_PREFIX)) == 0;
-}
-
-int steer_maps_stage(Manager *m, uint64_t ino, char *buf, size_t size) {
-        char parent[4096];
-        int n, r;
-
-        n = snprintf(parent, sizeof(parent), "%s/%" PRIu64 "/" NL_STEER_DIR, nl_pin_store_root(m->store), ino);
-        if (n < 0 || (size_t) n >= sizeof(parent))
-                return -ENAMETOOLONG;
-        r = nl_mkdir_p(parent, 0700);
-        if (r < 0)
-                return r;
-        /* A folder that exists already is someone else's: draw again. */
-        for (int attempt = 0; attempt < 8; attempt++) {
-                uint64_t token;
-
-                if (getrandom(&token, sizeof(token), 0) != sizeof(token))
-                        return negative_errno();
-                n = snprintf(buf, size, "%s/" STEER_STAGING_PREFIX "%016" PRIx64, parent, token);
-                if (n < 0 || (size_t) n >= size)
-                        return -ENAMETOOLONG;
-                if (mkdir(buf, 0700) >= 0)
-                        return 0;
-                if (errno != EEXIST)
-                        return negative_errno();
-        }
-        return -EEXIST;
-}
-
 int steer_maps_publish(Manager *m, NlProgram *prog, uint64_t ino, const char *name, NlError *e) {
         const char *staging = nl_program_staging_dir(prog);
         char dir[4096];
@@ -62,7 +31,7 @@ int steer_maps_publish(Manager *m, NlProgram *prog, uint64_t ino, const char *na
 
         if (!staging)
                 return 0;       /* it uses the link's own maps */
-        r = manager_steer_dir(m, ino, name, dir, sizeof(dir));
+        r = nl_pin_steer_dir(m->store, ino, name, dir, sizeof(dir));
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Steer map folder path too long");
         /* The caller holds the name and no link of it runs steer: what is

@@ -9,14 +9,8 @@
 
 /* The map folders of steer links and who owns them: see steer-maps.c. */
 
-/* <root>/<ino>/steer/new@<16 hex digits>: a load's own folder. */
-#define STEER_STAGING_PREFIX "new@"
-
-/* Whether a name in <root>/<ino>/steer/ is a load's folder, not a link's. */
-bool steer_maps_is_staging(const char *name);
-
-/* Makes a new, empty folder for a load's maps and puts its path in buf. */
-int steer_maps_stage(Manager *m, uint64_t ino, char *buf, size_t size);
+/* A load's own folder for its new maps is made by the pin store
+ * (nl_pin_steer_stage). */
 
 /* Moves the folder of prog's new maps (if it has one) to the steer folder
  * of link (ino, name), replacing what a crash left there; from then on the

@@ -177,6 +177,37 @@ int nl_pin_steer_dir(const NlPinStore *s, uint64_t ino, const char *name, char *
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
+bool nl_pin_steer_is_staging(const char *name) {
+        return strncmp(name, NL_STEER_STAGING_PREFIX, STRLEN(NL_STEER_STAGING_PREFIX)) == 0;
+}
+
+int nl_pin_steer_stage(const NlPinStore *s, uint64_t ino, char *buf, size_t size) {
+        char parent[4096];
+        int n, r;
+
+        r = nl_pin_steer_dir(s, ino, NULL, parent, sizeof(parent));
+        if (r < 0)
+                return r;
+        r = nl_mkdir_p(parent, 0700);
+        if (r < 0)
+                return r;
+        /* A folder that exists already is someone else's: draw again. */
+        for (int attempt = 0; attempt < 8; attempt++) {
+                uint64_t token;
+
+                if (getrandom(&token, sizeof(token), 0) != sizeof(token))
+                        return negative_errno();
+                n = snprintf(buf, size, "%s/" NL_STEER_STAGING_PREFIX "%016" PRIx64, parent, token);
+                if (n < 0 || (size_t) n >= size)
+                        return -ENAMETOOLONG;
+                if (mkdir(buf, 0700) >= 0)
+                        return 0;
+                if (errno != EEXIST)
+                        return negative_errno();
+        }
+        return -EEXIST;
+}
+
 /*
  * The <ino>/<type> folders known to exist, each store its own. Pinning is
  * a handful of syscalls and a mkdir that fails with EEXIST costs as much as

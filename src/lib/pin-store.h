@@ -46,6 +46,12 @@ int nl_pin_netns_dir(const NlPinStore *s, uint64_t ino, char *buf, size_t size);
 /* A steer link's map folder, <root>/<ino>/steer/<name>; with name NULL,
  * the folder of a netns's steer links, <root>/<ino>/steer. */
 int nl_pin_steer_dir(const NlPinStore *s, uint64_t ino, const char *name, char *buf, size_t size);
+/* <root>/<ino>/steer/new@<16 hex digits>: a load's own folder for the
+ * steer maps it makes, a name no link can have ('@' is not allowed in link
+ * names); made, empty, in buf. */
+#define NL_STEER_STAGING_PREFIX "new@"
+int nl_pin_steer_stage(const NlPinStore *s, uint64_t ino, char *buf, size_t size);
+bool nl_pin_steer_is_staging(const char *name);
 /* The netns inode a folder of the root is named for: digits only, no
  * leading zero, not 0. Anything else is not a netns folder. */
 bool nl_pin_netns_folder_parse(const char *name, uint64_t *ret);

@@ -13,50 +13,6 @@ static int binding_cmp_labelled(const void *x, const void *y) {
         return c ? c : strcmp(((const NlSteerBinding *) x)->label, ((const NlSteerBinding *) y)->label);
 }
 
-void built_done(Built *t) {
-        free(t->pk);
-        free(t->pv);
-        free(t->ok);
-        free(t->ov);
-}
-
-int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t) {
-        *t = (Built) {};
-        t->pk = calloc(n + 1, sizeof(*t->pk));
-        t->pv = calloc(n + 1, sizeof(*t->pv));
-        t->ok = calloc(n + 1, sizeof(*t->ok));
-        t->ov = calloc(n + 1, sizeof(*t->ov));
-        if (!t->pk || !t->pv || !t->ok || !t->ov)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                struct steer_prefix_key k;
-                struct steer_prefix *p;
-
-                prefix_key(&b[i], gen, &k);
-                if (t->np == 0 || memcmp(&t->pk[t->np - 1], &k, sizeof(k)) != 0) {
-                        t->pk[t->np] = k;
-                        t->pv[t->np].id = (*next_id)++;
-                        t->np++;
-                }
-                p = &t->pv[t->np - 1];
-                if (b[i].port == 0) {
-                        p->wild_dest = dest[i];
-                        p->wild_hits = b[i].hits;
-                } else if (p->nslots < STEER_SLOTS) {
-                        p->slot[p->nslots++] = (struct steer_slot) {
-                                .port = b[i].port, .dest = dest[i], .hits = b[i].hits };
-                } else {
-                        t->ok[t->no] = (struct steer_port_key) { p->id, b[i].port };
-                        t->ov[t->no] = (struct steer_port) { .dest = dest[i], .hits = b[i].hits };
-                        t->no++;
-                        p->noverflow++;
-                }
-        }
-        return 0;
-}
-
-/* Walks old and new (both sorted by binding_cmp) side by side: counts what
- * changed and carries the hit counters of bindings that stay. */
 static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t *nd, size_t n,
                       unsigned *added, unsigned *removed) {
         size_t i = 0, j = 0;
