@@ -179,6 +179,9 @@ static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsi
                 if (r >= 0)
                         r = steer_set_rodata(skel, map_dir, NULL);
         }
+        /* Its maps are open (or named), its program not loaded yet. */
+        if (r >= 0)
+                nl_stop_point("steer-load");
         if (r >= 0)
                 r = steer__load(skel);
         if (r < 0) {

@@ -35,6 +35,13 @@ void nl_crash_point(const char *point) {
                 raise(SIGKILL);
 }
 
+void nl_stop_point(const char *point) {
+        const char *want = getenv("NETNSLINK_STOP_AT"), *file = getenv("NETNSLINK_STOP_FILE");
+
+        if (want && file && strcmp(want, point) == 0 && access(file, F_OK) == 0)
+                raise(SIGSTOP);
+}
+
 static int path_is_bpffs(const char *path) {
         struct statfs sfs;
 

@@ -147,3 +147,7 @@ int nl_pin_store_recover(NlPinStore *s);
 /* Crash testing: NETNSLINK_CRASH_AT=<point> makes the process SIGKILL itself
  * at that named point, so tests can prove every step is repairable. */
 void nl_crash_point(const char *point);
+/* Race testing: with NETNSLINK_STOP_AT=<point> and NETNSLINK_STOP_FILE=F,
+ * the process stops itself (SIGSTOP) at that point while F exists, so a
+ * test can hold a step (a loader child's load) in place and let it go. */
+void nl_stop_point(const char *point);

@@ -16,34 +16,36 @@ OBJ="$TEST_BPF/libtest_progs.bpf.o"
 FOLDERS="$NL_SOURCE/tests/daemon/steer-folders.py"
 TRAFFIC="$NL_SOURCE/tests/steer/steer-traffic.py"
 
-start_bus && mount_pins && start_daemon || exit 1
+# A steer load can be held in place: while $STOP exists, a loader child
+# stops itself (SIGSTOP) with its maps open and its program not loaded yet
+# (nl_stop_point), so the races below are forced, never left to timing.
+STOP="$T/stop-load"
+start_bus && mount_pins && start_daemon NETNSLINK_STOP_AT=steer-load NETNSLINK_STOP_FILE="$STOP" || exit 1
 A=$(make_netns a)
 INO=$(netns_ino "$A")
 
 log_lines() { wc -l < "$T/daemon.log"; }
 
-# stop_load FROM [MAPS]: the builtin:steer load started after log line FROM
-# is stopped (SIGSTOP), once its child holds MAPS map fds if given. Sets
-# LOADER to its pid; fails if the load ended before it could be stopped.
+# hold_load: the next builtin:steer load stops itself once its maps are
+# open (before its program is loaded). stop_load FROM: waits for that load,
+# started after log line FROM, to stop; sets LOADER to its pid and lets
+# later loads run. Fails if no load stopped within 10 s.
 LOADER=""
+hold_load() { : > "$STOP"; }
 stop_load() {
-        local from=$1 maps=${2:-0} pid="" n
-        for _ in $(seq 1000); do
+        local from=$1 pid="" state
+        for _ in $(seq 2000); do
                 pid=$(tail -n +"$((from + 1))" "$T/daemon.log" |
                         sed -n 's/.*Loading builtin:steer in child \([0-9]*\).*/\1/p' | head -n 1)
-                [ -n "$pid" ] && break
+                if [ -n "$pid" ]; then
+                        state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+                        [ "$state" = T ] && break
+                fi
                 sleep 0.005
         done
-        [ -n "$pid" ] || return 1
-        for _ in $(seq 1000); do
-                n=$(find "/proc/$pid/fd" -lname 'anon_inode:bpf-map' 2>/dev/null | wc -l)
-                [ "$n" -ge "$maps" ] && break
-                sleep 0.002
-        done
-        kill -STOP "$pid" 2>/dev/null || return 1
+        rm -f "$STOP"
+        [ "$state" = T ] || return 1
         LOADER=$pid
-        # Stopped too late if it already answered.
-        ! tail -n +"$((from + 1))" "$T/daemon.log" | grep -q "Loaded builtin:steer"
 }
 
 # folders_ok DESC: steer-folders.py on netns A, after a round trip (the
@@ -59,6 +61,7 @@ check "attach an object link (its program is cached from now on)" "$CTL" attach 
 
 # --- One name, one builtin:steer and one object Attach --------------------------
 FROM=$(log_lines)
+hold_load
 "$CTL" attach "$A" sk_lookup r1 builtin:steer > "$T/r1.out" 2>&1 &
 P=$!
 if stop_load "$FROM"; then
@@ -69,7 +72,7 @@ if stop_load "$FROM"; then
         check "... and the steer Attach, let go, says LinkExists" grep -q org.netnslink1.Error.LinkExists "$T/r1.out"
 else
         kill -CONT "$LOADER" 2>/dev/null; wait "$P"
-        fail "the steer load of r1 could be stopped before it ended"
+        fail "the steer load of r1 stops itself before it ends"
 fi
 check_eq "... and leaves no steer folder for r1 (the object link)" "" \
         "$("$CTL" list >/dev/null; ls -d "$PIN_ROOT/$INO/steer/r1" 2>/dev/null)"
@@ -87,9 +90,10 @@ folders_ok "five unforced steer/object Attach races leave only their links' fold
 
 # --- Two builtin:steer Attach of one name share one load ----------------------
 FROM=$(log_lines)
+hold_load
 "$CTL" attach "$A" sk_lookup r2 builtin:steer > "$T/r2a.out" 2>&1 &
 P1=$!
-stop_load "$FROM" || fail "the steer load of r2 could be stopped before it ended"
+stop_load "$FROM" || fail "the steer load of r2 stops itself before it ends"
 "$CTL" attach "$A" sk_lookup r2 builtin:steer > "$T/r2b.out" 2>&1 &
 P2=$!
 sleep 0.3       # the second request reaches the daemon and waits for the load
@@ -106,10 +110,11 @@ folders_ok "... and its maps are the ones its program uses"
 check "attach steer link u" "$CTL" attach "$A" sk_lookup u builtin:steer
 check "bind on u" "$CTL" bind "$A" u tcp 10.1.0.0/16 0 old
 FROM=$(log_lines)
+hold_load
 "$CTL" update "$A" sk_lookup u builtin:steer > "$T/u-update.out" 2>&1 &
 P1=$!
 # Stopped once it has opened u's maps, before its program is loaded.
-if stop_load "$FROM" 10; then
+if stop_load "$FROM"; then
         check "while u's Update is loading, Detach u" "$CTL" detach "$A" sk_lookup u
         "$CTL" attach "$A" sk_lookup u builtin:steer > "$T/u-attach.out" 2>&1 &
         P2=$!
@@ -124,7 +129,7 @@ if stop_load "$FROM" 10; then
         check "... to which a binding can be added" "$CTL" bind "$A" u tcp 10.2.0.0/16 0 new
 else
         kill -CONT "$LOADER" 2>/dev/null; wait "$P1"
-        fail "u's Update load could be stopped once it had opened the maps"
+        fail "u's Update load stops itself once it has opened the maps"
 fi
 folders_ok "... and u's folder holds the maps its program uses, nothing else is left"
 
