@@ -289,6 +289,23 @@ void manager_link_drop(Manager *m, Link *l) {
 void manager_emit(Manager *m, LinkEvent ev, const Link *l) {
         if (m->on_event)
                 m->on_event(m, ev, l);
+        for (size_t i = 0; i < m->n_observers; i++)
+                m->observers[i].fn(m->observers[i].userdata, ev, l);
+}
+
+int manager_observe(Manager *m, link_observer_fn fn, void *userdata) {
+        if (m->n_observers == MANAGER_OBSERVERS_MAX)
+                return -E2BIG;
+        m->observers[m->n_observers++] = (LinkObserver) { fn, userdata };
+        return 0;
+}
+
+void manager_unobserve(Manager *m, void *userdata) {
+        for (size_t i = 0; i < m->n_observers;)
+                if (m->observers[i].userdata == userdata)
+                        m->observers[i] = m->observers[--m->n_observers];
+                else
+                        i++;
 }
 
 /* Re-reads the link's ids; the program's name and tag come from the

@@ -77,6 +77,14 @@ typedef enum LinkEvent {
 typedef struct Manager Manager;
 struct LinkRef;
 typedef void (*link_event_fn)(Manager *m, LinkEvent ev, const Link *l);
+/* Whoever else follows the links (metrics, the nsid watch), with its own
+ * state as userdata: after on_event, in the order they were added. */
+typedef void (*link_observer_fn)(void *userdata, LinkEvent ev, const Link *l);
+#define MANAGER_OBSERVERS_MAX 4
+typedef struct LinkObserver {
+        link_observer_fn fn;
+        void *userdata;
+} LinkObserver;
 
 struct Manager {
         NlPinStore *store;
@@ -84,6 +92,8 @@ struct Manager {
         Hashmap *links;     /* Link.key -> Link */
         Hashmap *netns;     /* "ino" -> Netns */
         link_event_fn on_event;
+        LinkObserver observers[MANAGER_OBSERVERS_MAX];
+        size_t n_observers;
         void *userdata;
 
         /* Programs come from the loader (loader.h); an operation whose
@@ -122,6 +132,10 @@ typedef struct LinkRef {
 } LinkRef;
 
 int manager_new(const char *pin_root, Manager **ret, NlError *e);
+/* Adds an observer of link events (-E2BIG past MANAGER_OBSERVERS_MAX);
+ * removes those with userdata. */
+int manager_observe(Manager *m, link_observer_fn fn, void *userdata);
+void manager_unobserve(Manager *m, void *userdata);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 

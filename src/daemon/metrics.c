@@ -27,7 +27,6 @@ typedef struct Counted {
 
 struct Metrics {
         Manager *manager;
-        link_event_fn next;
         uint64_t defunct;
         Counted methods[N_METHODS_MAX];
         size_t n_methods;
@@ -85,16 +84,10 @@ const sd_bus_vtable *metrics_counted(Metrics *mt, const sd_bus_vtable *vtable) {
         return copy;
 }
 
-/* The Manager has one event hook: Metrics sits in front of the bus's and
- * finds itself through the Context, the Manager's userdata. */
-static void on_link_event(Manager *m, LinkEvent ev, const Link *l) {
-        Context *ctx = m->userdata;
-        Metrics *mt = ctx ? ctx->metrics : NULL;
+static void on_link_event(void *userdata, LinkEvent ev, const Link *l) {
+        Metrics *mt = userdata;
 
-        if (!mt)
-                return;
-        if (mt->next)
-                mt->next(m, ev, l);
+        (void) l;
         if (ev == LINK_DEFUNCT)
                 mt->defunct++;
 }
@@ -105,8 +98,10 @@ Metrics *metrics_new(Context *c) {
         if (!mt)
                 return NULL;
         mt->manager = c->manager;
-        mt->next = c->manager->on_event;
-        c->manager->on_event = on_link_event;
+        if (manager_observe(c->manager, on_link_event, mt) < 0) {
+                free(mt);
+                return NULL;
+        }
         c->metrics = mt;
         return mt;
 }

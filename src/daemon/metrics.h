@@ -16,7 +16,7 @@
 extern const sd_bus_vtable metrics_vtable[];
 
 /* Starts counting for c (c->metrics; the userdata of metrics_vtable):
- * chains itself to the Manager's on_event (defunct links). Free it after
+ * observes the Manager's links (defunct ones). Free it after
  * the bus, which points at its wrapped vtables. */
 Metrics *metrics_new(Context *c);
 Metrics *metrics_free(Metrics *mt);

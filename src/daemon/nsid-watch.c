@@ -23,16 +23,11 @@ typedef struct Watched {
 
 struct NsidWatch {
         Manager *manager;
-        link_event_fn next;     /* the Manager's event handler before us */
         NsidSocket *socket;
         sd_event_source *io, *retry;
         Watched *items;
         size_t n, allocated;
 };
-
-/* on_event carries no userdata of ours (the Context has m->userdata): one
- * watch per daemon. */
-static NsidWatch *the_watch;
 
 static Watched *find(NsidWatch *w, bool by_ino, uint64_t v) {
         for (size_t i = 0; i < w->n; i++)
@@ -96,12 +91,10 @@ static void watch_netns(NsidWatch *w, uint64_t ino) {
         log_debug("Netns %s (ino %" PRIu64 ") has nsid %" PRId32, ns->path, ino, nsid);
 }
 
-static void on_link_event(Manager *m, LinkEvent ev, const Link *l) {
-        NsidWatch *w = the_watch;
+static void on_link_event(void *userdata, LinkEvent ev, const Link *l) {
+        NsidWatch *w = userdata;
 
-        if (w && w->next)
-                w->next(m, ev, l);
-        if (w && ev == LINK_ATTACHED)
+        if (ev == LINK_ATTACHED)
                 watch_netns(w, l->ino);
 }
 
@@ -171,11 +164,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 NsidWatch *nsid_watch_free(NsidWatch *w) {
         if (!w)
                 return NULL;
-        if (the_watch == w) {
-                the_watch = NULL;
-                if (w->manager->on_event == on_link_event)
-                        w->manager->on_event = w->next;
-        }
+        manager_unobserve(w->manager, w);
         sd_event_source_disable_unref(w->io);
         sd_event_source_disable_unref(w->retry);
         nsid_socket_close(w->socket);
@@ -190,8 +179,6 @@ int nsid_watch_start(Manager *m, sd_event *event, NsidWatch **ret) {
         Netns *ns;
         int r;
 
-        if (the_watch)
-                return -EBUSY;
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
@@ -207,9 +194,9 @@ int nsid_watch_start(Manager *m, sd_event *event, NsidWatch **ret) {
                 return r;
         (void) sd_event_source_set_enabled(w->retry, SD_EVENT_OFF);
 
-        w->next = m->on_event;
-        m->on_event = on_link_event;
-        the_watch = w;
+        r = manager_observe(m, on_link_event, w);
+        if (r < 0)
+                return r;
         while (hashmap_iterate(m->netns, &it, (void **) &ns, NULL))
                 watch_netns(w, ns->ino);
         *ret = TAKE_PTR(w);

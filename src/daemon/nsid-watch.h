@@ -15,7 +15,7 @@
  */
 typedef struct NsidWatch NsidWatch;
 
-/* Chains itself to m->on_event (set that first) and gives an id to the
+/* Observes the Manager's links (manager_observe) and gives an id to the
  * netns of every link m has. */
 int nsid_watch_start(Manager *m, sd_event *event, NsidWatch **ret);
 NsidWatch *nsid_watch_free(NsidWatch *w);
