@@ -102,8 +102,10 @@ static void binding_finish(struct parser *p) {
                 return;
         p->in_binding = false;
         for (size_t i = 0; i < ELEMENTSOF(binding_keys); i++)
-                if (!p->b.key[i] && i != 2)     /* Port= may be left out: every port */
-                        goto missing;
+                if (!p->b.key[i] && i != 2) {   /* Port= may be left out: every port */
+                        refuse(p, p->b.line, NULL, "[Binding] has no %s=", binding_keys[i]);
+                        goto out;
+                }
         if (p->b.key[2] && nl_steer_port_parse(p->b.key[2], &port, &ve) < 0) {
                 refuse_with(p, p->b.key_line[2], "Port", &ve);
                 goto out;
@@ -128,13 +130,6 @@ static void binding_finish(struct parser *p) {
         p->binding_lines = lines;
         p->binding_lines[l->n_bindings] = p->b.line;
         l->bindings[l->n_bindings++] = nb;
-        goto out;
-missing:
-        for (size_t i = 0; i < ELEMENTSOF(binding_keys); i++)
-                if (!p->b.key[i] && i != 2) {
-                        refuse(p, p->b.line, NULL, "[Binding] has no %s=", binding_keys[i]);
-                        break;
-                }
         goto out;
 oom:
         if (p->r == 0)
