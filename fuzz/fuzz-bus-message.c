@@ -149,7 +149,7 @@ static int setup(void) {
                 fprintf(stderr, "fuzz-bus-message: %s\n", e.message);
                 return r;
         }
-        context_init(&context, manager, NULL);
+        context_init(&context, manager, NULL, NULL);
 
         r = manager_attach(manager, &ref, &steer, NULL, &steer_link, &e);
         if (r < 0) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 #include "bus-names.h"
@@ -24,6 +25,10 @@ typedef struct Verb {
 int ctl_log_bus_error(const char *what, const sd_bus_error *error, int r);
 
 /* Calls a method of the Manager or Steering interface. */
+/* ctl_new_call and ctl_call for a method that takes no arguments. */
+int ctl_call_no_args(sd_bus *bus, const char *iface, const char *method, const char *what, sd_bus_message **reply);
+/* Whether the connection is direct (the private socket or NETNSLINK_ADDRESS). */
+bool ctl_bus_is_direct(void);
 int ctl_call(sd_bus *bus, const char *iface, const char *method, const char *what, sd_bus_message *req,
              sd_bus_message **reply);
 int ctl_new_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message **ret);

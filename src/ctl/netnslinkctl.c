@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bus-connect.h"
 #include "ctl.h"
 #include "netns-arg.h"
 #include "macro.h"
@@ -54,44 +55,33 @@ int ctl_log_bus_error(const char *what, const sd_bus_error *error, int r) {
         return r < 0 ? r : -EIO;
 }
 
-/* As sd-bus picks it: secure_getenv, so that a privileged caller's
- * environment cannot point it elsewhere. */
-static const char *system_bus_address(void) {
-        const char *address = secure_getenv("DBUS_SYSTEM_BUS_ADDRESS");
-
-        return address && *address ? address : "unix:path=/run/dbus/system_bus_socket";
-}
-
-/* Why the system bus could not be reached (0 if it was). The verb runs
- * anyway, so that its own checks of its arguments speak first; its first
- * bus call reports this instead. */
+/* Where the verbs' calls go (bus-connect.h picks it), and why it could not
+ * be reached (0 if it was). The verb runs anyway, so that its own checks
+ * of its arguments speak first; its first bus call reports this instead. */
+static NlBusTarget bus_target;
 static int bus_connect_error;
 
 static int bus_unreachable(void) {
-        fprintf(stderr, "Failed to connect to the system bus (%s): %s; is dbus running?\n",
-                system_bus_address(), strerror(-bus_connect_error));
+        if (bus_target.kind == NL_BUS_SYSTEM)
+                fprintf(stderr, "Failed to connect to the system bus (%s): %s; is dbus running?\n",
+                        bus_target.address, strerror(-bus_connect_error));
+        else
+                fprintf(stderr, "Failed to connect to netnslinkd directly (%s): %s; is netnslinkd running?\n",
+                        bus_target.address, strerror(-bus_connect_error));
         return bus_connect_error;
 }
 
-/* sd_bus_open_system() in its steps: a bus whose start failed can still
- * build the messages a verb checks its arguments into. */
-static int open_system_bus(sd_bus **ret) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        int r;
+static int open_daemon_bus(sd_bus **ret) {
+        int r = nl_bus_open_daemon(&bus_target, ret);
 
-        r = sd_bus_new(&bus);
-        if (r < 0)
+        if (!*ret)
                 return r;
-        r = sd_bus_set_address(bus, system_bus_address());
-        if (r < 0)
-                return r;
-        r = sd_bus_set_bus_client(bus, true);
-        if (r < 0)
-                return r;
-        r = sd_bus_start(bus);
         bus_connect_error = r < 0 ? r : 0;
-        *ret = TAKE_PTR(bus);
         return 0;
+}
+
+bool ctl_bus_is_direct(void) {
+        return bus_target.kind == NL_BUS_DIRECT;
 }
 
 int ctl_new_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message **ret) {
@@ -113,6 +103,16 @@ int ctl_call(sd_bus *bus, const char *iface, const char *method, const char *wha
                 r = ctl_log_bus_error(what, &error, r);
         sd_bus_error_free(&error);
         return r;
+}
+
+int ctl_call_no_args(sd_bus *bus, const char *iface, const char *method, const char *what, sd_bus_message **reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL;
+        int r;
+
+        r = ctl_new_call(bus, iface, method, &req);
+        if (r < 0)
+                return r;
+        return ctl_call(bus, iface, method, what, req, reply);
 }
 
 /* PROGRAM: builtin:NAME or FILE:PROGNAME (the last ':' splits). The CLI
@@ -254,6 +254,14 @@ static int verb_monitor(sd_bus *bus, int argc, char *argv[]) {
         if (r < 0) {
                 fprintf(stderr, "Failed to subscribe to signals: %s\n", strerror(-r));
                 return r;
+        }
+        /* A direct peer gets the daemon's signals only once it asks. */
+        if (ctl_bus_is_direct()) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+                r = ctl_call_no_args(bus, NL_BUS_MANAGER_IFACE, "Subscribe", "subscribe to signals", &reply);
+                if (r < 0)
+                        return r;
         }
         if (arg_output.json == JSON_OFF && arg_output.legend)
                 fprintf(stderr, "Monitoring link changes; press Ctrl-C to stop.\n");
@@ -459,7 +467,7 @@ int main(int argc, char *argv[]) {
         if (nargs >= 1)
                 argv[1] = (char *) ctl_netns_arg(argv[1], netns, sizeof(netns));
 
-        r = open_system_bus(&bus);
+        r = open_daemon_bus(&bus);
         if (r < 0) {
                 fprintf(stderr, "Failed to set up a bus connection: %s\n", strerror(-r));
                 return EXIT_FAILURE;

@@ -20,14 +20,11 @@ int arg_http = 0;
 #define REQUEST_MAX 8192
 
 static int fetch(sd_bus *bus, char **ret) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *text;
         int r;
 
-        r = ctl_new_call(bus, NL_BUS_MANAGER_IFACE, "Metrics", &req);
-        if (r < 0)
-                return r;
-        r = ctl_call(bus, NL_BUS_MANAGER_IFACE, "Metrics", "get metrics", req, &reply);
+        r = ctl_call_no_args(bus, NL_BUS_MANAGER_IFACE, "Metrics", "get metrics", &reply);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "s", &text);

@@ -16,6 +16,7 @@
 #include "bus-util.h"
 #include "link-view.h"
 #include "log.h"
+#include "private-socket.h"
 
 #define FLUSH_CHUNK 32
 
@@ -34,23 +35,38 @@ static const char *const signal_names[] = {
         [LINK_REPAIRED] = "LinkDrifted",
 };
 
-static void send_one(Context *c, QueuedSignal *q) {
+static int send_on(sd_bus *bus, const QueuedSignal *q, const LinkView *v) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(bus, &sig, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, signal_names[q->ev]);
+        if (r >= 0 && (q->ev == LINK_DRIFTED || q->ev == LINK_REPAIRED))
+                r = bus_append_drifted_link(sig, v, q->ev == LINK_REPAIRED);
+        else if (r >= 0)
+                r = bus_append_link(sig, v);
+        if (r >= 0)
+                r = sd_bus_send(bus, sig, NULL);
+        return r;
+}
+
+/* On the system bus, and to every direct peer that subscribed. */
+static void send_one(Context *c, QueuedSignal *q) {
+        sd_bus *peer;
         LinkView v;
+        size_t i = 0;
         int r;
 
         /* The queued copy is marked detached: the view asks the kernel
          * nothing, and says the order it had when it was queued. */
         link_view_init(&v, c->manager, &q->link);
-        r = sd_bus_message_new_signal(c->bus, &sig, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, signal_names[q->ev]);
-        if (r >= 0 && (q->ev == LINK_DRIFTED || q->ev == LINK_REPAIRED))
-                r = bus_append_drifted_link(sig, &v, q->ev == LINK_REPAIRED);
-        else if (r >= 0)
-                r = bus_append_link(sig, &v);
-        if (r >= 0)
-                r = sd_bus_send(c->bus, sig, NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to send %s signal: %m", signal_names[q->ev]);
+        if (c->bus) {
+                r = send_on(c->bus, q, &v);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to send %s signal: %m", signal_names[q->ev]);
+        }
+        /* A peer that went away is dropped when its bus says so. */
+        while ((peer = private_server_next_subscriber(c->private_server, &i)))
+                (void) send_on(peer, q, &v);
         free(q->link.netns);
         free(q->link.source);
         free(q->link.config);
@@ -77,10 +93,9 @@ static int enqueue(Context *c, LinkEvent ev, const Link *l) {
         int r;
 
         if (!sq->flush_source) {
-                sd_event *event = sd_bus_get_event(c->bus);
-                if (!event)
+                if (!c->event)
                         return -ENOTCONN;
-                r = sd_event_add_defer(event, &sq->flush_source, flush_chunk, c);
+                r = sd_event_add_defer(c->event, &sq->flush_source, flush_chunk, c);
                 if (r < 0)
                         return r;
                 /* After the bus has written the reply. */
@@ -119,7 +134,8 @@ void bus_manager_emit(Manager *m, LinkEvent ev, const Link *l) {
         Context *c = m->userdata;
         int r;
 
-        if (!c || !c->bus)
+        /* Nobody could hear it: no bus, no subscribed peer. */
+        if (!c || (!c->bus && !private_server_has_subscribers(c->private_server)))
                 return;
         r = enqueue(c, ev, l);
         if (r < 0)

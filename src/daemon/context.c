@@ -3,14 +3,13 @@
 #include "bus-signals.h"
 #include "context.h"
 
-void context_init(Context *c, Manager *m, sd_bus *bus) {
-        *c = (Context) { .manager = m, .bus = bus };
+void context_init(Context *c, Manager *m, sd_event *event, sd_bus *bus) {
+        *c = (Context) { .manager = m, .event = event, .bus = bus };
         m->userdata = c;
 }
 
 void context_done(Context *c) {
-        if (c->bus)
-                bus_signals_flush(c);
+        bus_signals_flush(c);
         bus_creds_forget(c);
         steering_done(&c->steering);
         if (c->manager && c->manager->userdata == c)

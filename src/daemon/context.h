@@ -23,17 +23,23 @@ typedef struct SignalQueue {
 } SignalQueue;
 
 typedef struct Metrics Metrics;
+typedef struct PrivateServer PrivateServer;
 
 typedef struct Context {
         Manager *manager;
-        sd_bus *bus;
+        sd_bus *bus;            /* the system bus; NULL when the daemon runs without one */
+        sd_event *event;
+        PrivateServer *private_server;  /* private-socket.c: the direct peers; may be NULL */
         SignalQueue signals;
         Hashmap *senders;       /* unique bus name -> SenderInfo (bus-creds.c) */
         Steering steering;
         Metrics *metrics;       /* metrics.c; NULL: nothing is counted */
+        /* What every connection registers (bus-objects.c). */
+        const sd_bus_vtable *manager_vtable, *steering_vtable;
 } Context;
 
-/* Ties c to m and bus: m's events go out as signals on bus. */
-void context_init(Context *c, Manager *m, sd_bus *bus);
+/* Ties c to m: m's events go out as signals on bus (which may be NULL)
+ * and to the subscribed direct peers. */
+void context_init(Context *c, Manager *m, sd_event *event, sd_bus *bus);
 /* Sends what is queued, forgets the credentials, closes the steer maps. */
 void context_done(Context *c);

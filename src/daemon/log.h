@@ -23,6 +23,7 @@ void log_flush(void);
 #define log_notice(...) log_internal(LOG_NOTICE, 0, __VA_ARGS__)
 #define log_warning(...) log_internal(LOG_WARNING, 0, __VA_ARGS__)
 #define log_error(...) log_internal(LOG_ERR, 0, __VA_ARGS__)
+#define log_notice_errno(r, ...) log_internal(LOG_NOTICE, (r), __VA_ARGS__)
 #define log_warning_errno(r, ...) log_internal(LOG_WARNING, (r), __VA_ARGS__)
 #define log_error_errno(r, ...) log_internal(LOG_ERR, (r), __VA_ARGS__)
 #define log_debug_errno(r, ...) log_internal(LOG_DEBUG, (r), __VA_ARGS__)

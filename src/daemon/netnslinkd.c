@@ -6,16 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "bus-connect.h"
 #include "bus-manager.h"
-#include "bus-observe.h"
 #include "bus-names.h"
+#include "bus-objects.h"
 #include "bus-signals.h"
-#include "bus-steering.h"
 #include "caps.h"
 #include "context.h"
 #include "config-apply.h"
@@ -24,6 +25,7 @@
 #include "metrics.h"
 #include "netns-ref.h"
 #include "nsid-watch.h"
+#include "private-socket.h"
 
 /* A deleted netns is noticed within this interval (the contract asks for
  * 2 s); one get_info per link costs about 1 us. */
@@ -31,20 +33,25 @@
 
 static const char *arg_pin_root = NL_PIN_ROOT_DEFAULT;
 static const char *arg_config_root = "/";
+static const char *arg_private_socket = NL_PRIVATE_SOCKET_DEFAULT;
 
 static void help(void) {
         printf("netnslinkd [OPTIONS...]\n\n"
                "Owns the BPF programs attached to network namespaces through BPF links\n"
                "(sk_lookup, flow_dissector), pins every link in bpffs, and serves\n"
-               "org.netnslink1 on the system bus. Runs in the foreground.\n\n"
+               "org.netnslink1 on the system bus and on a private socket for root.\n"
+               "Runs in the foreground.\n\n"
                "  -h --help               Show this help\n"
                "     --version            Show package version\n"
                "     --pin-root=DIR       Pin links under DIR (default: %s)\n"
                "     --config-root=DIR    Read DIR/etc/netnslink/links.d/ and so on instead of\n"
                "                          /etc/netnslink/links.d/ ... (default: /)\n"
+               "     --private-socket=PATH\n"
+               "                          Serve direct D-Bus connections of root on PATH\n"
+               "                          (default: %s; empty: none)\n"
                "     --log-level=LEVEL    Log up to LEVEL: err, warning, notice, info, debug\n"
                "                          (default: info)\n",
-               NL_PIN_ROOT_DEFAULT);
+               NL_PIN_ROOT_DEFAULT, NL_PRIVATE_SOCKET_DEFAULT);
 }
 
 static int parse_log_level(const char *s) {
@@ -59,13 +66,14 @@ static int parse_log_level(const char *s) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_PIN_ROOT, ARG_LOG_LEVEL, ARG_CONFIG_ROOT };
+        enum { ARG_VERSION = 0x100, ARG_PIN_ROOT, ARG_LOG_LEVEL, ARG_CONFIG_ROOT, ARG_PRIVATE_SOCKET };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "pin-root", required_argument, NULL, ARG_PIN_ROOT },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "config-root", required_argument, NULL, ARG_CONFIG_ROOT },
+                { "private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET },
                 {}
         };
         int c, level;
@@ -83,6 +91,14 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_CONFIG_ROOT:
                         arg_config_root = optarg;
+                        break;
+                case ARG_PRIVATE_SOCKET:
+                        if (*optarg && *optarg != '/') {
+                                log_error("Invalid --private-socket '%s': expected an absolute path, or empty for none",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        arg_private_socket = optarg;
                         break;
                 case ARG_LOG_LEVEL:
                         level = parse_log_level(optarg);
@@ -135,12 +151,38 @@ static void keep_std_fds_taken(void) {
                         (void) open("/dev/null", O_RDWR);       /* takes the lowest free number: fd */
 }
 
+/* The private socket, with its folder made when the daemon runs outside
+ * its unit (which makes /run/netnslinkd as its RuntimeDirectory). */
+static int private_socket_listen(Context *c, const char *path, PrivateServer **ret) {
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash;
+        int r;
+
+        if (!dir)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return log_error_errno(-errno, "Failed to make %s for the private socket: %m", dir);
+        }
+        r = private_server_new(c, path, ret);
+        if (r == -EADDRINUSE)
+                return log_error_errno(r, "Refusing to start: another netnslinkd serves the private socket %s", path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on the private socket %s: %m", path);
+        c->private_server = *ret;
+        return 0;
+}
+
 static int run(int argc, char *argv[]) {
         /* Freed last: the bus points at the vtables it wraps. */
         _cleanup_(metrics_freep) Metrics *metrics = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
+        /* Freed after the context, which sends the last signals to it. */
+        _cleanup_(private_server_freep) PrivateServer *private_server = NULL;
         _cleanup_(context_done) Context context = {};
         _cleanup_(config_apply_freep) ConfigApply *config = NULL;
         _cleanup_(nsid_watch_freep) NsidWatch *nsid_watch = NULL;
@@ -186,39 +228,38 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to add the D-Bus error map: %m");
         r = sd_bus_open_system(&bus);
-        if (r < 0)
-                return log_error_errno(r, "Failed to connect to the system bus: %m");
-        /* The Manager's events go out as signals; every handler gets the
-         * context. */
-        context_init(&context, m, bus);
+        if (r < 0) {
+                if (!*arg_private_socket)
+                        return log_error_errno(r, "Failed to connect to the system bus: %m");
+                /* A node or an early boot with no dbus: root's tools still
+                 * reach us on the private socket. */
+                log_notice_errno(r, "No system bus (%m): serving only the private socket %s", arg_private_socket);
+                bus = NULL;
+        }
+        /* The Manager's events go out as signals; every handler, on every
+         * connection, gets the context. */
+        context_init(&context, m, event, bus);
         m->on_event = bus_manager_emit;
         metrics = metrics_new(&context);
         if (!metrics)
                 return log_error_errno(-ENOMEM, "Out of memory");
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE,
-                                     metrics_counted(metrics, manager_vtable), &context);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the Manager object: %m");
-        r = bus_observe_add(bus, &context);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register QueryNetns and Explain: %m");
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_STEERING_IFACE,
-                                     metrics_counted(metrics, steering_vtable), &context);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the Steering object: %m");
-        /* Metrics: a second vtable of the Manager interface, with its own state. */
-        r = sd_bus_add_object_vtable(bus, NULL, NL_BUS_PATH, NL_BUS_MANAGER_IFACE, metrics_vtable, metrics);
-        if (r < 0)
-                return log_error_errno(r, "Failed to register the Metrics method: %m");
+        bus_objects_prepare(&context);
+        if (bus) {
+                r = bus_objects_add(bus, &context);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to register the objects on the system bus: %m");
+        }
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
         r = manager_load_pins(m, &e);
         if (r < 0)
                 return log_error_errno(r, "Refusing to start: %s", e.message);
 
-        r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        if (bus) {
+                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to attach bus to event loop: %m");
+        }
         /* The configuration files, applied before READY=1 and again at
          * SIGHUP, Reload and when a netns they name appears. The first
          * apply comes before the name, as the pins do: a client never sees
@@ -234,9 +275,18 @@ static int run(int argc, char *argv[]) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to apply the configuration: %m");
         }
-        r = sd_bus_request_name(bus, NL_BUS_NAME, 0);
-        if (r < 0)
-                return log_error_errno(r, "Failed to acquire bus name " NL_BUS_NAME ": %m");
+        /* Served only once the pins and the configuration are in, as the
+         * name below. */
+        if (*arg_private_socket) {
+                r = private_socket_listen(&context, arg_private_socket, &private_server);
+                if (r < 0)
+                        return r;
+        }
+        if (bus) {
+                r = sd_bus_request_name(bus, NL_BUS_NAME, 0);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to acquire bus name " NL_BUS_NAME ": %m");
+        }
 
         /* Links whose netns died while we were down: dropped now that the
          * LinkDefunct signals can carry our well-known name. */
@@ -259,7 +309,14 @@ static int run(int argc, char *argv[]) {
         (void) sd_event_source_set_enabled(timer, SD_EVENT_ON);
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %zu link(s)", hashmap_size(m->links));
-        log_info("Ready: %s on the system bus, pin root %s", NL_BUS_NAME, arg_pin_root);
+        if (bus && private_server)
+                log_info("Ready: %s on the system bus and on %s, pin root %s", NL_BUS_NAME, arg_private_socket,
+                         arg_pin_root);
+        else if (bus)
+                log_info("Ready: %s on the system bus, pin root %s", NL_BUS_NAME, arg_pin_root);
+        else
+                log_info("Ready: %s on %s only (no system bus), pin root %s", NL_BUS_NAME, arg_private_socket,
+                         arg_pin_root);
 
         r = sd_event_loop(event);
         /* A pin removed in the last second is made again: no link goes

@@ -27,6 +27,8 @@ Reload method b a{sv}
 QueryNetns method s aa{sv}
 Explain method ssss a{sv}
 Metrics method - s
+Subscribe method - -
+Unsubscribe method - -
 LinkAttached signal a{sv} -
 LinkUpdated signal a{sv} -
 LinkDetached signal a{sv} -

@@ -36,6 +36,13 @@ BUS_SOCKET="$T/bus"
 export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$BUS_SOCKET"
 NS_PREFIX="nlt$$"
 NLD_EXTRA=${NLD_EXTRA-"--config-root=$T/config-none"}
+# The daemon's private socket is the test's own, and root's netnslinkctl
+# finds it there (NETNSLINK_PRIVATE_SOCKET): no test reaches a daemon of the
+# host through /run/netnslinkd. NLD_PRIVATE empty: no option (a release
+# that knows no --private-socket).
+PRIVATE_SOCKET="$T/private"
+export NETNSLINK_PRIVATE_SOCKET="$PRIVATE_SOCKET"
+NLD_PRIVATE=${NLD_PRIVATE-"--private-socket=$PRIVATE_SOCKET"}
 NETNS_MADE=()
 BUS_PID=""
 DAEMON_PID=""
@@ -120,7 +127,8 @@ mount_pins() {
 # a release that knows no --config-root).
 start_daemon() {
         daemon_died_check
-        env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level=debug ${NLD_EXTRA:+"$NLD_EXTRA"} >>"$T/daemon.log" 2>&1 &
+        env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level=debug ${NLD_EXTRA:+"$NLD_EXTRA"} \
+                ${NLD_PRIVATE:+"$NLD_PRIVATE"} >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
         for _ in $(seq 200); do
                 if busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \

@@ -155,6 +155,11 @@ log "systemd-analyze security netnslinkd.service (online): exposure ${exposure:-
 check "exposure ${exposure:-?} is at most $MAX_EXPOSURE" \
         awk -v e="${exposure:-99}" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e <= m) }'
 
+check_eq "the private socket is /run/netnslinkd/private, 0600, root's" "srw------- root" \
+        "$(inside stat -c '%A %U' /run/netnslinkd/private)"
+check "root's netnslinkctl reaches the daemon there (NETNSLINK_ADDRESS)" \
+        inside env NETNSLINK_ADDRESS=unix:path=/run/netnslinkd/private netnslinkctl list
+
 log "the CLI inside, against the sandboxed daemon"
 check "a netns made after the start (live-a, lo up)" inside_sh 'ip netns add live-a && ip -n live-a link set lo up'
 check "monitor runs (a transient service)" inside systemd-run -q --unit=live-monitor \

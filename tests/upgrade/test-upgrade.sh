@@ -20,7 +20,7 @@ OLDCTL="$OLD/netnslinkctl"
 NEW_NLD=$NLD
 
 start_bus && mount_pins || exit 1
-NLD="$OLD/netnslinkd" NLD_EXTRA="" start_daemon || exit 1
+NLD="$OLD/netnslinkd" NLD_EXTRA="" NLD_PRIVATE="" start_daemon || exit 1
 A=$(make_netns a)
 TRAFFIC_NS=$A
 check "netns with local prefixes" local_prefixes
