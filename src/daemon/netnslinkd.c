@@ -26,6 +26,7 @@
 #include "netns-ref.h"
 #include "nsid-watch.h"
 #include "private-socket.h"
+#include "system-bus.h"
 
 /* A deleted netns is noticed within this interval (the contract asks for
  * 2 s); one get_info per link costs about 1 us. */
@@ -179,7 +180,7 @@ static int run(int argc, char *argv[]) {
         /* Freed last: the bus points at the vtables it wraps. */
         _cleanup_(metrics_freep) Metrics *metrics = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(system_bus_freep) SystemBus *system_bus = NULL;
         _cleanup_(manager_freep) Manager *m = NULL;
         /* Freed after the context, which sends the last signals to it. */
         _cleanup_(private_server_freep) PrivateServer *private_server = NULL;
@@ -227,27 +228,22 @@ static int run(int argc, char *argv[]) {
         r = sd_bus_error_add_map(nl_bus_error_map);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the D-Bus error map: %m");
-        r = sd_bus_open_system(&bus);
-        if (r < 0) {
-                if (!*arg_private_socket)
-                        return log_error_errno(r, "Failed to connect to the system bus: %m");
-                /* A node or an early boot with no dbus: root's tools still
-                 * reach us on the private socket. */
-                log_notice_errno(r, "No system bus (%m): serving only the private socket %s", arg_private_socket);
-                bus = NULL;
-        }
         /* The Manager's events go out as signals; every handler, on every
          * connection, gets the context. */
-        context_init(&context, m, event, bus);
+        context_init(&context, m, event, NULL);
         m->on_event = bus_manager_emit;
         metrics = metrics_new(&context);
         if (!metrics)
                 return log_error_errno(-ENOMEM, "Out of memory");
         bus_objects_prepare(&context);
-        if (bus) {
-                r = bus_objects_add(bus, &context);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to register the objects on the system bus: %m");
+        r = system_bus_new(&context, &system_bus);
+        if (r < 0) {
+                if (!system_bus || !*arg_private_socket)
+                        return log_error_errno(r, "Failed to connect to the system bus: %m");
+                /* A node or an early boot with no dbus: root's tools still
+                 * reach us on the private socket. */
+                log_notice_errno(r, "No system bus (%m): serving only the private socket %s, and connecting to "
+                                 "the bus when it comes", arg_private_socket);
         }
 
         /* Pins first, the name after: a client never sees a half-loaded list. */
@@ -255,11 +251,6 @@ static int run(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Refusing to start: %s", e.message);
 
-        if (bus) {
-                r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to attach bus to event loop: %m");
-        }
         /* The configuration files, applied before READY=1 and again at
          * SIGHUP, Reload and when a netns they name appears. The first
          * apply comes before the name, as the pins do: a client never sees
@@ -282,11 +273,9 @@ static int run(int argc, char *argv[]) {
                 if (r < 0)
                         return r;
         }
-        if (bus) {
-                r = sd_bus_request_name(bus, NL_BUS_NAME, 0);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to acquire bus name " NL_BUS_NAME ": %m");
-        }
+        r = system_bus_serve(system_bus);
+        if (r < 0)
+                return r;
 
         /* Links whose netns died while we were down: dropped now that the
          * LinkDefunct signals can carry our well-known name. */
@@ -309,10 +298,10 @@ static int run(int argc, char *argv[]) {
         (void) sd_event_source_set_enabled(timer, SD_EVENT_ON);
 
         (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %zu link(s)", hashmap_size(m->links));
-        if (bus && private_server)
+        if (context.bus && private_server)
                 log_info("Ready: %s on the system bus and on %s, pin root %s", NL_BUS_NAME, arg_private_socket,
                          arg_pin_root);
-        else if (bus)
+        else if (context.bus)
                 log_info("Ready: %s on the system bus, pin root %s", NL_BUS_NAME, arg_pin_root);
         else
                 log_info("Ready: %s on %s only (no system bus), pin root %s", NL_BUS_NAME, arg_private_socket,

@@ -4,7 +4,8 @@
 # D-Bus connection, root only, with no bus daemon in between.
 #   - made 0600 and owned by root; the daemon says where it serves;
 #   - root's netnslinkctl uses it: the calls still work with the bus
-#     daemon gone, and the daemon keeps serving after losing the bus;
+#     daemon gone, and the daemon keeps serving after losing the bus, and
+#     takes its name again when a bus comes back;
 #   - a daemon started with no system bus at all serves only it, says so;
 #   - a non-root peer cannot connect, and is refused by the daemon too
 #     when the file's mode lets it in; non-root netnslinkctl uses the bus;
@@ -49,6 +50,16 @@ check "... attaches" "$CTL" attach "$A" sk_lookup p2 "$OBJ:sk_pass"
 check "... and detaches" "$CTL" detach "$A" sk_lookup p2
 check_fails "a non-root caller, who has only the bus, is told the bus is down" "is dbus running" \
         "${NOBODY[@]}" "$CTL" list
+check "the daemon says it lost the bus" grep -q "Lost the system bus" "$T/daemon.log"
+start_bus || exit 1
+has_name() {
+        busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.netnslink1 |
+                grep -q true
+}
+for _ in $(seq 100); do has_name && break; sleep 0.1; done
+check "when a bus comes back, the daemon takes its name there again" has_name
+check "... says so" grep -q "Connected to the system bus" "$T/daemon.log"
+check "... and a non-root caller is served through it" "${NOBODY[@]}" "$CTL" show "$A" sk_lookup p1
 stop_daemon
 
 # --- No system bus at all, from the start --------------------------------------
