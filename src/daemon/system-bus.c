@@ -7,7 +7,8 @@
 #include "log.h"
 #include "system-bus.h"
 
-#define RETRY_USEC (2 * 1000 * 1000ULL)
+#define RETRY_USEC (2ULL * 1000 * 1000)
+#define RETRY_SEC (RETRY_USEC / 1000000)
 
 struct SystemBus {
         Context *context;
@@ -32,7 +33,7 @@ static int on_lost(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         (void) m;
         (void) error;
         log_warning("Lost the system bus; serving the private socket only, and connecting again every %llu s",
-                    (unsigned long long) (RETRY_USEC / 1000000));
+                    RETRY_SEC);
         sb->warned = true;
         drop_bus(sb);
         (void) arm_retry(sb);
@@ -85,7 +86,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         drop_bus(sb);
         if (!sb->warned)
                 log_notice_errno(r, "The system bus is still not there (%m); trying again every %llu s",
-                                 (unsigned long long) (RETRY_USEC / 1000000));
+                                 RETRY_SEC);
         sb->warned = true;
         return arm_retry(sb);
 }
