@@ -122,7 +122,7 @@ wait_for_name() {
 }
 
 start_daemon_foreground() {
-        "$NLD" --pin-root="$PIN_ROOT" >>"$WORK/netnslinkd.log" 2>&1 &
+        "$NLD" --pin-root="$PIN_ROOT" --private-socket="$NETNSLINK_PRIVATE_SOCKET" >>"$WORK/netnslinkd.log" 2>&1 &
         DAEMON_PID=$!
         wait_for_name || { cat "$WORK/netnslinkd.log" >&2; return 1; }
 }
@@ -166,7 +166,11 @@ else
         mkdir -p "$PRIVATE_BPFFS"
         run mount -t bpf bpf "$PRIVATE_BPFFS"
         PIN_ROOT="$PRIVATE_BPFFS/netnslinkd"
-        printf '%s$ %s%s\n' "$G" "$NLD --pin-root=$PIN_ROOT &   (log: $WORK/netnslinkd.log)" "$N"
+        # Root's netnslinkctl talks to the daemon directly on its private
+        # socket; this one is the demo's own, not /run/netnslinkd/private.
+        export NETNSLINK_PRIVATE_SOCKET="$WORK/private"
+        say "Root's netnslinkctl reaches the daemon directly on its private socket (a direct D-Bus connection, no bus daemon in between); here it is $NETNSLINK_PRIVATE_SOCKET instead of /run/netnslinkd/private. Other users go through the bus."
+        printf '%s$ %s%s\n' "$G" "$NLD --pin-root=$PIN_ROOT --private-socket=$NETNSLINK_PRIVATE_SOCKET &   (log: $WORK/netnslinkd.log)" "$N"
         start_daemon_foreground
 fi
 say "netnslinkd owns org.netnslink1 on the bus; every change goes through it. Its links are pinned under $PIN_ROOT."
