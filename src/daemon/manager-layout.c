@@ -8,6 +8,7 @@
 #include "link-records.h"
 #include "log.h"
 #include "manager.h"
+#include "names.h"
 #include "pin-layout.h"
 
 /*
@@ -49,8 +50,10 @@ void manager_link_set_recorded(Manager *m, Link *l) {
                 }
         }
         if (nl_link_record_get(m->configs_fd, l->info.link_id, buf, sizeof(buf)) >= 0) {
-                free(l->config);
-                l->config = strdup(buf);
+                /* A file's path is absolute; an origin starts with its prefix. */
+                char **field = nl_link_origin_is_valid(buf) ? &l->origin : &l->config;
+                free(*field);
+                *field = strdup(buf);
         }
 }
 
@@ -79,6 +82,24 @@ int manager_link_set_config(Manager *m, Link *l, const char *path, NlError *e) {
         }
         free(l->config);
         l->config = p;
+        free(l->origin);
+        l->origin = NULL;
+        return 0;
+}
+
+int manager_link_set_origin(Manager *m, Link *l, const char *origin, NlError *e) {
+        char *o = strdup(origin);
+        int r;
+
+        if (!o)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = nl_link_record_set(m->configs_fd, l->info.link_id, origin, e);
+        if (r < 0) {
+                free(o);
+                return r;
+        }
+        free(l->origin);
+        l->origin = o;
         return 0;
 }
 
