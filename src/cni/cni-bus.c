@@ -6,45 +6,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bus-connect.h"
 #include "bus-names.h"
 #include "cni.h"
 
-/* A D-Bus address value: bytes outside the spec's "optionally escaped"
- * set go as %XX. */
-static int address_of(const char *path, char *buf, size_t size) {
-        static const char plain[] = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_/.\\*";
-        size_t n = (size_t) snprintf(buf, size, "unix:path=");
-
-        for (const char *p = path; *p; p++) {
-                int w = strchr(plain, *p) ? snprintf(buf + n, size - n, "%c", *p)
-                                          : snprintf(buf + n, size - n, "%%%02x", (unsigned char) *p);
-                if (w < 0 || (size_t) w >= size - n)
-                        return -ENAMETOOLONG;
-                n += (size_t) w;
-        }
-        return 0;
-}
-
 int cni_bus_open(const char *socket, sd_bus **ret, CniError *e) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        char address[512];
-        int r;
+        int r = nl_bus_open_direct(socket, ret);
 
-        r = address_of(socket, address, sizeof(address));
-        if (r < 0)
+        if (r == -ENAMETOOLONG)
                 return cni_error(e, CNI_ERR_INVALID_CONFIG, NULL, "socket: '%s' is too long", socket);
-        r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_address(bus, address);
-        /* Object files go to the daemon as descriptors. */
-        if (r >= 0)
-                r = sd_bus_negotiate_fds(bus, true);
-        if (r >= 0)
-                r = sd_bus_start(bus);
         if (r < 0)
                 return cni_error(e, CNI_ERR_TRY_AGAIN_LATER, strerror(-r),
                                  "Cannot reach netnslinkd at %s: %s; try again later", socket, strerror(-r));
-        *ret = TAKE_PTR(bus);
         return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-connect.h"
 #include "macro.h"
 #include "names.h"
 
@@ -18,7 +19,7 @@
  * answers on stdout: a result, or the spec's error object.
  */
 
-#define CNI_DEFAULT_SOCKET "/run/netnslinkd/private"
+#define CNI_DEFAULT_SOCKET NL_PRIVATE_SOCKET_DEFAULT
 #define CNI_VERSION_NEWEST "1.1.0"
 
 /* The spec's error codes (CNI 1.1.0, "Error"), and ours from 100. */
