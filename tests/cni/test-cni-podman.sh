@@ -9,9 +9,11 @@
 # still lives.
 #
 # Nothing of the host's podman or CNI state is touched: podman's storage,
-# run and temporary folders, CNI's cache and IPAM leases are in $T (and
-# /var/lib/cni is a tmpfs in the test's own mount namespace), and the bridge
-# is made in a netns of the test's, not in the host's.
+# run and temporary folders, runc's state and the IPAM leases are in $T; /var/lib is an
+# overlay whose upper layer is in $T, in the test's own mount namespace
+# (libcni caches results in /var/lib/cni whatever podman is told); the
+# containers' cgroups are under a parent of the test's own, removed at the
+# end; and the bridge is made in a netns of the test's, not in the host's.
 # Exit 77 only when podman cannot run here at all.
 source "$NL_SOURCE/tests/harness/harness.sh"
 source "$NL_SOURCE/tests/cni/cni.sh"
@@ -36,10 +38,12 @@ SUBNET=10.89.7
 CTR=nl-cni-pod
 HOST_NS=$(make_netns host) || exit 1
 
-# Podman's own state in $T; CNI's cache (libcni's default, /var/lib/cni) on
-# a tmpfs of this mount namespace.
-mkdir -p "$T/storage" "$T/runroot" "$T/tmp" "$T/net.d" "$T/cni-bin" "$T/ipam"
-if [ -d /var/lib/cni ]; then mount -t tmpfs netnslink-test-cni /var/lib/cni; fi
+# Podman's own state in $T; what else it or libcni writes in /var/lib goes
+# to $T/var-lib.
+mkdir -p "$T/storage" "$T/runroot" "$T/tmp" "$T/net.d" "$T/cni-bin" "$T/ipam" "$T/var-lib" "$T/var-lib-work"
+mount -t overlay netnslink-test-var-lib -o lowerdir=/var/lib,upperdir="$T/var-lib",workdir="$T/var-lib-work" \
+        /var/lib || { echo "cannot put an overlay on /var/lib" >&2; exit 1; }
+CGROUP_PARENT=netnslink-test-$$
 ln -s "$PLUGIN" "$T/cni-bin/netnslink"
 cat >"$T/containers.conf" <<EOF
 [network]
@@ -67,13 +71,19 @@ EOF
 pod() {
         CONTAINERS_CONF="$T/containers.conf" CONTAINERS_STORAGE_CONF="$T/storage.conf" \
                 nsenter --net="/run/netns/$HOST_NS" podman --root "$T/storage" --runroot "$T/runroot" \
-                --tmpdir "$T/tmp" --network-config-dir "$T/net.d" --runtime runc --cgroup-manager=cgroupfs \
-                --events-backend=file "$@"
+                --tmpdir "$T/tmp" --network-config-dir "$T/net.d" --runtime runc --runtime-flag "root=$T/runc" \
+                --cgroup-manager=cgroupfs --events-backend=file "$@"
 }
-# Containers go before the harness's cleanup (their cgroups are the host's).
+# Containers go before the harness's cleanup, and their cgroups (the
+# host's) with them.
 podman_cleanup() {
+        local d
         pod rm -f -a -t 0 >/dev/null 2>&1
         [ -n "${HOLDER:-}" ] && kill "$HOLDER" 2>/dev/null
+        for d in /sys/fs/cgroup/"$CGROUP_PARENT" /sys/fs/cgroup/*/"$CGROUP_PARENT"; do
+                [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+        done
+        umount /var/lib 2>/dev/null
 }
 trap 'rc=$?; podman_cleanup; (exit $rc); cleanup' EXIT
 
@@ -119,8 +129,10 @@ except ConnectionRefusedError:
     print("refused")'
 
 log "podman run (CNI ADD: bridge, host-local, then netnslink)"
-if ! out=$(pod run -d --name "$CTR" --rootfs "$T/root" --network "$NET" \
-        --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 /usr/bin/python3 -c "$SERVER" 2>&1); then
+# --rootfs is a flag: the first argument after the options is the root.
+if ! out=$(pod run -d --name "$CTR" --network "$NET" --cgroup-parent="/$CGROUP_PARENT" \
+        --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+        --rootfs "$T/root" /usr/bin/python3 -c "$SERVER" 2>&1); then
         fail "podman run with the chain" "$out" "$(tail -n 20 "$T/daemon.log")"
         finish; exit 1
 fi
