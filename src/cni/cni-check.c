@@ -7,12 +7,12 @@
 
 #include "bus-names.h"
 #include "cni.h"
-#include "prog-loader.h"
+#include "prog-source.h"
 
 /* The link dictionary's program_source the configured program has. */
 static int expected_source(const CniLink *l, size_t index, char *buf, size_t size, CniError *e) {
         _cleanup_free_ void *data = NULL;
-        char key[512];
+        char hex[2 * SHA256_DIGEST_SIZE + 1];
         size_t n;
         NlError ne = {};
         int r;
@@ -22,11 +22,9 @@ static int expected_source(const CniLink *l, size_t index, char *buf, size_t siz
                 return 0;
         }
         r = nl_prog_elf_read_path(l->object, &data, &n, &ne);
-        if (r >= 0)
-                r = nl_prog_elf_key(data, n, l->object_program, nl_attach_type_from_string(l->attach_type), key,
-                                    sizeof(key), buf, size, &ne);
         if (r < 0)
                 return cni_error(e, CNI_ERR_INVALID_CONFIG, ne.message, "links[%zu].program: %s", index, ne.message);
+        nl_prog_elf_source(data, n, l->object_program, hex, buf, size);
         return 0;
 }
 
