@@ -35,6 +35,19 @@ int cni_bus_call(sd_bus *bus, const char *iface, const char *method, sd_bus_mess
         return 0;
 }
 
+int cni_bus_call_dicts(sd_bus *bus, const char *iface, const char *method, sd_bus_message *req, int r,
+                       sd_bus_message **reply, CniError *e) {
+        if (r < 0)
+                return cni_error(e, CNI_ERR_IO, strerror(-r), "Cannot build a %s call", method);
+        r = cni_bus_call(bus, iface, method, req, reply, e);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(*reply, 'a', "a{sv}");
+        if (r < 0)
+                return cni_error(e, CNI_ERR_DAEMON_REFUSED, strerror(-r), "Cannot read netnslinkd's %s reply", method);
+        return 0;
+}
+
 int cni_read_link(sd_bus_message *m, CniLinkInfo *ret) {
         int r;
 
@@ -96,12 +109,9 @@ int cni_list_links(sd_bus *bus, cni_link_filter_fn keep, void *userdata, sd_bus_
         r = cni_bus_new_call(bus, NL_BUS_MANAGER_IFACE, "ListLinks", &req);
         if (r >= 0)
                 r = sd_bus_message_append(req, "s", "");
-        if (r < 0)
-                return cni_error(e, CNI_ERR_IO, strerror(-r), "Cannot build a ListLinks call");
-        r = cni_bus_call(bus, NL_BUS_MANAGER_IFACE, "ListLinks", req, &reply, e);
+        r = cni_bus_call_dicts(bus, NL_BUS_MANAGER_IFACE, "ListLinks", req, r, &reply, e);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
         while (r >= 0) {
                 CniLinkInfo l;
 

@@ -113,12 +113,9 @@ static int list_bindings(sd_bus *bus, const char *netns, const CniLink *l, char 
         r = cni_bus_new_call(bus, NL_BUS_STEERING_IFACE, "ListBindings", &req);
         if (r >= 0)
                 r = sd_bus_message_append(req, "ss", netns, l->name);
-        if (r < 0)
-                return cni_error(e, CNI_ERR_IO, strerror(-r), "Cannot build a ListBindings call");
-        r = cni_bus_call(bus, NL_BUS_STEERING_IFACE, "ListBindings", req, &reply, e);
+        r = cni_bus_call_dicts(bus, NL_BUS_STEERING_IFACE, "ListBindings", req, r, &reply, e);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
         while (r >= 0) {
                 char canonical[160], **nv;
 

@@ -66,6 +66,24 @@ static int get_string(json_t *o, const char *key, bool required, const char *whe
         return 0;
 }
 
+typedef struct StringKey {
+        const char *key;
+        const char **ret;
+} StringKey;
+
+/* An object of keys known only, with the required string keys strings. */
+static int read_object(json_t *o, const char *const *known, const StringKey *strings, size_t n, const char *where,
+                       CniError *e) {
+        int r;
+
+        if (!json_is_object(o))
+                return cni_error(e, CNI_ERR_INVALID_CONFIG, NULL, "%s: must be an object", where);
+        r = check_keys(o, known, where, e);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = get_string(o, strings[i].key, true, where, strings[i].ret, e);
+        return r;
+}
+
 int cni_binding_canonical(const char *protocol, const char *prefix, uint16_t port, const char *label, char *buf,
                           size_t size, NlError *ne) {
         char p[INET6_ADDRSTRLEN + 8];
@@ -85,15 +103,9 @@ static int parse_binding(json_t *o, const char *where, CniBinding *b, CniError *
         NlError ne = {};
         int r;
 
-        if (!json_is_object(o))
-                return cni_error(e, CNI_ERR_INVALID_CONFIG, NULL, "%s: must be an object", where);
-        r = check_keys(o, binding_keys, where, e);
-        if (r >= 0)
-                r = get_string(o, "protocol", true, where, &b->protocol, e);
-        if (r >= 0)
-                r = get_string(o, "prefix", true, where, &b->prefix, e);
-        if (r >= 0)
-                r = get_string(o, "label", true, where, &b->label, e);
+        r = read_object(o, binding_keys,
+                        (const StringKey[]) { { "protocol", &b->protocol }, { "prefix", &b->prefix },
+                                              { "label", &b->label } }, 3, where, e);
         if (r < 0)
                 return r;
         port = json_object_get(o, "port");
@@ -149,15 +161,9 @@ static int parse_link(json_t *o, const char *where, CniLink *l, CniError *e) {
         json_t *bindings;
         int r;
 
-        if (!json_is_object(o))
-                return cni_error(e, CNI_ERR_INVALID_CONFIG, NULL, "%s: must be an object", where);
-        r = check_keys(o, link_keys, where, e);
-        if (r >= 0)
-                r = get_string(o, "attachType", true, where, &l->attach_type, e);
-        if (r >= 0)
-                r = get_string(o, "name", true, where, &l->name, e);
-        if (r >= 0)
-                r = get_string(o, "program", true, where, &l->program, e);
+        r = read_object(o, link_keys,
+                        (const StringKey[]) { { "attachType", &l->attach_type }, { "name", &l->name },
+                                              { "program", &l->program } }, 3, where, e);
         if (r < 0)
                 return r;
         if (nl_attach_type_from_string(l->attach_type) < 0)

@@ -135,6 +135,10 @@ int cni_bus_open(const char *socket, sd_bus **ret, CniError *e);
 int cni_bus_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message *req, sd_bus_message **reply,
                  CniError *e);
 int cni_bus_new_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message **ret);
+/* cni_bus_call of a method that answers aa{sv}, with the reply entered;
+ * r: how building req went. */
+int cni_bus_call_dicts(sd_bus *bus, const char *iface, const char *method, sd_bus_message *req, int r,
+                       sd_bus_message **reply, CniError *e);
 
 /* A link as ListLinks and GetLink give it: what the plugin needs. */
 typedef struct CniLinkInfo {
