@@ -175,6 +175,7 @@ start_daemon || exit 1
 check_eq "after a SIGKILL and a restart, the links keep source $SOURCE" "flow_dissector/flow sk_lookup/web" \
         "$(links_of "$SOURCE")"
 check "CHECK passes after the restart" cni CHECK "$CONF"
+check_invariants "pins, records of sources, ListLinks and the kernel agree after the restart"
 # SIGKILL between an ADD and its DEL, the DEL after the restart.
 NS4=$(make_netns pod4)
 INO4=$(netns_ino "$NS4")
@@ -232,5 +233,6 @@ check_eq "the kernel agrees: two sk_lookup links in podb" "sk_lookup sk_lookup" 
 check "GC with nothing valid" cni GC "$(config 1.1.0 "$LINKS" '"cni.dev/valid-attachments":[]')"
 check_eq "poda's links are gone" "" "$(kernel_links "$INOA")"
 
+check_invariants "pins, records of sources, ListLinks and the kernel agree at the end"
 stop_servers
 finish
