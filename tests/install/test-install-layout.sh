@@ -202,7 +202,7 @@ for member in $(grep -ohE 'SD_BUS_(METHOD|SIGNAL|PROPERTY)[A-Z_]*\("[A-Za-z]+"' 
                 sed 's/.*("\(.*\)"/\1/' | sort -u); do
         check "org.netnslink1(5) documents $member" grep -qE "(^|[^A-Za-z])$member[ (]" <<<"$api_text"
 done
-for key in netns netns_ino attach_type name link_id prog_id prog_name prog_tag pin_path defunct order source; do
+for key in netns netns_ino attach_type name link_id prog_id prog_name prog_tag pin_path defunct order source program_source; do
         check "org.netnslink1(5) documents link key '$key'" grep -qE "^\.B $key \(" "$api_page"
 done
 
