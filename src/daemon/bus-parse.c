@@ -4,6 +4,7 @@
 #include "bus-creds.h"
 #include "bus-parse.h"
 #include "bus-util.h"
+#include "names.h"
 
 /* AttachMany/DetachMany: more than this many elements is a mistake. */
 #define BATCH_MAX 65536
@@ -56,8 +57,9 @@ static int read_string_value(sd_bus_message *m, const char *key, const char **re
         return 0;
 }
 
-/* A program dictionary a{sv} (strings and fd stay owned by m). */
-static int read_program(sd_bus_message *m, ProgramSpec *p, NlError *e) {
+/* A program dictionary a{sv} (strings and fd stay owned by m), and the
+ * optional "source" the new link is to carry (*origin; NULL if none). */
+static int read_program(sd_bus_message *m, ProgramSpec *p, const char **origin, NlError *e) {
         const char *builtin = NULL, *path = NULL, *program = NULL;
         bool have_fd = false;
         int fd = -EBADF, r, sources;
@@ -78,7 +80,11 @@ static int read_program(sd_bus_message *m, ProgramSpec *p, NlError *e) {
                         r = read_string_value(m, key, &path, e);
                 else if (strcmp(key, "program") == 0)
                         r = read_string_value(m, key, &program, e);
-                else if (strcmp(key, "object_fd") == 0) {
+                else if (strcmp(key, "source") == 0) {
+                        r = read_string_value(m, key, origin, e);
+                        if (r >= 0)
+                                r = nl_link_origin_check(*origin, e);
+                } else if (strcmp(key, "object_fd") == 0) {
                         r = sd_bus_message_read(m, "v", "h", &fd);
                         if (r < 0)
                                 r = nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
@@ -86,7 +92,7 @@ static int read_program(sd_bus_message *m, ProgramSpec *p, NlError *e) {
                         have_fd = r >= 0;
                 } else
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
-                                            "Unknown program key '%s' (expected builtin, object_fd, object_path, program)",
+                                            "Unknown program key '%s' (expected builtin, object_fd, object_path, program, source)",
                                             nl_printable(key, buf, sizeof(buf)));
                 if (r < 0)
                         return r;
@@ -135,13 +141,15 @@ static int check_program_access(Context *c, sd_bus_message *msg, const ProgramSp
 }
 
 /* A program dictionary, and whether this caller may name it; index
- * names the batch element in the error, if given. */
-static int read_checked_program(Context *c, sd_bus_message *msg, ProgramSpec *p, const size_t *index,
-                                sd_bus_error *error) {
+ * names the batch element in the error, if given. origin: see
+ * read_program. */
+static int read_checked_program(Context *c, sd_bus_message *msg, ProgramSpec *p, const char **origin,
+                                const size_t *index, sd_bus_error *error) {
         NlError e = {};
         int r;
 
-        r = read_program(msg, p, &e);
+        *origin = NULL;
+        r = read_program(msg, p, origin, &e);
         if (r < 0) {
                 if (index)
                         nl_error_prefix(&e, r, "Element %zu", *index);
@@ -185,11 +193,12 @@ static int read_batch(Context *c, sd_bus_message *msg, LinkRef **refs, ProgramSp
                                                  "More than %d elements in one batch", BATCH_MAX);
                 if (batch_grow(refs, progs, n, &allocated) < 0)
                         return -ENOMEM;
+                (*refs)[n] = (LinkRef) {};
                 r = read_ref(msg, &(*refs)[n]);
                 if (r < 0)
                         return r;
                 if (progs) {
-                        r = read_checked_program(c, msg, &(*progs)[n], &n, error);
+                        r = read_checked_program(c, msg, &(*progs)[n], &(*refs)[n].origin, &n, error);
                         if (r < 0)
                                 return r;
                 }
@@ -227,7 +236,12 @@ int bus_parse_manager_call(Context *c, sd_bus_message *msg, ManagerMethod method
                         r = sd_bus_message_read(msg, "u", &ret->expected);
                 if (r < 0)
                         return r;
-                return read_checked_program(c, msg, &ret->prog, NULL, error);
+                r = read_checked_program(c, msg, &ret->prog, &ret->ref.origin, NULL, error);
+                /* The source is the maker's to give, once. */
+                if (r >= 0 && ret->ref.origin && method != MANAGER_ATTACH)
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                "Key 'source' is for Attach and AttachMany only");
+                return r;
         case MANAGER_DETACH:
         case MANAGER_GET_LINK:
                 return read_ref(msg, &ret->ref);

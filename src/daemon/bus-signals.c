@@ -70,6 +70,7 @@ static void send_one(Context *c, QueuedSignal *q) {
         free(q->link.netns);
         free(q->link.source);
         free(q->link.config);
+        free(q->link.origin);
 }
 
 static int flush_chunk(sd_event_source *s, void *userdata) {
@@ -120,10 +121,12 @@ static int enqueue(Context *c, LinkEvent ev, const Link *l) {
         q->link.netns = strdup(l->netns);
         q->link.source = strdup(l->source ? l->source : "");
         q->link.config = l->config ? strdup(l->config) : NULL;
-        if (!q->link.netns || !q->link.source || (l->config && !q->link.config)) {
+        q->link.origin = l->origin ? strdup(l->origin) : NULL;
+        if (!q->link.netns || !q->link.source || (l->config && !q->link.config) || (l->origin && !q->link.origin)) {
                 free(q->link.netns);
                 free(q->link.source);
                 free(q->link.config);
+                free(q->link.origin);
                 return -ENOMEM;
         }
         sq->n++;

@@ -29,10 +29,11 @@ static const char *drift_to_string(LinkDrift d) {
 
 /* repaired < 0: no "repaired" key. */
 /* The source a link's dictionary shows: config:<path> for a link a
- * configuration file made, else its program's. */
+ * configuration file made, the origin its maker gave it (cni:...), else
+ * its program's. */
 static const char *link_source(const Link *l, char *buf, size_t size) {
         if (!l->config)
-                return l->source;
+                return l->origin ? l->origin : l->source;
         snprintf(buf, size, "config:%s", l->config);
         return buf;
 }
@@ -45,7 +46,7 @@ static int append_link(sd_bus_message *reply, const LinkView *v, int repaired) {
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
                                   "netns", "s", l->netns,
                                   "netns_ino", "t", (uint64_t) l->ino,
                                   "attach_type", "s", nl_attach_type_to_string(l->type),
@@ -58,6 +59,8 @@ static int append_link(sd_bus_message *reply, const LinkView *v, int repaired) {
                                   "defunct", "b", (int) l->defunct,
                                   "order", "u", v->order,
                                   "source", "s", link_source(l, source, sizeof(source)),
+                                  /* What it runs, when source says who made it. */
+                                  "program_source", "s", l->source,
                                   "drift", "s", drift_to_string(l->drift));
         if (r >= 0 && repaired >= 0)
                 r = sd_bus_message_append(reply, "{sv}", "repaired", "b", repaired);

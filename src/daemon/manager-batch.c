@@ -186,7 +186,7 @@ fail:
         for (size_t k = 0; k < n; k++)
                 if (made[k]) {
                         (void) nl_link_detach(made[k]->fd, NULL);
-                        if (made[k]->config)
+                        if (manager_link_recorded(made[k]))
                                 (void) nl_link_record_clear(m->configs_fd, made[k]->info.link_id);
                         if (manager_spec_is_per_link(&progs[k]))
                                 manager_remove_steer_dir(m, made[k]->ino, made[k]->name);

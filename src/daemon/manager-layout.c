@@ -8,6 +8,7 @@
 #include "link-records.h"
 #include "log.h"
 #include "manager.h"
+#include "names.h"
 #include "pin-layout.h"
 
 /*
@@ -49,13 +50,34 @@ void manager_link_set_recorded(Manager *m, Link *l) {
                 }
         }
         if (nl_link_record_get(m->configs_fd, l->info.link_id, buf, sizeof(buf)) >= 0) {
-                free(l->config);
-                l->config = strdup(buf);
+                /* A file's path is absolute; an origin starts with its prefix. */
+                char **field = nl_link_origin_is_valid(buf) ? &l->origin : &l->config;
+                free(*field);
+                *field = strdup(buf);
         }
 }
 
+/* Records value for l in *field; the other kind of record goes (a link has
+ * one record). */
+static int link_record(Manager *m, Link *l, const char *value, char **field, char **other, NlError *e) {
+        char *v = strdup(value);
+        int r;
+
+        if (!v)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        r = nl_link_record_set(m->configs_fd, l->info.link_id, value, e);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        free(*field);
+        *field = v;
+        free(*other);
+        *other = NULL;
+        return 0;
+}
+
 int manager_link_set_config(Manager *m, Link *l, const char *path, NlError *e) {
-        char *p = NULL;
         int r;
 
         if (!path) {
@@ -69,17 +91,11 @@ int manager_link_set_config(Manager *m, Link *l, const char *path, NlError *e) {
         }
         if (l->config && strcmp(l->config, path) == 0)
                 return 0;
-        p = strdup(path);
-        if (!p)
-                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        r = nl_link_record_set(m->configs_fd, l->info.link_id, path, e);
-        if (r < 0) {
-                free(p);
-                return r;
-        }
-        free(l->config);
-        l->config = p;
-        return 0;
+        return link_record(m, l, path, &l->config, &l->origin, e);
+}
+
+int manager_link_set_origin(Manager *m, Link *l, const char *origin, NlError *e) {
+        return link_record(m, l, origin, &l->origin, &l->config, e);
 }
 
 typedef struct LinkIds {

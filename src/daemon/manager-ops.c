@@ -187,15 +187,18 @@ int manager_attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, Pro
                 nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the new link's id: %m");
                 goto fail_link;
         }
-        /* A configured link's record is written before its pin: a kill
+        /* A configured link's record, or the origin its caller gave it
+         * (a CNI attachment's), is written before its pin: a kill
          * between the two leaves a record of a link the kernel dropped,
          * which the next start prunes. */
-        if (m->config_of && m->config_of(m, ref)) {
+        if (m->config_of && m->config_of(m, ref))
                 r = manager_link_set_config(m, l, m->config_of(m, ref), e);
-                if (r < 0)
-                        goto fail_link;
+        else if (ref->origin)
+                r = manager_link_set_origin(m, l, ref->origin, e);
+        if (r < 0)
+                goto fail_link;
+        if (manager_link_recorded(l))
                 nl_crash_point("attach-after-record");
-        }
         if (b)
                 r = nl_batch_stage_pin_fd(b, ns.ino, type, ref->name, l->fd, l->info.link_id, e);
         else
@@ -208,7 +211,7 @@ int manager_attach_one(Manager *m, const LinkRef *ref, const ProgramSpec *p, Pro
 
 fail_link:
         (void) nl_link_detach(l->fd, NULL);
-        if (l->config)
+        if (manager_link_recorded(l))
                 (void) nl_link_record_clear(m->configs_fd, l->info.link_id);
         manager_link_free(l);
 fail:

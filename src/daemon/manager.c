@@ -47,6 +47,7 @@ void manager_link_free(Link *l) {
         free(l->netns);
         free(l->source);
         free(l->config);
+        free(l->origin);
         nl_program_unref(l->prog);
         free(l);
 }
@@ -430,7 +431,7 @@ void manager_finish_detach(Manager *m, Link *l, LinkEvent ev, bool detached) {
         if (steer)
                 manager_remove_steer_dir(m, l->ino, l->name);
         /* A kill before this leaves a record the next start prunes. */
-        if (l->config)
+        if (manager_link_recorded(l))
                 (void) nl_link_record_clear(m->configs_fd, l->info.link_id);
         manager_log_change(ev == LINK_DEFUNCT ? "Dropped defunct" : "Detached", l);
         l->detached = true;

@@ -43,6 +43,7 @@ typedef struct Link {
         char *netns;                /* how the netns was named */
         char *source;               /* builtin:steer, sha256:…, or "" if unknown */
         char *config;               /* the configuration file that made it (link-records.h), or NULL */
+        char *origin;               /* who else asked for it, as it said (cni:<container>/<ifname>; link-records.h), or NULL */
         const NlBuiltin *builtin;   /* the builtin it runs, as the daemon recorded it; NULL: none */
         NlProgram *prog;            /* NULL for links found at start */
         bool defunct;
@@ -129,6 +130,9 @@ typedef struct LinkRef {
         const char *netns;
         const char *type;
         const char *name;
+        /* Attach and AttachMany: the origin the caller gives the new link
+         * (nl_link_origin_is_valid), or NULL. */
+        const char *origin;
 } LinkRef;
 
 int manager_new(const char *pin_root, Manager **ret, NlError *e);
@@ -206,8 +210,15 @@ void manager_link_set_builtin(Link *l, const NlBuiltin *b);
 /* A link found at start: its source and configuration file, from the
  * records (manager-layout.c). */
 void manager_link_set_recorded(Manager *m, Link *l);
-/* Records that the file at path made l (NULL: that none did). */
+/* Records that the file at path made l (NULL: that none did). A file
+ * taking over a link drops its origin: the record names the file now. */
 int manager_link_set_config(Manager *m, Link *l, const char *path, NlError *e);
+/* Records the origin its maker gave l (cni:...). */
+int manager_link_set_origin(Manager *m, Link *l, const char *origin, NlError *e);
+/* Whether l has a record in configs_fd, to clear when it goes. */
+static inline bool manager_link_recorded(const Link *l) {
+        return l->config || l->origin;
+}
 
 /* The steer map folder of a link, <pin-root>/<ino>/steer/<name>. */
 int manager_steer_dir(Manager *m, uint64_t ino, const char *name, char *buf, size_t size);

@@ -10,7 +10,9 @@
 /*
  * Which links a configuration file made (../shared/CONTRACT.md,
  * "Declarative configuration"): link id -> the file's path, in a hash map
- * pinned at <root>/configs. The daemon writes a link's record after the
+ * pinned at <root>/configs. The same map keeps the origin a caller gave a
+ * link it made (cni:<container>/<ifname>, names.h): a path is absolute, an
+ * origin never is, so one record tells which it is. The daemon writes a link's record after the
  * link is made and before it is pinned, so that a SIGKILL at any point
  * leaves either no link (the kernel drops an unpinned link with the
  * process) or a pinned link with its record. A record whose link is not

@@ -4,6 +4,8 @@
 
 #include "names.h"
 
+#define LETTERS_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
 static const char *const attach_type_names[_NL_ATTACH_MAX] = {
         [NL_ATTACH_SK_LOOKUP] = "sk_lookup",
         [NL_ATTACH_FLOW_DISSECTOR] = "flow_dissector",
@@ -67,7 +69,7 @@ bool nl_link_name_is_valid(const char *name) {
         n = strlen(name);
         if (n < 1 || n > NL_LINK_NAME_MAX)
                 return false;
-        return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+        return strspn(name, LETTERS_DIGITS "_-") == n;
 }
 
 int nl_link_name_check(const char *name, NlError *e) {
@@ -98,4 +100,50 @@ const char *nl_printable(const char *s, char *buf, size_t n) {
         if (s[i] && n > 4)
                 memcpy(buf + n - 4, "...", 4);
         return buf;
+}
+
+bool nl_cni_container_id_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        /* libcni's rule: a letter or digit first. */
+        if (n < 1 || !strchr(LETTERS_DIGITS, s[0]))
+                return false;
+        return strspn(s, LETTERS_DIGITS "_.-") == n;
+}
+
+bool nl_cni_ifname_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        if (n < 1 || n > NL_CNI_IFNAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '/' || s[i] == ':')
+                        return false;
+        return true;
+}
+
+bool nl_link_origin_is_valid(const char *s) {
+        char id[NL_LINK_ORIGIN_MAX];
+        const char *slash;
+
+        if (!s || strncmp(s, NL_LINK_ORIGIN_CNI_PREFIX, STRLEN(NL_LINK_ORIGIN_CNI_PREFIX)) != 0 ||
+            strlen(s) >= NL_LINK_ORIGIN_MAX)
+                return false;
+        s += STRLEN(NL_LINK_ORIGIN_CNI_PREFIX);
+        slash = strchr(s, '/');
+        if (!slash)
+                return false;
+        snprintf(id, sizeof(id), "%.*s", (int) (slash - s), s);
+        return nl_cni_container_id_is_valid(id) && nl_cni_ifname_is_valid(slash + 1);
+}
+
+int nl_link_origin_check(const char *s, NlError *e) {
+        char buf[80];
+
+        if (nl_link_origin_is_valid(s))
+                return 0;
+        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                            "Invalid source '%s': expected " NL_LINK_ORIGIN_CNI_PREFIX
+                            "<container id>/<interface name>, as CNI allows them",
+                            nl_printable(s, buf, sizeof(buf)));
 }

@@ -313,8 +313,7 @@ static int check_prog_name(const char *prog_name, NlError *e) {
 
 int nl_prog_elf_key(const void *data, size_t size, const char *prog_name, NlAttachType type,
                     char *key, size_t key_size, char *source, size_t source_size, NlError *e) {
-        uint8_t digest[SHA256_DIGEST_SIZE];
-        char hex[2 * SHA256_DIGEST_SIZE + 1], pbuf[80];
+        char hex[2 * SHA256_DIGEST_SIZE + 1];
         int r;
 
         r = check_prog_name(prog_name, e);
@@ -323,10 +322,8 @@ int nl_prog_elf_key(const void *data, size_t size, const char *prog_name, NlAtta
         if (size < 64)  /* not even an ELF header */
                 return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ENOEXEC,
                                     "Not a BPF ELF object (%zu bytes)", size);
-        sha256(data, size, digest);
-        sha256_hex(digest, hex);
+        nl_prog_elf_source(data, size, prog_name, hex, source, source_size);
         snprintf(key, key_size, "elf:%s:%s:%s", hex, nl_attach_type_to_string(type), prog_name);
-        snprintf(source, source_size, "sha256:%.12s:%s", hex, nl_printable(prog_name, pbuf, sizeof(pbuf)));
         return 0;
 }
 
@@ -414,45 +411,6 @@ int nl_prog_load_elf_mem(NlProgCache *c, const void *data, size_t size, const ch
         return r;
 }
 
-int nl_prog_elf_read_fd(int fd, void **ret_data, size_t *ret_size, NlError *e) {
-        _cleanup_free_ void *data = NULL;
-        struct stat st, st2;
-        size_t done = 0;
-
-        if (fstat(fd, &st) < 0)
-                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(), "Cannot stat the object: %m");
-        if (!S_ISREG(st.st_mode))
-                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EBADFD,
-                                    "The object must be a regular file");
-        if ((uint64_t) st.st_size > NL_ELF_MAX_SIZE)
-                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EFBIG,
-                                    "The object is %lld bytes, more than the limit of %llu",
-                                    (long long) st.st_size, (unsigned long long) NL_ELF_MAX_SIZE);
-        data = malloc(st.st_size ? st.st_size : 1);
-        if (!data)
-                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        while (done < (size_t) st.st_size) {
-                ssize_t n = pread(fd, (char *) data + done, st.st_size - done, (off_t) done);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(),
-                                            "Cannot read the object: %m");
-                }
-                if (n == 0)
-                        break;
-                done += n;
-        }
-        /* A file that changes while we read it is not one object. */
-        if (fstat(fd, &st2) < 0 || done != (size_t) st.st_size || st2.st_size != st.st_size ||
-            st2.st_mtim.tv_sec != st.st_mtim.tv_sec || st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec)
-                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ESTALE,
-                                    "The object changed while it was being read");
-        *ret_data = TAKE_PTR(data);
-        *ret_size = done;
-        return 0;
-}
-
 int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachType type,
                         NlProgram **ret, NlError *e) {
         _cleanup_free_ void *data = NULL;
@@ -465,18 +423,6 @@ int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachT
         return nl_prog_load_elf_mem(c, data, size, prog_name, type, ret, e);
 }
 
-int nl_prog_elf_read_path(const char *path, void **ret_data, size_t *ret_size, NlError *e) {
-        _cleanup_close_ int fd = -EBADF;
-        char buf[256];
-
-        if (!path || path[0] != '/')
-                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "The object path must be absolute");
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, negative_errno(), "Cannot open object %s: %m",
-                                    nl_printable(path, buf, sizeof(buf)));
-        return nl_prog_elf_read_fd(fd, ret_data, ret_size, e);
-}
 
 int nl_prog_load_elf_path(NlProgCache *c, const char *path, const char *prog_name,
                           NlAttachType type, NlProgram **ret, NlError *e) {

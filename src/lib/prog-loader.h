@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "names.h"
+#include "prog-source.h"
 
 /*
  * Loading BPF programs, with a cache: a program is keyed by the SHA-256 of
@@ -16,8 +17,6 @@
 typedef struct NlProgram NlProgram;
 typedef struct NlProgCache NlProgCache;
 
-/* ELF objects larger than this are refused before libbpf sees them. */
-#define NL_ELF_MAX_SIZE ((uint64_t) 64 * 1024 * 1024)
 /* How many loaded programs no link uses are kept for reuse. */
 #define NL_PROG_CACHE_IDLE_MAX 64
 
@@ -35,11 +34,6 @@ int nl_prog_elf_key(const void *data, size_t size, const char *prog_name, NlAtta
 /* Opens, checks and loads one program of an object, bypassing the cache;
  * returns the program fd. This is what a loader child runs. */
 int nl_prog_elf_load_fd(const void *data, size_t size, const char *prog_name, NlAttachType type, NlError *e);
-/* Reads a whole object from fd: a regular file of at most NL_ELF_MAX_SIZE
- * that does not change while it is read. */
-int nl_prog_elf_read_fd(int fd, void **ret_data, size_t *ret_size, NlError *e);
-/* The same for an absolute path. */
-int nl_prog_elf_read_path(const char *path, void **ret_data, size_t *ret_size, NlError *e);
 
 /* Reads the object from fd (a regular file, at most NL_ELF_MAX_SIZE). */
 int nl_prog_load_elf_fd(NlProgCache *c, int fd, const char *prog_name, NlAttachType type,

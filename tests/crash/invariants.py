@@ -282,8 +282,11 @@ def main():
     def listed_steer(l):
         """Whether the listing says l runs builtin:steer. A link a
         configuration file made lists source config:<path>: the file
-        says, by its Program= (unreadable: as the kernel says)."""
+        says, by its Program= (unreadable: as the kernel says). A link
+        made with a cni: source says by its program_source."""
         src = str(l.get("source", ""))
+        if src.startswith("cni:"):
+            return l.get("program_source") == "builtin:steer"
         if not src.startswith("config:"):
             return src == "builtin:steer"
         try:
@@ -293,8 +296,9 @@ def main():
             return is_steer(l)
         return progs[-1:] == ["builtin:steer"]
 
-    # The record of configured links (<root>/configs, link id -> file):
-    # after a start, one per link listed as config:<path>, with that path.
+    # The record of configured links (<root>/configs, link id -> file, or
+    # the cni: source its maker gave it): after a start, one per link listed
+    # as config:<path>, with that path, or as cni:..., with that source.
     records = {}
     if os.path.exists(os.path.join(a.root, "configs")):
         for e in bpftool_json("map", "dump", "pinned", os.path.join(a.root, "configs")) or []:
@@ -306,13 +310,14 @@ def main():
             records[int(key)] = val
     by_id = {int(l["link_id"]): (k, l) for k, l in listed.items()}
     for lid, path in sorted(records.items()):
+        want = path if path.startswith("cni:") else "config:" + path
         if lid not in by_id:
             problems.append(f"record of configured link {lid} ({path}) names no listed link")
-        elif by_id[lid][1].get("source") != "config:" + path:
+        elif by_id[lid][1].get("source") != want:
             problems.append(f"{by_id[lid][0]}: recorded as made by {path}, listed with source "
                             f"'{by_id[lid][1].get('source')}'")
     for k, l in listed.items():
-        if str(l.get("source", "")).startswith("config:") and int(l["link_id"]) not in records:
+        if str(l.get("source", "")).startswith(("config:", "cni:")) and int(l["link_id"]) not in records:
             problems.append(f"{k} is listed with source '{l['source']}' but has no record")
 
     for k, l in listed.items():

@@ -9,9 +9,11 @@ PIN_ROOT_UNIT="$STAGE/usr/lib/systemd/system/netnslinkd-pin-root.service"
 POLICY="$STAGE/usr/share/dbus-1/system.d/org.netnslink1.conf"
 ACTIVATION="$STAGE/usr/share/dbus-1/system-services/org.netnslink1.service"
 COMPLETION="$STAGE/usr/share/bash-completion/completions/netnslinkctl"
-MAN_PAGES=(man8/netnslinkd.8 man8/netnslinkctl.8 man5/org.netnslink1.5 man5/netnslink.conf.5)
+MAN_PAGES=(man8/netnslinkd.8 man8/netnslinkctl.8 man8/netnslink-cni.8 man5/org.netnslink1.5 man5/netnslink.conf.5)
 NLD_INSTALLED="$STAGE/usr/sbin/netnslinkd"
 CTL_INSTALLED="$STAGE/usr/bin/netnslinkctl"
+# Where runtimes look for CNI plugins (Debian's containernetworking-plugins too).
+CNI_INSTALLED="$STAGE/usr/lib/cni/netnslink"
 
 stage_install() {
         if ! DESTDIR="$STAGE" cmake --install "$NL_BUILD" --prefix /usr >"$T/install.log" 2>&1; then

@@ -14,7 +14,7 @@ MAX_EXPOSURE=2.0
 stage_install || { finish; exit 1; }
 
 log "files in place"
-for f in "$NLD_INSTALLED" "$CTL_INSTALLED"; do
+for f in "$NLD_INSTALLED" "$CTL_INSTALLED" "$CNI_INSTALLED"; do
         check "${f#"$STAGE"} is executable" test -x "$f"
 done
 for f in "$UNIT" "$PIN_ROOT_UNIT" "$POLICY" "$ACTIVATION" "$COMPLETION" "${MAN_PAGES[@]/#/$STAGE/usr/share/man/}"; do
@@ -115,7 +115,18 @@ for page in "${MAN_PAGES[@]}"; do
         out=$(groff -man -ww -z "$f" 2>&1)
         check_eq "groff -man -ww $page: no warnings" "" "$out"
 done
-check "man finds the installed pages by name" in_installed_view man -w netnslinkd netnslinkctl org.netnslink1
+check "man finds the installed pages by name" in_installed_view man -w netnslinkd netnslinkctl netnslink-cni org.netnslink1
+
+log "the CNI plugin"
+check_eq "the installed plugin answers VERSION with the versions it speaks" \
+        '{"cniVersion":"1.1.0","supportedVersions":["1.0.0","1.1.0"]}' \
+        "$(CNI_COMMAND=VERSION "$CNI_INSTALLED" <<<'{"cniVersion":"1.1.0"}')"
+# The configuration keys of the contract, each documented in netnslink-cni(8).
+cni_page=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$STAGE/usr/share/man/man8/netnslink-cni.8")
+for key in type links attachType name program bindings protocol prefix port label socket \
+        ADD DEL CHECK STATUS GC VERSION cni.dev/valid-attachments; do
+        check "netnslink-cni(8) documents '$key'" grep -qE "^\.B[RI]? $key( |$)|\"$key\"" <<<"$cni_page"
+done
 
 # Long options of a --help text, and -h.
 help_options() { "$1" --help | grep -oE -- '(--[a-z][a-z-]*|(^| )-h( |,))' | tr -d ' ,' | sort -u; }
@@ -191,7 +202,7 @@ for member in $(grep -ohE 'SD_BUS_(METHOD|SIGNAL|PROPERTY)[A-Z_]*\("[A-Za-z]+"' 
                 sed 's/.*("\(.*\)"/\1/' | sort -u); do
         check "org.netnslink1(5) documents $member" grep -qE "(^|[^A-Za-z])$member[ (]" <<<"$api_text"
 done
-for key in netns netns_ino attach_type name link_id prog_id prog_name prog_tag pin_path defunct order source; do
+for key in netns netns_ino attach_type name link_id prog_id prog_name prog_tag pin_path defunct order source program_source; do
         check "org.netnslink1(5) documents link key '$key'" grep -qE "^\.B $key \(" "$api_page"
 done
 

@@ -31,7 +31,7 @@ for p in dbus systemd init-system-helpers; do
         check "it depends on $p" grep -qx "$p" <<<"$dep_names"
 done
 # Each library a binary links to comes from a package it depends on.
-for lib in $(readelf -d "$NLD_INSTALLED" "$CTL_INSTALLED" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u); do
+for lib in $(readelf -d "$NLD_INSTALLED" "$CTL_INSTALLED" "$CNI_INSTALLED" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u); do
         owner=$(dpkg -S "*/$lib" 2>/dev/null | sed -n '1s/:.*//p')
         if [ -n "$owner" ] && grep -qx "$owner" <<<"$dep_names"; then
                 pass "$lib: it depends on $owner"

@@ -126,6 +126,58 @@ static void test_link_names(void) {
         CHECK_INT_EQ(nl_link_name_check("a.b", NULL), -EINVAL);
 }
 
+/* The source a caller of Attach may give a link (the CNI plugin's). */
+static const struct {
+        const char *origin;
+        bool valid;
+} origin_cases[] = {
+        { "cni:0123456789abcdef/eth0", true },
+        { "cni:a/b", true },
+        { "cni:pod_1.x-y/net1", true },
+        { "cni:a/" "abcdefghijklmno", true },  /* 15: IFNAMSIZ - 1 */
+        { "cni:a/" "abcdefghijklmnop", false }, /* 16 */
+        { "cni:a/eth0:1", false },
+        { "cni:a/et h0", false },
+        { "cni:a/.", false },
+        { "cni:a/..", false },
+        { "cni:a/b/c", false },                 /* "/" in the interface name */
+        { "cni:/eth0", false },
+        { "cni:-a/eth0", false },               /* libcni: a letter or digit first */
+        { "cni:a b/eth0", false },
+        { "cni:a", false },
+        { "cni:a/", false },
+        { "cni:", false },
+        { "config:/etc/x.conf", false },
+        { "/etc/netnslink/links.d/a.conf", false },
+        { "CNI:a/eth0", false },
+        { "", false },
+        { NULL, false },
+};
+
+static void test_origins(void) {
+        char big[NL_LINK_ORIGIN_MAX + 8];
+
+        for (size_t i = 0; i < ELEMENTSOF(origin_cases); i++) {
+                NlError e = {};
+
+                test_case("origin #%zu '%s'", i, origin_cases[i].origin ?: "(null)");
+                CHECK_INT_EQ(nl_link_origin_is_valid(origin_cases[i].origin), origin_cases[i].valid);
+                if (origin_cases[i].valid)
+                        CHECK_OK(nl_link_origin_check(origin_cases[i].origin, &e), &e);
+                else {
+                        CHECK_ERR(nl_link_origin_check(origin_cases[i].origin, &e), &e, NL_ERR_INVALID_ARGS);
+                        CHECK_CONTAINS(e.message, "cni:<container id>/<interface name>");
+                }
+        }
+        test_case("origin: at most NL_LINK_ORIGIN_MAX - 1 bytes");
+        memset(big, 'a', sizeof(big));
+        memcpy(big, "cni:", 4);
+        memcpy(big + NL_LINK_ORIGIN_MAX - 6, "/eth0", 6);       /* strlen: NL_LINK_ORIGIN_MAX - 1 */
+        CHECK(nl_link_origin_is_valid(big), "an origin of %zu bytes", strlen(big));
+        memcpy(big + NL_LINK_ORIGIN_MAX - 5, "/eth0", 6);       /* one more */
+        CHECK(!nl_link_origin_is_valid(big), "an origin of %zu bytes", strlen(big));
+}
+
 static const struct {
         const char *in;
         size_t n;
@@ -232,6 +284,7 @@ static void test_errors(void) {
 static void run(void) {
         test_attach_types();
         test_link_names();
+        test_origins();
         test_printable();
         test_errors();
 }

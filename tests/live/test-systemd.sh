@@ -159,6 +159,9 @@ check_eq "the private socket is /run/netnslinkd/private, 0600, root's" "srw-----
         "$(inside stat -c '%A %U' /run/netnslinkd/private)"
 check "root's netnslinkctl reaches the daemon there (NETNSLINK_ADDRESS)" \
         inside env NETNSLINK_ADDRESS=unix:path=/run/netnslinkd/private netnslinkctl list
+# The CNI plugin the package installs, with its default socket.
+check "the package's CNI plugin /usr/lib/cni/netnslink finds the daemon (STATUS)" \
+        inside_sh 'CNI_COMMAND=STATUS /usr/lib/cni/netnslink <<<"{\"cniVersion\":\"1.1.0\"}"'
 
 log "the CLI inside, against the sandboxed daemon"
 check "a netns made after the start (live-a, lo up)" inside_sh 'ip netns add live-a && ip -n live-a link set lo up'
