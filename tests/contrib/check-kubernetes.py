@@ -12,7 +12,7 @@ counts, and exits 1 if any failed.
 
 What the daemon really uses is read from where the daemon says it: the
 capabilities from src/daemon/caps.c, paths from the #define strings of
-src/ and from the unit's sandbox (systemd/netnslinkd.service), options and
+src/ and from the unit (its sandbox's paths, and /run/dbus for its bus name), options and
 their defaults from `netnslinkd --help` of the build, installed file paths
 from STAGE, the package's file name from BUILD/CPackConfig.cmake, and the
 ConfigMap's files are checked by the build's own `netnslinkctl verify`.
@@ -97,6 +97,9 @@ def unit_paths():
             paths.update("/var/lib/" + w for w in words)
         elif key == "ConfigurationDirectory":
             paths.update("/etc/" + w for w in words)
+        elif key == "BusName" or (key in ("Requires", "Wants") and "dbus.socket" in words):
+            # The system bus: sd-bus's default address is in /run/dbus.
+            paths.add("/run/dbus")
     return paths
 
 
