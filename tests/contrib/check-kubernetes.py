@@ -12,10 +12,11 @@ counts, and exits 1 if any failed.
 
 What the daemon really uses is read from where the daemon says it: the
 capabilities from src/daemon/caps.c, paths from the #define strings of
-src/ and from the unit (its sandbox's paths, and /run/dbus for its bus name), options and
-their defaults from `netnslinkd --help` of the build, installed file paths
-from STAGE, the package's file name from BUILD/CPackConfig.cmake, and the
-ConfigMap's files are checked by the build's own `netnslinkctl verify`.
+src/daemon and src/lib and from the unit (its sandbox's paths, and
+/run/dbus for its bus name), options and their defaults from `netnslinkd
+--help` of the build, installed file paths from STAGE, the package's file
+name from BUILD/CPackConfig.cmake, and the ConfigMap's files are checked by
+the build's own `netnslinkctl verify`.
 
 No schema validation: kubeconform is no Debian package, and kubectl
 validates only against a running API server. The structure the API server
