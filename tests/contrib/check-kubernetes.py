@@ -144,7 +144,7 @@ def help_options(text):
             if re.match(r"\s+(?:-\w\s+)?--", nxt) or not nxt.strip():
                 break
             block += " " + nxt.strip()
-        d = re.search(r"\(default:\s*([^)]*)\)", block)
+        d = re.search(r"\(default:\s*([^);]*)", block)
         opts[m.group(1)] = d.group(1).strip() if d else None
     return opts
 
