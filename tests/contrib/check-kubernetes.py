@@ -58,6 +58,7 @@ results = []
 
 
 def report(ok, desc, *detail):
+    ok = bool(ok)           # a failed re.match is None, and must count as a failure
     results.append(ok)
     print(("ok" if ok else "not ok") + " %d - %s" % (FIRST + len(results) - 1, desc))
     for d in detail:
