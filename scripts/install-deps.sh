@@ -7,7 +7,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang clang-tidy llvm bpftool libbpf-dev
 libsystemd-dev libmnl-dev libcap-dev libjansson-dev libinih-dev linux-libc-dev iproute2 dbus
-dbus-daemon libglib2.0-bin systemd python3 python3-dbus man-db bash-completion util-linux
+dbus-daemon libglib2.0-bin systemd python3 python3-dbus python3-yaml man-db bash-completion util-linux
 procps python3-fusepy prometheus
 debootstrap systemd-container qemu-system-x86 dpkg-dev file e2fsprogs zstd cpio
 podman runc containernetworking-plugins"
