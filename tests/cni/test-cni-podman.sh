@@ -165,8 +165,12 @@ check_eq "a connection inside the pod to $IP:80 is steered to it" steered "$(pod
 log "podman rm (CNI DEL), with the netns held open so that only DEL can detach"
 nsenter --net="$SANDBOX" sleep 600 &
 HOLDER=$!
+holds_pod() { [ "$(readlink "/proc/$HOLDER/ns/net")" = "net:[$INO]" ]; }
+for _ in $(seq 100); do holds_pod && break; sleep 0.05; done
+check "a process of the test's holds the pod's netns" holds_pod
 check "podman rm -f" pod rm -f -t 0 "$CTR"
-check_eq "the kernel runs nothing in the pod's netns, which still lives" "" "$(kernel_links "$INO")"
+check "the pod's netns still lives (held)" holds_pod
+check_eq "the kernel runs nothing in the pod's netns" "" "$(kernel_links "$INO")"
 check_eq "the daemon lists nothing of the attachment" "" "$(links_of "cni:$CID/eth0")"
 check "the daemon's log says it detached them (DEL), not that the netns died" \
         grep -q "Detached sk_lookup link 'web'" "$T/daemon.log"

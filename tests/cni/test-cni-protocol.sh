@@ -209,6 +209,9 @@ INO6=$(netns_ino "$NS6")
 check "ADD in pod6" cni ADD "$CONF" CNI_CONTAINERID=pod6 CNI_NETNS=/run/netns/$NS6
 ip netns exec "$NS6" sleep 600 &
 HOLDER=$!
+holds_pod6() { [ "$(readlink "/proc/$HOLDER/ns/net")" = "net:[$INO6]" ]; }
+for _ in $(seq 100); do holds_pod6 && break; sleep 0.05; done
+check "a process holds pod6's netns" holds_pod6
 check "pod6's netns unmounted from /run/netns while a process holds it" del_netns "$NS6"
 check_eq "its links run on" "flow_dissector sk_lookup" "$(kernel_links "$INO6")"
 check "DEL of pod6 (its path gone)" cni DEL "$CONF" CNI_CONTAINERID=pod6 CNI_NETNS=/run/netns/$NS6
