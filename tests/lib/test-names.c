@@ -155,7 +155,9 @@ static const struct {
 };
 
 static void test_origins(void) {
-        char big[NL_LINK_ORIGIN_MAX + 8];
+        /* "cni:" and "/eth0" around a container id of n letters. */
+        const int fixed = (int) STRLEN("cni:/eth0");
+        char id[NL_LINK_ORIGIN_MAX], big[NL_LINK_ORIGIN_MAX + 8];
 
         for (size_t i = 0; i < ELEMENTSOF(origin_cases); i++) {
                 NlError e = {};
@@ -170,11 +172,12 @@ static void test_origins(void) {
                 }
         }
         test_case("origin: at most NL_LINK_ORIGIN_MAX - 1 bytes");
-        memset(big, 'a', sizeof(big));
-        memcpy(big, "cni:", 4);
-        memcpy(big + NL_LINK_ORIGIN_MAX - 6, "/eth0", 6);       /* strlen: NL_LINK_ORIGIN_MAX - 1 */
+        memset(id, 'a', sizeof(id) - 1);
+        id[sizeof(id) - 1] = 0;
+        snprintf(big, sizeof(big), "cni:%.*s/eth0", NL_LINK_ORIGIN_MAX - 1 - fixed, id);
+        CHECK_INT_EQ(strlen(big), NL_LINK_ORIGIN_MAX - 1);
         CHECK(nl_link_origin_is_valid(big), "an origin of %zu bytes", strlen(big));
-        memcpy(big + NL_LINK_ORIGIN_MAX - 5, "/eth0", 6);       /* one more */
+        snprintf(big, sizeof(big), "cni:%.*s/eth0", NL_LINK_ORIGIN_MAX - fixed, id);
         CHECK(!nl_link_origin_is_valid(big), "an origin of %zu bytes", strlen(big));
 }
 
