@@ -60,6 +60,7 @@
 #include "../common/bench-bindings.h"
 #include "../common/bench-util.h"
 #include "bus-connect.h"
+#include "macro.h"
 
 #define DEST "org.netnslink1"
 #define PATH "/org/netnslink1"
@@ -583,17 +584,32 @@ static void settle(void) {
 /* One cell of the table: per round, wall time and the CPU time of the
  * server and of the bus daemon, us per operation (-1: unknown). */
 typedef struct Cell {
-        double wall[16], server[16], bus[16];
+        double wall[16], server[16], bus[16], client[16];
 } Cell;
 
+/* This process's CPU time, in us: with the server's and the bus's, what a
+ * call costs on an idle machine, whatever the load of this one. */
+static double self_cpu_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+/* Client + server + bus CPU of a cell's round, us per op. */
+static double cell_cpu(const Cell *c, unsigned round) {
+        return c->client[round] + (c->server[round] > 0 ? c->server[round] : 0) +
+               (c->bus[round] > 0 ? c->bus[round] : 0);
+}
+
 typedef struct Span {
-        double wall, server, bus;
+        double wall, server, bus, client;
         pid_t server_pid, bus_pid;
 } Span;
 
 static Span span_start(const Endpoint *e, const Transport *t) {
         settle();
-        return (Span) { bench_now_us(), cpu_ns(e->pid), cpu_ns(t->bus_pid), e->pid, t->bus_pid };
+        return (Span) { bench_now_us(), cpu_ns(e->pid), cpu_ns(t->bus_pid), self_cpu_us(), e->pid, t->bus_pid };
 }
 
 /* Ends a span of n operations into the cell's round. */
@@ -601,6 +617,7 @@ static void span_end(const Span *s, unsigned n, Cell *c, unsigned round) {
         double d = cpu_ns(s->server_pid), b = cpu_ns(s->bus_pid);
 
         c->wall[round] = (bench_now_us() - s->wall) / n;
+        c->client[round] = (self_cpu_us() - s->client) / n;
         c->server[round] = d >= 0 && s->server >= 0 ? (d - s->server) / 1000 / n : -1;
         c->bus[round] = b >= 0 && s->bus >= 0 ? (b - s->bus) / 1000 / n : -1;
 }
@@ -626,8 +643,8 @@ static const char *const row_names[_R_MAX] = {
         [R_SETB_OTHER] = "SetBindings of N replacing N others, ms",
 };
 
-static int direct_attach(char **netns, unsigned n, int prog_fd, double *ret) {
-        double t0 = bench_now_us();
+static int direct_attach(char **netns, unsigned n, int prog_fd, Cell *ret, unsigned round) {
+        double t0 = bench_now_us(), c0 = self_cpu_us();
 
         for (unsigned i = 0; i < n; i++) {
                 char path[4096];
@@ -648,12 +665,13 @@ static int direct_attach(char **netns, unsigned n, int prog_fd, double *ret) {
                 }
                 close(link);
         }
-        *ret = (bench_now_us() - t0) / n;
+        ret->wall[round] = (bench_now_us() - t0) / n;
+        ret->client[round] = (self_cpu_us() - c0) / n;
         return 0;
 }
 
-static int direct_detach(unsigned n, double *ret) {
-        double t0 = bench_now_us();
+static int direct_detach(unsigned n, Cell *ret, unsigned round) {
+        double t0 = bench_now_us(), c0 = self_cpu_us();
 
         for (unsigned i = 0; i < n; i++) {
                 char path[4096];
@@ -667,7 +685,8 @@ static int direct_detach(unsigned n, double *ret) {
                 close(link);
                 unlink(path);
         }
-        *ret = (bench_now_us() - t0) / n;
+        ret->wall[round] = (bench_now_us() - t0) / n;
+        ret->client[round] = (self_cpu_us() - c0) / n;
         return 0;
 }
 
@@ -867,91 +886,55 @@ static const Target targets[] = {
         { "DetachMany / direct detach loop", R_DETACH_MANY, R_FLOOR_DETACH_MANY, false, false, 1.5 },
 };
 
-static double target_ratio(const Target *g, Cell *cells, const double *da, const double *dd, unsigned round,
-                           bool floor) {
-        double direct = g->attach ? da[round] : dd[round];
-        double base = g->per_call ? direct + cells[R_PING].wall[round] : direct;
+static double target_ratio(const Target *g, const Cell *cells, const Cell *da, const Cell *dd, unsigned round,
+                           bool floor, bool cpu) {
+        const Cell *d = g->attach ? da : dd;
+        double direct = cpu ? d->client[round] : d->wall[round];
+        double ping = cpu ? cell_cpu(&cells[R_PING], round) : cells[R_PING].wall[round];
+        double base = g->per_call ? direct + ping : direct;
+        const Cell *c = &cells[floor ? g->floor_row : g->row];
+        double v = cpu ? cell_cpu(c, round) : c->wall[round];
+
         /* The no-op server's call stands for the daemon's call with nothing
          * done: direct work + it is what the daemon could reach at best. */
-        double v = floor ? cells[g->floor_row].wall[round] + direct : cells[g->row].wall[round];
-
-        return v / base;
+        return (floor ? v + direct : v) / base;
 }
 
-static void print_table(const BenchRun *b, Transport *t, Cell cells[_T_MAX][_R_MAX], double *da, double *dd) {
+/* The median of n values of v, which stays as it was. */
+static double median_of(const double *v, unsigned n) {
+        double copy[16];
+
+        memcpy(copy, v, n * sizeof(double));
+        return bench_median(copy, n);
+}
+
+static void print_header(const Transport *t, const char *title, const char *last) {
+        printf("  %-48s", title);
+        for (int i = 0; i < _T_MAX; i++)
+                printf(" %15s", t[i].label);
+        printf("%s\n", last);
+}
+
+/* One ratio row per target (and one for its floor), wall or CPU; the
+ * verdict for the private socket, which the targets are for. */
+static void print_ratios(const Transport *t, Cell cells[_T_MAX][_R_MAX], const Cell *da, const Cell *dd, bool cpu) {
         double v[16];
 
-        printf("%u netns, %u rounds (transports in turn, the first rotating); median of the rounds, us per op "
-               "(wall):\n", b->n, arg_rounds);
-        printf("  %-48s %9.1f\n", "direct libbpf: open netns + link_create + pin + close", bench_median(da, arg_rounds));
-        printf("  %-48s %9.1f\n", "direct libbpf: obj_get + link_detach + close + unlink", bench_median(dd, arg_rounds));
-        printf("  %-48s", "");
-        for (int i = 0; i < _T_MAX; i++)
-                printf(" %15s", t[i].label);
-        printf("\n");
-        for (int r = 0; r < _R_MAX; r++) {
-                bool ms = r == R_SETB_NEW || r == R_SETB_OTHER;
-                char name[64];
-
-                if (ms && arg_set_bindings == 0)
-                        continue;
-                snprintf(name, sizeof(name), "%s", row_names[r]);
-                if (ms)
-                        snprintf(name, sizeof(name), "SetBindings of %u %s, ms", arg_set_bindings,
-                                 r == R_SETB_NEW ? "into an empty link" : "replacing as many");
-                printf("  %-48s", name);
-                for (int i = 0; i < _T_MAX; i++)
-                        if (t[i].used)
-                                printf(" %15.1f", bench_median(memcpy(v, cells[i][r].wall, sizeof(v)), arg_rounds) /
-                                                          (ms ? 1000 : 1));
-                        else
-                                printf(" %15s", "-");
-                printf("\n");
-        }
-        printf("CPU us per op, server + bus daemon (median):\n");
-        for (int r = 0; r < _R_MAX; r++) {
-                bool ms = r == R_SETB_NEW || r == R_SETB_OTHER;
-
-                if (ms && arg_set_bindings == 0)
-                        continue;
-                printf("  %-48s", row_names[r]);
-                for (int i = 0; i < _T_MAX; i++) {
-                        char s[40] = "-";
-
-                        if (t[i].used && cells[i][r].server[0] >= 0) {
-                                double server = bench_median(memcpy(v, cells[i][r].server, sizeof(v)), arg_rounds);
-                                double bus = cells[i][r].bus[0] >= 0
-                                                     ? bench_median(memcpy(v, cells[i][r].bus, sizeof(v)), arg_rounds)
-                                                     : 0;
-                                snprintf(s, sizeof(s), "%.1f+%.1f", server / (ms ? 1000 : 1), bus / (ms ? 1000 : 1));
-                        }
-                        printf(" %15s", s);
-                }
-                printf("\n");
-        }
-
-        printf("ratios (median of the rounds' ratios); target for the private socket:\n");
-        printf("  %-48s", "");
-        for (int i = 0; i < _T_MAX; i++)
-                printf(" %15s", t[i].label);
-        printf("  target\n");
-        for (size_t k = 0; k < sizeof(targets) / sizeof(targets[0]); k++)
+        for (size_t k = 0; k < ELEMENTSOF(targets); k++)
                 for (int floor = 0; floor < 2; floor++) {
                         const Target *g = &targets[k];
                         double med[_T_MAX] = {};
-                        char name[96];
 
                         if (floor && g->row == R_ATTACH_FD)
                                 continue;
-                        snprintf(name, sizeof(name), floor ? "  floor: no-op server's call + direct" : "%s", g->name);
-                        printf("  %-48s", name);
+                        printf("  %-48s", floor ? "  floor: no-op server's call + direct" : g->name);
                         for (int i = 0; i < _T_MAX; i++) {
                                 if (!t[i].used) {
                                         printf(" %15s", "-");
                                         continue;
                                 }
                                 for (unsigned round = 0; round < arg_rounds; round++)
-                                        v[round] = target_ratio(g, cells[i], da, dd, round, floor);
+                                        v[round] = target_ratio(g, cells[i], da, dd, round, floor, cpu);
                                 med[i] = bench_median(v, arg_rounds);
                                 printf(" %14.2fx", med[i]);
                         }
@@ -959,38 +942,76 @@ static void print_table(const BenchRun *b, Transport *t, Cell cells[_T_MAX][_R_M
                                 printf("  <= %.1fx %s", g->max, med[T_PRIVATE] <= g->max ? "PASS" : "MISS");
                         printf("\n");
                 }
-        if (arg_set_bindings) {
-                printf("  %-48s", "SetBindings into an empty link, s");
-                for (int i = 0; i < _T_MAX; i++)
-                        if (t[i].used)
-                                printf(" %14.3fs",
-                                       bench_median(memcpy(v, cells[i][R_SETB_NEW].wall, sizeof(v)), arg_rounds) / 1e6);
-                        else
-                                printf(" %15s", "-");
-                if (t[T_PRIVATE].used) {
-                        double s = bench_median(memcpy(v, cells[T_PRIVATE][R_SETB_NEW].wall, sizeof(v)), arg_rounds) / 1e6;
-                        printf("  <= 1 s   %s", s <= 1 ? "PASS" : "MISS");
-                }
-                printf("\n");
-                printf("  %-48s", "SetBindings replacing as many, s");
-                for (int i = 0; i < _T_MAX; i++)
-                        if (t[i].used)
-                                printf(" %14.3fs",
-                                       bench_median(memcpy(v, cells[i][R_SETB_OTHER].wall, sizeof(v)), arg_rounds) / 1e6);
-                        else
-                                printf(" %15s", "-");
-                if (t[T_PRIVATE].used) {
-                        double s = bench_median(memcpy(v, cells[T_PRIVATE][R_SETB_OTHER].wall, sizeof(v)), arg_rounds) / 1e6;
-                        printf("  <= 1 s   %s", s <= 1 ? "PASS" : "MISS");
-                }
-                printf("\n");
+}
+
+static void print_set_bindings(const Transport *t, Cell cells[_T_MAX][_R_MAX], int row, const char *name) {
+        printf("  %-48s", name);
+        for (int i = 0; i < _T_MAX; i++)
+                if (t[i].used)
+                        printf(" %14.3fs", median_of(cells[i][row].wall, arg_rounds) / 1e6);
+                else
+                        printf(" %15s", "-");
+        if (t[T_PRIVATE].used) {
+                double sec = median_of(cells[T_PRIVATE][row].wall, arg_rounds) / 1e6;
+                printf("  <= 1 s   %s", sec <= 1 ? "PASS" : "MISS");
         }
+        printf("\n");
+}
+
+static void print_table(const BenchRun *b, Transport *t, Cell cells[_T_MAX][_R_MAX], const Cell *da, const Cell *dd) {
+        printf("%u netns, %u rounds (transports in turn, the first rotating); median of the rounds, us per op:\n",
+               b->n, arg_rounds);
+        printf("  %-48s %9s %9s\n", "", "wall", "CPU");
+        printf("  %-48s %9.1f %9.1f\n", "direct libbpf: open netns + link_create + pin + close",
+               median_of(da->wall, arg_rounds), median_of(da->client, arg_rounds));
+        printf("  %-48s %9.1f %9.1f\n", "direct libbpf: obj_get + link_detach + close + unlink",
+               median_of(dd->wall, arg_rounds), median_of(dd->client, arg_rounds));
+        for (int cpu = 0; cpu < 2; cpu++) {
+                print_header(t, cpu ? "CPU: client+server+bus daemon" : "wall", "");
+                for (int r = 0; r < _R_MAX; r++) {
+                        bool ms = r == R_SETB_NEW || r == R_SETB_OTHER;
+                        double scale = ms ? 1000 : 1;
+                        char name[64];
+
+                        if (ms && arg_set_bindings == 0)
+                                continue;
+                        snprintf(name, sizeof(name), "%s", row_names[r]);
+                        if (ms)
+                                snprintf(name, sizeof(name), "SetBindings of %u %s, ms", arg_set_bindings,
+                                         r == R_SETB_NEW ? "into an empty link" : "replacing as many");
+                        printf("  %-48s", name);
+                        for (int i = 0; i < _T_MAX; i++) {
+                                const Cell *c = &cells[i][r];
+                                char f[48] = "-";
+
+                                if (t[i].used && !cpu)
+                                        snprintf(f, sizeof(f), "%.1f", median_of(c->wall, arg_rounds) / scale);
+                                else if (t[i].used)
+                                        snprintf(f, sizeof(f), "%.0f+%.0f+%.0f", median_of(c->client, arg_rounds) / scale,
+                                                 c->server[0] >= 0 ? median_of(c->server, arg_rounds) / scale : 0,
+                                                 c->bus[0] >= 0 ? median_of(c->bus, arg_rounds) / scale : 0);
+                                printf(" %15s", f);
+                        }
+                        printf("\n");
+                }
+        }
+        print_header(t, "ratios, wall (median of the rounds' ratios)", "  target (private socket)");
+        print_ratios(t, cells, da, dd, false);
+        if (arg_set_bindings) {
+                print_set_bindings(t, cells, R_SETB_NEW, "SetBindings into an empty link, s");
+                print_set_bindings(t, cells, R_SETB_OTHER, "SetBindings replacing as many, s");
+        }
+        /* A loaded machine stretches wall times by its run queue, not by
+         * the work: the sum of the CPU times is what an idle one would
+         * show, and the same ratios of it say whether the work fits. */
+        print_header(t, "ratios, CPU (client+server+bus; idle estimate)", "");
+        print_ratios(t, cells, da, dd, true);
 }
 
 static int verb_bench(int argc, char **argv) {
         static Cell cells[_T_MAX][_R_MAX];
         Transport t[_T_MAX] = {};
-        double da[16], dd[16];
+        Cell da = {}, dd = {};
         struct bpf_object *obj;
         struct bpf_program *prog;
         BenchRun b = {};
@@ -1028,10 +1049,10 @@ static int verb_bench(int argc, char **argv) {
                  * signals are routed: they would slow the loop down and so
                  * flatter every ratio. */
                 settle();
-                if (direct_attach(b.netns, b.n, bpf_program__fd(prog), &da[round]) < 0)
+                if (direct_attach(b.netns, b.n, bpf_program__fd(prog), &da, round) < 0)
                         goto out;
                 settle();
-                if (direct_detach(b.n, &dd[round]) < 0)
+                if (direct_detach(b.n, &dd, round) < 0)
                         goto out;
                 for (int k = 0; k < _T_MAX; k++) {
                         int i = (int) ((k + round) % _T_MAX);
@@ -1042,7 +1063,7 @@ static int verb_bench(int argc, char **argv) {
                                 goto out;
                 }
         }
-        print_table(&b, t, cells, da, dd);
+        print_table(&b, t, cells, &da, &dd);
         r = 0;
         for (int i = 0; i < _T_MAX; i++)
                 if (t[i].used && transport_prepare(&b, &t[i], true) < 0)
