@@ -719,6 +719,24 @@ typedef struct BenchRun {
         BenchBinding *set_a, *set_b;
 } BenchRun;
 
+/* AttachMany of every netns, then DetachMany of them, to e. object_path:
+ * a message carries at most 253 fds (SCM_MAX_FD), so an object_fd per
+ * element cannot batch 300. */
+static int bench_many(const BenchRun *b, const Endpoint *e, const Transport *t, Cell *attach, Cell *detach,
+                      unsigned round) {
+        Span sp;
+
+        sp = span_start(e, t);
+        if (do_attach_many_to(e->bus, e->dest, b->netns, b->n, 1, &b->by_path) < 0)
+                return -EIO;
+        span_end(&sp, b->n, attach, round);
+        sp = span_start(e, t);
+        if (do_detach_many_to(e->bus, e->dest, b->netns, b->n, 1) < 0)
+                return -EIO;
+        span_end(&sp, b->n, detach, round);
+        return 0;
+}
+
 /* One round of every row of transport t. */
 static int bench_transport(const BenchRun *b, Transport *t, Cell cells[_R_MAX], unsigned round) {
         const Endpoint *d = &t->daemon, *f = &t->floor;
@@ -742,14 +760,8 @@ static int bench_transport(const BenchRun *b, Transport *t, Cell cells[_R_MAX], 
                 if (do_detach_to(f->bus, f->dest, netns[i], "b0") < 0)
                         return -EIO;
         span_end(&sp, n, &cells[R_FLOOR_DETACH], round);
-        sp = span_start(f, t);
-        if (do_attach_many_to(f->bus, f->dest, netns, n, 1, &b->by_path) < 0)
+        if (bench_many(b, f, t, &cells[R_FLOOR_ATTACH_MANY], &cells[R_FLOOR_DETACH_MANY], round) < 0)
                 return -EIO;
-        span_end(&sp, n, &cells[R_FLOOR_ATTACH_MANY], round);
-        sp = span_start(f, t);
-        if (do_detach_many_to(f->bus, f->dest, netns, n, 1) < 0)
-                return -EIO;
-        span_end(&sp, n, &cells[R_FLOOR_DETACH_MANY], round);
 
         for (int fd_round = 0; fd_round < 2; fd_round++) {
                 Cell discard;
@@ -767,16 +779,8 @@ static int bench_transport(const BenchRun *b, Transport *t, Cell cells[_R_MAX], 
                 span_end(&sp, n, fd_round == 0 ? &cells[R_DETACH] : &discard, round);
         }
 
-        /* object_path: a message carries at most 253 fds (SCM_MAX_FD),
-         * so an object_fd per element cannot batch 300. */
-        sp = span_start(d, t);
-        if (do_attach_many_to(d->bus, d->dest, netns, n, 1, &b->by_path) < 0)
+        if (bench_many(b, d, t, &cells[R_ATTACH_MANY], &cells[R_DETACH_MANY], round) < 0)
                 return -EIO;
-        span_end(&sp, n, &cells[R_ATTACH_MANY], round);
-        sp = span_start(d, t);
-        if (do_detach_many_to(d->bus, d->dest, netns, n, 1) < 0)
-                return -EIO;
-        span_end(&sp, n, &cells[R_DETACH_MANY], round);
 
         if (arg_set_bindings == 0)
                 return 0;
