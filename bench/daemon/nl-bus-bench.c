@@ -11,7 +11,12 @@
  *                            and RSS before and after
  *   bench NETNS_FILE OBJ     direct libbpf attach+pin / detach+unpin per netns
  *                            against Peer.Ping, Attach, Detach, AttachMany,
- *                            DetachMany through the daemon, side by side
+ *                            DetachMany and SetBindings through the daemon
+ *                            and against a no-op server, side by side in one
+ *                            run, over up to three transports: the system bus
+ *                            (dbus-daemon), dbus-broker (--broker=ADDRESS, a
+ *                            second daemon on it) and the daemon's private
+ *                            socket (--private=PATH, --private-floor=PATH)
  *   fill NETNS_FILE OBJ      PER links in each netns through AttachMany
  *   restart -- DAEMON ARGS   start the daemon and time its first full
  *                            ListLinks answer; prints its pid and RSS
@@ -21,7 +26,11 @@
  *                            --max-p99-ms
  *   floor-server             answer Attach, Detach, AttachMany and DetachMany
  *                            with the daemon's message shapes and signals,
- *                            doing nothing: the bus's share (bench --floor=PID)
+ *                            doing nothing: the bus's share (bench --floor=PID);
+ *                            on the bus at --address=ADDRESS, or with
+ *                            --listen=PATH on a direct socket, as the daemon's
+ *                            private socket (no signals there: the daemon
+ *                            signals only peers that called Subscribe)
  *
  * NETNS_FILE names one netns per line. OBJ is the BPF object holding
  * bench_daemon and bench_daemon2 (sk_lookup).
@@ -39,13 +48,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-id128.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/bench-bindings.h"
 #include "../common/bench-util.h"
+#include "bus-connect.h"
+#include "macro.h"
 
 #define DEST "org.netnslink1"
 #define PATH "/org/netnslink1"
@@ -209,9 +224,9 @@ static int do_get(sd_bus *bus, const char *netns, const char *name) {
         return r;
 }
 
-static int do_ping(sd_bus *bus) {
+static int do_ping_to(sd_bus *bus, const char *dest) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
-        int r = sd_bus_call_method(bus, DEST, PATH, "org.freedesktop.DBus.Peer", "Ping", &e, NULL, "");
+        int r = sd_bus_call_method(bus, dest, PATH, "org.freedesktop.DBus.Peer", "Ping", &e, NULL, "");
 
         if (r < 0)
                 report("Ping", r, &e);
@@ -279,10 +294,6 @@ static int do_detach_many_to(sd_bus *bus, const char *dest, char **netns, unsign
         sd_bus_error_free(&e);
         sd_bus_message_unref(m);
         return r;
-}
-
-static int do_detach_many(sd_bus *bus, char **netns, unsigned n, unsigned per) {
-        return do_detach_many_to(bus, DEST, netns, n, per);
 }
 
 /* ListLinks(""): the number of links, or a negative errno. */
@@ -475,14 +486,42 @@ static int verb_load(int argc, char **argv) {
 
 /* ---- bench ---- */
 
-typedef struct Row {
-        const char *name;
-        double round[16];
-        double daemon_cpu[16], bus_cpu[16];     /* us per op, -1 if unknown */
-} Row;
+/* One way to reach a server: a connection, the name to send to (NULL on a
+ * direct connection, where the server is the peer) and the server's pid,
+ * for its CPU time. */
+typedef struct Endpoint {
+        sd_bus *bus;
+        const char *dest;
+        pid_t pid;
+} Endpoint;
+
+/* A transport: netnslinkd and the no-op server, reached the same way. */
+typedef struct Transport {
+        const char *label;
+        bool used;
+        pid_t bus_pid;          /* the bus daemon; 0 on a direct socket */
+        Endpoint daemon, floor;
+        const char *setb_link;  /* a builtin:steer link of the daemon's, for SetBindings */
+} Transport;
+
+enum { T_DBUS_DAEMON, T_BROKER, T_PRIVATE, _T_MAX };
+
+static const char *arg_broker, *arg_private, *arg_private_floor;
+static pid_t arg_broker_pid, arg_broker_daemon_pid, arg_broker_floor_pid, arg_private_floor_pid;
+static unsigned arg_set_bindings = 100000;
+static const char *arg_transports = "dbus-daemon,dbus-broker,private";  /* --transports=, to profile one */
+
+static bool transport_wanted(const char *name) {
+        size_t n = strlen(name);
+
+        for (const char *p = arg_transports; (p = strstr(p, name)); p += n)
+                if ((p == arg_transports || p[-1] == ',') && (p[n] == ',' || p[n] == 0))
+                        return true;
+        return false;
+}
 
 /* CPU time a process spent, in ns (/proc/PID/schedstat, first field), or
- * -1: which share of a call is the daemon's own work, which the bus's. */
+ * -1: which share of a call is the server's own work, which the bus's. */
 static double cpu_ns(pid_t pid) {
         char path[64];
         double v = -1;
@@ -500,30 +539,41 @@ static double cpu_ns(pid_t pid) {
         return v;
 }
 
-typedef struct Span {
-        double wall, daemon, bus;
-} Span;
+/* Every server and bus daemon of the run, for settle(). */
+static pid_t watched[3 * _T_MAX];
+static unsigned n_watched;
 
-/* The server whose CPU the next spans count: the daemon, or the no-op
- * floor server for its rows. */
-static pid_t span_server;
+static void watch_pid(pid_t pid) {
+        for (unsigned i = 0; i < n_watched; i++)
+                if (watched[i] == pid)
+                        return;
+        if (pid > 0 && n_watched < 3 * _T_MAX)
+                watched[n_watched++] = pid;
+}
 
-/* Waits until the servers and the bus are idle: what the previous phase
+/* Waits until the servers and the buses are idle: what the previous phase
  * left to do after its replies (signals go out after the reply) is not
  * charged to the next one. */
 static void settle(void) {
-        double d = cpu_ns(arg_daemon_pid), f = cpu_ns(arg_floor_pid), b = cpu_ns(arg_bus_pid);
+        double before[3 * _T_MAX], now;
 
-        for (int i = 0; d >= 0 || f >= 0 || b >= 0; i++) {
+        for (unsigned k = 0; k < n_watched; k++)
+                before[k] = cpu_ns(watched[k]);
+        for (int i = 0; n_watched > 0; i++) {
+                bool idle = true;
+
                 if (i == 200) {
-                        fprintf(stderr, "warning: the servers or the bus still busy after 1 s; measuring anyway\n");
+                        fprintf(stderr, "warning: the servers or the buses still busy after 1 s; measuring anyway\n");
                         break;
                 }
                 usleep(5000);
-                double d2 = cpu_ns(arg_daemon_pid), f2 = cpu_ns(arg_floor_pid), b2 = cpu_ns(arg_bus_pid);
-                if (d2 == d && f2 == f && b2 == b)
+                for (unsigned k = 0; k < n_watched; k++) {
+                        now = cpu_ns(watched[k]);
+                        idle = idle && now == before[k];
+                        before[k] = now;
+                }
+                if (idle)
                         break;
-                d = d2, f = f2, b = b2;
         }
         /* And 20 ms for the kernel's deferred work of the last phase (links
          * and programs freed after an RCU grace period), so that it lands
@@ -531,28 +581,70 @@ static void settle(void) {
         usleep(20000);
 }
 
-static Span span_start(void) {
+/* One cell of the table: per round, wall time and the CPU time of the
+ * server and of the bus daemon, us per operation (-1: unknown). */
+typedef struct Cell {
+        double wall[16], server[16], bus[16], client[16];
+} Cell;
+
+/* This process's CPU time, in us: with the server's and the bus's, what a
+ * call costs on an idle machine, whatever the load of this one. */
+static double self_cpu_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+/* Client + server + bus CPU of a cell's round, us per op. */
+static double cell_cpu(const Cell *c, unsigned round) {
+        return c->client[round] + (c->server[round] > 0 ? c->server[round] : 0) +
+               (c->bus[round] > 0 ? c->bus[round] : 0);
+}
+
+typedef struct Span {
+        double wall, server, bus, client;
+        pid_t server_pid, bus_pid;
+} Span;
+
+static Span span_start(const Endpoint *e, const Transport *t) {
         settle();
-        return (Span) { bench_now_us(), cpu_ns(span_server), cpu_ns(arg_bus_pid) };
+        return (Span) { bench_now_us(), cpu_ns(e->pid), cpu_ns(t->bus_pid), self_cpu_us(), e->pid, t->bus_pid };
 }
 
-/* Ends a span of n operations into row r's round. */
-static void span_end(const Span *s, unsigned n, Row *r, unsigned round) {
-        double d = cpu_ns(span_server), b = cpu_ns(arg_bus_pid);
+/* Ends a span of n operations into the cell's round. */
+static void span_end(const Span *s, unsigned n, Cell *c, unsigned round) {
+        double d = cpu_ns(s->server_pid), b = cpu_ns(s->bus_pid);
 
-        r->round[round] = (bench_now_us() - s->wall) / n;
-        r->daemon_cpu[round] = d >= 0 && s->daemon >= 0 ? (d - s->daemon) / 1000 / n : -1;
-        r->bus_cpu[round] = b >= 0 && s->bus >= 0 ? (b - s->bus) / 1000 / n : -1;
+        c->wall[round] = (bench_now_us() - s->wall) / n;
+        c->client[round] = (self_cpu_us() - s->client) / n;
+        c->server[round] = d >= 0 && s->server >= 0 ? (d - s->server) / 1000 / n : -1;
+        c->bus[round] = b >= 0 && s->bus >= 0 ? (b - s->bus) / 1000 / n : -1;
 }
 
+/* Rows measured per transport. */
 enum {
-        R_DIRECT_ATTACH, R_DIRECT_DETACH, R_PING, R_FLOOR_ATTACH, R_FLOOR_DETACH, R_FLOOR_ATTACH_MANY,
-        R_FLOOR_DETACH_MANY, R_ATTACH, R_ATTACH_FD, R_DETACH, R_ATTACH_MANY, R_DETACH_MANY, _R_MAX
+        R_PING, R_FLOOR_ATTACH, R_FLOOR_DETACH, R_FLOOR_ATTACH_MANY, R_FLOOR_DETACH_MANY, R_ATTACH, R_ATTACH_FD,
+        R_DETACH, R_ATTACH_MANY, R_DETACH_MANY, R_SETB_NEW, R_SETB_OTHER, _R_MAX
 };
-static bool arg_floor;
 
-static int direct_attach(char **netns, unsigned n, int prog_fd, double *ret) {
-        double t0 = bench_now_us();
+static const char *const row_names[_R_MAX] = {
+        [R_PING] = "Peer.Ping to netnslinkd",
+        [R_FLOOR_ATTACH] = "no-op server: Attach-shaped call",
+        [R_FLOOR_DETACH] = "no-op server: Detach-shaped call",
+        [R_FLOOR_ATTACH_MANY] = "no-op server: AttachMany-shaped, per link",
+        [R_FLOOR_DETACH_MANY] = "no-op server: DetachMany-shaped, per link",
+        [R_ATTACH] = "Attach (object_path)",
+        [R_ATTACH_FD] = "Attach (object_fd)",
+        [R_DETACH] = "Detach",
+        [R_ATTACH_MANY] = "AttachMany of all in one call, per link",
+        [R_DETACH_MANY] = "DetachMany of all in one call, per link",
+        [R_SETB_NEW] = "SetBindings of N into an empty link, ms",
+        [R_SETB_OTHER] = "SetBindings of N replacing N others, ms",
+};
+
+static int direct_attach(char **netns, unsigned n, int prog_fd, Cell *ret, unsigned round) {
+        double t0 = bench_now_us(), c0 = self_cpu_us();
 
         for (unsigned i = 0; i < n; i++) {
                 char path[4096];
@@ -573,12 +665,13 @@ static int direct_attach(char **netns, unsigned n, int prog_fd, double *ret) {
                 }
                 close(link);
         }
-        *ret = (bench_now_us() - t0) / n;
+        ret->wall[round] = (bench_now_us() - t0) / n;
+        ret->client[round] = (self_cpu_us() - c0) / n;
         return 0;
 }
 
-static int direct_detach(unsigned n, double *ret) {
-        double t0 = bench_now_us();
+static int direct_detach(unsigned n, Cell *ret, unsigned round) {
+        double t0 = bench_now_us(), c0 = self_cpu_us();
 
         for (unsigned i = 0; i < n; i++) {
                 char path[4096];
@@ -592,36 +685,346 @@ static int direct_detach(unsigned n, double *ret) {
                 close(link);
                 unlink(path);
         }
-        *ret = (bench_now_us() - t0) / n;
+        ret->wall[round] = (bench_now_us() - t0) / n;
+        ret->client[round] = (self_cpu_us() - c0) / n;
         return 0;
 }
 
-static int verb_bench(int argc, char **argv) {
-        Row rows[_R_MAX] = {
-                [R_DIRECT_ATTACH] = { .name = "direct libbpf: open netns + link_create + pin + close" },
-                [R_DIRECT_DETACH] = { .name = "direct libbpf: obj_get + link_detach + close + unlink" },
-                [R_PING] = { .name = "Peer.Ping round trip to the daemon" },
-                [R_FLOOR_ATTACH] = { .name = "Attach to a no-op server (same messages and signal)" },
-                [R_FLOOR_DETACH] = { .name = "Detach to a no-op server (same messages and signal)" },
-                [R_FLOOR_ATTACH_MANY] = { .name = "AttachMany to a no-op server, per link" },
-                [R_FLOOR_DETACH_MANY] = { .name = "DetachMany to a no-op server, per link" },
-                [R_ATTACH] = { .name = "Attach over the bus (object_path)" },
-                [R_ATTACH_FD] = { .name = "Attach over the bus (object_fd)" },
-                [R_DETACH] = { .name = "Detach over the bus" },
-                [R_ATTACH_MANY] = { .name = "AttachMany of all in one call, per link" },
-                [R_DETACH_MANY] = { .name = "DetachMany of all in one call, per link" },
+static int set_bindings_call(const Endpoint *e, const char *netns, const char *link, const BenchBinding *b,
+                             size_t n, Cell *c, const Transport *t, unsigned round) {
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL;
+        Span sp;
+        int r;
+
+        r = bench_set_bindings_message(e->bus, e->dest, netns, link, b, n, &m);
+        if (r < 0)
+                return r;
+        if (c)
+                sp = span_start(e, t);
+        r = sd_bus_call(e->bus, m, 600ULL * 1000 * 1000, &err, NULL);
+        if (c && r >= 0)
+                span_end(&sp, 1, c, round);
+        if (r < 0)
+                report("SetBindings", r, &err);
+        sd_bus_error_free(&err);
+        sd_bus_message_unref(m);
+        return r;
+}
+
+typedef struct BenchRun {
+        char **netns;
+        unsigned n;
+        Prog by_path, by_fd;
+        BenchBinding *set_a, *set_b;
+} BenchRun;
+
+/* AttachMany of every netns, then DetachMany of them, to e. object_path:
+ * a message carries at most 253 fds (SCM_MAX_FD), so an object_fd per
+ * element cannot batch 300. */
+static int bench_many(const BenchRun *b, const Endpoint *e, const Transport *t, Cell *attach, Cell *detach,
+                      unsigned round) {
+        Span sp;
+
+        sp = span_start(e, t);
+        if (do_attach_many_to(e->bus, e->dest, b->netns, b->n, 1, &b->by_path) < 0)
+                return -EIO;
+        span_end(&sp, b->n, attach, round);
+        sp = span_start(e, t);
+        if (do_detach_many_to(e->bus, e->dest, b->netns, b->n, 1) < 0)
+                return -EIO;
+        span_end(&sp, b->n, detach, round);
+        return 0;
+}
+
+/* One round of every row of transport t. */
+static int bench_transport(const BenchRun *b, Transport *t, Cell cells[_R_MAX], unsigned round) {
+        const Endpoint *d = &t->daemon, *f = &t->floor;
+        char **netns = b->netns;
+        unsigned n = b->n;
+        Span sp;
+
+        sp = span_start(d, t);
+        for (unsigned i = 0; i < n; i++)
+                if (do_ping_to(d->bus, d->dest) < 0)
+                        return -EIO;
+        span_end(&sp, n, &cells[R_PING], round);
+
+        sp = span_start(f, t);
+        for (unsigned i = 0; i < n; i++)
+                if (do_attach_to(f->bus, f->dest, "Attach", netns[i], "b0", &b->by_path, false) < 0)
+                        return -EIO;
+        span_end(&sp, n, &cells[R_FLOOR_ATTACH], round);
+        sp = span_start(f, t);
+        for (unsigned i = 0; i < n; i++)
+                if (do_detach_to(f->bus, f->dest, netns[i], "b0") < 0)
+                        return -EIO;
+        span_end(&sp, n, &cells[R_FLOOR_DETACH], round);
+        if (bench_many(b, f, t, &cells[R_FLOOR_ATTACH_MANY], &cells[R_FLOOR_DETACH_MANY], round) < 0)
+                return -EIO;
+
+        for (int fd_round = 0; fd_round < 2; fd_round++) {
+                Cell discard;
+
+                sp = span_start(d, t);
+                for (unsigned i = 0; i < n; i++)
+                        if (do_attach_to(d->bus, d->dest, "Attach", netns[i], "b0",
+                                         fd_round ? &b->by_fd : &b->by_path, false) < 0)
+                                return -EIO;
+                span_end(&sp, n, &cells[fd_round ? R_ATTACH_FD : R_ATTACH], round);
+                sp = span_start(d, t);
+                for (unsigned i = 0; i < n; i++)
+                        if (do_detach_to(d->bus, d->dest, netns[i], "b0") < 0)
+                                return -EIO;
+                span_end(&sp, n, fd_round == 0 ? &cells[R_DETACH] : &discard, round);
+        }
+
+        if (bench_many(b, d, t, &cells[R_ATTACH_MANY], &cells[R_DETACH_MANY], round) < 0)
+                return -EIO;
+
+        if (arg_set_bindings == 0)
+                return 0;
+        /* Emptied first (not timed), so that the first set is a new one. */
+        if (set_bindings_call(d, netns[0], t->setb_link, NULL, 0, NULL, t, round) < 0 ||
+            set_bindings_call(d, netns[0], t->setb_link, b->set_a, arg_set_bindings, &cells[R_SETB_NEW], t,
+                              round) < 0 ||
+            set_bindings_call(d, netns[0], t->setb_link, b->set_b, arg_set_bindings, &cells[R_SETB_OTHER], t,
+                              round) < 0)
+                return -EIO;
+        return 0;
+}
+
+static int transports_open(Transport t[_T_MAX]) {
+        int r;
+
+        t[T_DBUS_DAEMON] = (Transport) {
+                .label = "dbus-daemon", .used = transport_wanted("dbus-daemon"), .bus_pid = arg_bus_pid, .setb_link = "setb-bus",
+                .daemon = { .dest = DEST, .pid = arg_daemon_pid },
+                .floor = { .dest = FLOOR_NAME, .pid = arg_floor_pid },
         };
+        r = sd_bus_open_system(&t[T_DBUS_DAEMON].daemon.bus);
+        if (r < 0)
+                return fprintf(stderr, "Cannot connect to the system bus: %s\n", strerror(-r)), r;
+        t[T_DBUS_DAEMON].floor.bus = sd_bus_ref(t[T_DBUS_DAEMON].daemon.bus);
+
+        t[T_BROKER] = (Transport) {
+                .label = "dbus-broker", .used = arg_broker && transport_wanted("dbus-broker"), .bus_pid = arg_broker_pid, .setb_link = "setb-broker",
+                .daemon = { .dest = DEST, .pid = arg_broker_daemon_pid },
+                .floor = { .dest = FLOOR_NAME, .pid = arg_broker_floor_pid },
+        };
+        if (t[T_BROKER].used) {
+                NlBusTarget target = { .kind = NL_BUS_SYSTEM };
+
+                snprintf(target.address, sizeof(target.address), "%s", arg_broker);
+                r = nl_bus_open_target(&target, &t[T_BROKER].daemon.bus);
+                if (r < 0)
+                        return fprintf(stderr, "Cannot connect to dbus-broker at %s: %s\n", arg_broker,
+                                       strerror(-r)), r;
+                t[T_BROKER].floor.bus = sd_bus_ref(t[T_BROKER].daemon.bus);
+        }
+
+        /* The same daemon as on dbus-daemon, through its private socket. */
+        t[T_PRIVATE] = (Transport) {
+                .label = "private socket", .used = arg_private && transport_wanted("private"), .setb_link = "setb-private",
+                .daemon = { .pid = arg_daemon_pid },
+                .floor = { .pid = arg_private_floor_pid },
+        };
+        if (t[T_PRIVATE].used) {
+                r = nl_bus_open_direct(arg_private, &t[T_PRIVATE].daemon.bus);
+                if (r < 0)
+                        return fprintf(stderr, "Cannot connect to %s: %s\n", arg_private, strerror(-r)), r;
+                r = nl_bus_open_direct(arg_private_floor, &t[T_PRIVATE].floor.bus);
+                if (r < 0)
+                        return fprintf(stderr, "Cannot connect to the no-op server at %s: %s\n", arg_private_floor,
+                                       strerror(-r)), r;
+        }
+        for (int i = 0; i < _T_MAX; i++)
+                if (t[i].used) {
+                        watch_pid(t[i].daemon.pid);
+                        watch_pid(t[i].floor.pid);
+                        watch_pid(t[i].bus_pid);
+                }
+        return 0;
+}
+
+static void transports_close(Transport t[_T_MAX]) {
+        for (int i = 0; i < _T_MAX; i++) {
+                if (t[i].daemon.bus)
+                        sd_bus_flush_close_unref(t[i].daemon.bus);
+                if (t[i].floor.bus)
+                        sd_bus_flush_close_unref(t[i].floor.bus);
+        }
+}
+
+/* The daemon loads and caches the program once, and makes the link that
+ * SetBindings fills. */
+static int transport_prepare(const BenchRun *b, const Transport *t, bool undo) {
+        const Endpoint *d = &t->daemon;
+        Prog steer = { .builtin = "steer", .fd = -1 };
+
+        if (undo)
+                return arg_set_bindings ? do_detach_to(d->bus, d->dest, b->netns[0], t->setb_link) : 0;
+        if (do_attach_to(d->bus, d->dest, "Attach", b->netns[0], "b0", &b->by_path, false) < 0 ||
+            do_detach_to(d->bus, d->dest, b->netns[0], "b0") < 0)
+                return -EIO;
+        if (arg_set_bindings && do_attach_to(d->bus, d->dest, "Attach", b->netns[0], t->setb_link, &steer, false) < 0)
+                return -EIO;
+        return 0;
+}
+
+/* The figures, as ratios taken within each round and their median: the
+ * rounds' loads differ, a ratio within one round does not. */
+typedef struct Target {
+        const char *name;
+        int row, floor_row;     /* floor_row: the no-op server's row of the same shape */
+        bool per_call;          /* floor: direct + Ping; otherwise the direct loop */
+        bool attach;
+        double max;
+} Target;
+
+static const Target targets[] = {
+        { "Attach / (direct attach + Ping)", R_ATTACH, R_FLOOR_ATTACH, true, true, 1.5 },
+        { "Attach(fd) / (direct attach + Ping)", R_ATTACH_FD, R_FLOOR_ATTACH, true, true, 1.5 },
+        { "Detach / (direct detach + Ping)", R_DETACH, R_FLOOR_DETACH, true, false, 1.5 },
+        { "AttachMany / direct attach loop", R_ATTACH_MANY, R_FLOOR_ATTACH_MANY, false, true, 1.5 },
+        { "DetachMany / direct detach loop", R_DETACH_MANY, R_FLOOR_DETACH_MANY, false, false, 1.5 },
+};
+
+static double target_ratio(const Target *g, const Cell *cells, const Cell *da, const Cell *dd, unsigned round,
+                           bool floor, bool cpu) {
+        const Cell *d = g->attach ? da : dd;
+        double direct = cpu ? d->client[round] : d->wall[round];
+        double ping = cpu ? cell_cpu(&cells[R_PING], round) : cells[R_PING].wall[round];
+        double base = g->per_call ? direct + ping : direct;
+        const Cell *c = &cells[floor ? g->floor_row : g->row];
+        double v = cpu ? cell_cpu(c, round) : c->wall[round];
+
+        /* The no-op server's call stands for the daemon's call with nothing
+         * done: direct work + it is what the daemon could reach at best. */
+        return (floor ? v + direct : v) / base;
+}
+
+/* The median of n values of v, which stays as it was. */
+static double median_of(const double *v, unsigned n) {
+        double copy[16];
+
+        memcpy(copy, v, n * sizeof(double));
+        return bench_median(copy, n);
+}
+
+static void print_header(const Transport *t, const char *title, const char *last) {
+        printf("  %-48s", title);
+        for (int i = 0; i < _T_MAX; i++)
+                printf(" %15s", t[i].label);
+        printf("%s\n", last);
+}
+
+/* One ratio row per target (and one for its floor), wall or CPU; the
+ * verdict for the private socket, which the targets are for. */
+static void print_ratios(const Transport *t, Cell cells[_T_MAX][_R_MAX], const Cell *da, const Cell *dd, bool cpu) {
+        double v[16];
+
+        for (size_t k = 0; k < ELEMENTSOF(targets); k++)
+                for (int floor = 0; floor < 2; floor++) {
+                        const Target *g = &targets[k];
+                        double med[_T_MAX] = {};
+
+                        if (floor && g->row == R_ATTACH_FD)
+                                continue;
+                        printf("  %-48s", floor ? "  floor: no-op server's call + direct" : g->name);
+                        for (int i = 0; i < _T_MAX; i++) {
+                                if (!t[i].used) {
+                                        printf(" %15s", "-");
+                                        continue;
+                                }
+                                for (unsigned round = 0; round < arg_rounds; round++)
+                                        v[round] = target_ratio(g, cells[i], da, dd, round, floor, cpu);
+                                med[i] = bench_median(v, arg_rounds);
+                                printf(" %14.2fx", med[i]);
+                        }
+                        if (!floor && t[T_PRIVATE].used)
+                                printf("  <= %.1fx %s", g->max, med[T_PRIVATE] <= g->max ? "PASS" : "MISS");
+                        printf("\n");
+                }
+}
+
+static void print_set_bindings(const Transport *t, Cell cells[_T_MAX][_R_MAX], int row, const char *name) {
+        printf("  %-48s", name);
+        for (int i = 0; i < _T_MAX; i++)
+                if (t[i].used)
+                        printf(" %14.3fs", median_of(cells[i][row].wall, arg_rounds) / 1e6);
+                else
+                        printf(" %15s", "-");
+        if (t[T_PRIVATE].used) {
+                double sec = median_of(cells[T_PRIVATE][row].wall, arg_rounds) / 1e6;
+                printf("  <= 1 s   %s", sec <= 1 ? "PASS" : "MISS");
+        }
+        printf("\n");
+}
+
+static void print_table(const BenchRun *b, Transport *t, Cell cells[_T_MAX][_R_MAX], const Cell *da, const Cell *dd) {
+        printf("%u netns, %u rounds (transports in turn, the first rotating); median of the rounds, us per op:\n",
+               b->n, arg_rounds);
+        printf("  %-48s %9s %9s\n", "", "wall", "CPU");
+        printf("  %-48s %9.1f %9.1f\n", "direct libbpf: open netns + link_create + pin + close",
+               median_of(da->wall, arg_rounds), median_of(da->client, arg_rounds));
+        printf("  %-48s %9.1f %9.1f\n", "direct libbpf: obj_get + link_detach + close + unlink",
+               median_of(dd->wall, arg_rounds), median_of(dd->client, arg_rounds));
+        for (int cpu = 0; cpu < 2; cpu++) {
+                print_header(t, cpu ? "CPU: client+server+bus daemon" : "wall", "");
+                for (int r = 0; r < _R_MAX; r++) {
+                        bool ms = r == R_SETB_NEW || r == R_SETB_OTHER;
+                        double scale = ms ? 1000 : 1;
+                        char name[64];
+
+                        if (ms && arg_set_bindings == 0)
+                                continue;
+                        snprintf(name, sizeof(name), "%s", row_names[r]);
+                        if (ms)
+                                snprintf(name, sizeof(name), "SetBindings of %u %s, ms", arg_set_bindings,
+                                         r == R_SETB_NEW ? "into an empty link" : "replacing as many");
+                        printf("  %-48s", name);
+                        for (int i = 0; i < _T_MAX; i++) {
+                                const Cell *c = &cells[i][r];
+                                char f[48] = "-";
+
+                                if (t[i].used && !cpu)
+                                        snprintf(f, sizeof(f), "%.1f", median_of(c->wall, arg_rounds) / scale);
+                                else if (t[i].used)
+                                        snprintf(f, sizeof(f), "%.0f+%.0f+%.0f", median_of(c->client, arg_rounds) / scale,
+                                                 c->server[0] >= 0 ? median_of(c->server, arg_rounds) / scale : 0,
+                                                 c->bus[0] >= 0 ? median_of(c->bus, arg_rounds) / scale : 0);
+                                printf(" %15s", f);
+                        }
+                        printf("\n");
+                }
+        }
+        print_header(t, "ratios, wall (median of the rounds' ratios)", "  target (private socket)");
+        print_ratios(t, cells, da, dd, false);
+        if (arg_set_bindings) {
+                print_set_bindings(t, cells, R_SETB_NEW, "SetBindings into an empty link, s");
+                print_set_bindings(t, cells, R_SETB_OTHER, "SetBindings replacing as many, s");
+        }
+        /* A loaded machine stretches wall times by its run queue, not by
+         * the work: the sum of the CPU times is what an idle one would
+         * show, and the same ratios of it say whether the work fits. */
+        print_header(t, "ratios, CPU (client+server+bus; idle estimate)", "");
+        print_ratios(t, cells, da, dd, true);
+}
+
+static int verb_bench(int argc, char **argv) {
+        static Cell cells[_T_MAX][_R_MAX];
+        Transport t[_T_MAX] = {};
+        Cell da = {}, dd = {};
         struct bpf_object *obj;
         struct bpf_program *prog;
-        unsigned n;
-        char **netns = argc == 3 ? read_lines(argv[1], &n) : NULL;
-        Prog by_path, by_fd;
-        double med[_R_MAX];
-        sd_bus *bus;
-        int obj_fd, r;
+        BenchRun b = {};
+        int obj_fd, r = 1;
 
-        if (!netns || !arg_pin_dir)
-                return fprintf(stderr, "bench --pin-dir=DIR NETNS_FILE OBJ\n"), 2;
+        b.netns = argc == 3 ? read_lines(argv[1], &b.n) : NULL;
+        if (!b.netns || b.n == 0 || !arg_pin_dir || (arg_private && !arg_private_floor))
+                return fprintf(stderr, "bench --pin-dir=DIR [--private=PATH --private-floor=PATH] "
+                                       "[--broker=ADDRESS] NETNS_FILE OBJ\n"), 2;
         obj = bpf_object__open_file(argv[2], NULL);
         if (!obj || bpf_object__load(obj) < 0)
                 return fprintf(stderr, "Cannot load %s\n", argv[2]), 1;
@@ -629,145 +1032,52 @@ static int verb_bench(int argc, char **argv) {
         obj_fd = open(argv[2], O_RDONLY | O_CLOEXEC);
         if (!prog || obj_fd < 0)
                 return fprintf(stderr, "No program " PROG1 " in %s\n", argv[2]), 1;
-        by_path = (Prog) { .fd = -1, .path = argv[2], .program = PROG1 };
-        by_fd = (Prog) { .fd = obj_fd, .program = PROG1 };
-        bus = bus_open();
-
-        span_server = arg_daemon_pid;
-        /* Warm-up: the daemon loads and caches the program once. */
-        if (do_attach(bus, "Attach", netns[0], "b0", &by_path, false) < 0 || do_detach(bus, netns[0], "b0") < 0)
-                return 1;
+        b.by_path = (Prog) { .fd = -1, .path = argv[2], .program = PROG1 };
+        b.by_fd = (Prog) { .fd = obj_fd, .program = PROG1 };
+        if (arg_set_bindings) {
+                b.set_a = calloc(arg_set_bindings, sizeof(BenchBinding));
+                b.set_b = calloc(arg_set_bindings, sizeof(BenchBinding));
+                if (!b.set_a || !b.set_b)
+                        return fprintf(stderr, "out of memory\n"), 1;
+                bench_make_bindings(b.set_a, arg_set_bindings, 0x5bd1e995);
+                bench_make_bindings(b.set_b, arg_set_bindings, 0x1b873593);
+        }
+        if (transports_open(t) < 0)
+                goto out;
+        for (int i = 0; i < _T_MAX; i++)
+                if (t[i].used && transport_prepare(&b, &t[i], false) < 0)
+                        goto out;
 
         for (unsigned round = 0; round < arg_rounds; round++) {
-                Span sp;
-
-                for (int i = 0; i < _R_MAX; i++)
-                        rows[i].daemon_cpu[round] = rows[i].bus_cpu[round] = -1;
-                /* The direct loops too start once the previous round's
+                /* The direct loops too start once the previous phase's
                  * signals are routed: they would slow the loop down and so
                  * flatter every ratio. */
                 settle();
-                if (direct_attach(netns, n, bpf_program__fd(prog), &rows[R_DIRECT_ATTACH].round[round]) < 0)
-                        return 1;
+                if (direct_attach(b.netns, b.n, bpf_program__fd(prog), &da, round) < 0)
+                        goto out;
                 settle();
-                if (direct_detach(n, &rows[R_DIRECT_DETACH].round[round]) < 0)
-                        return 1;
+                if (direct_detach(b.n, &dd, round) < 0)
+                        goto out;
+                for (int k = 0; k < _T_MAX; k++) {
+                        int i = (int) ((k + round) % _T_MAX);
 
-                sp = span_start();
-                for (unsigned i = 0; i < n; i++)
-                        if (do_ping(bus) < 0)
-                                return 1;
-                span_end(&sp, n, &rows[R_PING], round);
-
-                if (arg_floor) {
-                        span_server = arg_floor_pid;
-                        sp = span_start();
-                        for (unsigned i = 0; i < n; i++)
-                                if (do_attach_to(bus, FLOOR_NAME, "Attach", netns[i], "b0", &by_path, false) < 0)
-                                        return 1;
-                        span_end(&sp, n, &rows[R_FLOOR_ATTACH], round);
-                        sp = span_start();
-                        for (unsigned i = 0; i < n; i++)
-                                if (do_detach_to(bus, FLOOR_NAME, netns[i], "b0") < 0)
-                                        return 1;
-                        span_end(&sp, n, &rows[R_FLOOR_DETACH], round);
-                        sp = span_start();
-                        if (do_attach_many_to(bus, FLOOR_NAME, netns, n, 1, &by_path) < 0)
-                                return 1;
-                        span_end(&sp, n, &rows[R_FLOOR_ATTACH_MANY], round);
-                        sp = span_start();
-                        if (do_detach_many_to(bus, FLOOR_NAME, netns, n, 1) < 0)
-                                return 1;
-                        span_end(&sp, n, &rows[R_FLOOR_DETACH_MANY], round);
-                        span_server = arg_daemon_pid;
+                        for (int c = 0; c < _R_MAX; c++)
+                                cells[i][c].server[round] = cells[i][c].bus[round] = -1;
+                        if (t[i].used && bench_transport(&b, &t[i], cells[i], round) < 0)
+                                goto out;
                 }
-
-                for (int fd_round = 0; fd_round < 2; fd_round++) {
-                        Row discard = {};
-
-                        sp = span_start();
-                        for (unsigned i = 0; i < n; i++)
-                                if (do_attach(bus, "Attach", netns[i], "b0", fd_round ? &by_fd : &by_path, false) < 0)
-                                        return 1;
-                        span_end(&sp, n, &rows[fd_round ? R_ATTACH_FD : R_ATTACH], round);
-                        sp = span_start();
-                        for (unsigned i = 0; i < n; i++)
-                                if (do_detach(bus, netns[i], "b0") < 0)
-                                        return 1;
-                        span_end(&sp, n, fd_round == 0 ? &rows[R_DETACH] : &discard, round);
-                }
-
-                /* object_path: a message carries at most 253 fds (SCM_MAX_FD),
-                 * so an object_fd per element cannot batch 300. */
-                sp = span_start();
-                if (do_attach_many(bus, netns, n, 1, &by_path) < 0)
-                        return 1;
-                span_end(&sp, n, &rows[R_ATTACH_MANY], round);
-                sp = span_start();
-                if (do_detach_many(bus, netns, n, 1) < 0)
-                        return 1;
-                span_end(&sp, n, &rows[R_DETACH_MANY], round);
         }
-
-        printf("%u netns, %u rounds, median of the rounds' means, us per op%s:\n", n, arg_rounds,
-               arg_daemon_pid ? " (wall; CPU of the server (netnslinkd or the no-op one), of dbus-daemon)" : "");
-        for (int i = 0; i < _R_MAX; i++) {
-                med[i] = bench_median(rows[i].round, arg_rounds);
-                if (!arg_floor && (i == R_FLOOR_ATTACH || i == R_FLOOR_DETACH || i == R_FLOOR_ATTACH_MANY ||
-                                   i == R_FLOOR_DETACH_MANY))
-                        continue;
-                printf("  %-56s %9.1f", rows[i].name, med[i]);
-                /* Both CPU columns or neither: one missing is "-", so that
-                 * a figure never slides under the other's heading. */
-                if (rows[i].daemon_cpu[0] >= 0 || rows[i].bus_cpu[0] >= 0)
-                        for (int k = 0; k < 2; k++) {
-                                double *v = k == 0 ? rows[i].daemon_cpu : rows[i].bus_cpu;
-                                if (v[0] >= 0)
-                                        printf("  %7.1f", bench_median(v, arg_rounds));
-                                else
-                                        printf("  %7s", "-");
-                        }
-                printf("\n");
-        }
-        double floor_a = med[R_DIRECT_ATTACH] + med[R_PING], floor_d = med[R_DIRECT_DETACH] + med[R_PING];
-        printf("ratios (target):\n");
-        printf("  Attach / (direct attach + Ping)        %5.2fx  (<= 1.5x) %s\n", med[R_ATTACH] / floor_a,
-               med[R_ATTACH] / floor_a <= 1.5 ? "ok" : "MISSED");
-        printf("  Attach(fd) / (direct attach + Ping)    %5.2fx  (<= 1.5x) %s\n", med[R_ATTACH_FD] / floor_a,
-               med[R_ATTACH_FD] / floor_a <= 1.5 ? "ok" : "MISSED");
-        printf("  Detach / (direct detach + Ping)        %5.2fx  (<= 1.5x) %s\n", med[R_DETACH] / floor_d,
-               med[R_DETACH] / floor_d <= 1.5 ? "ok" : "MISSED");
-        printf("  AttachMany / direct attach loop        %5.2fx  (<= 2x)   %s\n", med[R_ATTACH_MANY] / med[R_DIRECT_ATTACH],
-               med[R_ATTACH_MANY] / med[R_DIRECT_ATTACH] <= 2 ? "ok" : "MISSED");
-        printf("  DetachMany / direct detach loop        %5.2fx  (<= 2x)   %s\n", med[R_DETACH_MANY] / med[R_DIRECT_DETACH],
-               med[R_DETACH_MANY] / med[R_DIRECT_DETACH] <= 2 ? "ok" : "MISSED");
-        if (arg_floor) {
-                /* What the bus alone costs for these messages, and so what
-                 * is left for the daemon within the target. */
-                printf("the bus's share (a no-op server with the same messages and signals):\n");
-                printf("  (Attach-shaped call to it + direct attach) / (direct attach + Ping) %5.2fx; the daemon's own work "
-                       "in an Attach: %.1f us, %.1f us within 1.5x\n",
-                       (med[R_FLOOR_ATTACH] + med[R_DIRECT_ATTACH]) / floor_a, med[R_ATTACH] - med[R_FLOOR_ATTACH],
-                       1.5 * floor_a - med[R_FLOOR_ATTACH]);
-                printf("  (Detach-shaped call to it + direct detach) / (direct detach + Ping) %5.2fx; the daemon's own work "
-                       "in a Detach: %.1f us, %.1f us within 1.5x\n",
-                       (med[R_FLOOR_DETACH] + med[R_DIRECT_DETACH]) / floor_d, med[R_DETACH] - med[R_FLOOR_DETACH],
-                       1.5 * floor_d - med[R_FLOOR_DETACH]);
-                printf("  (AttachMany-shaped call to it + direct loop) / direct loop %5.2fx; the daemon's own work "
-                       "per link: %.1f us, %.1f us within 2x\n",
-                       (med[R_FLOOR_ATTACH_MANY] + med[R_DIRECT_ATTACH]) / med[R_DIRECT_ATTACH],
-                       med[R_ATTACH_MANY] - med[R_FLOOR_ATTACH_MANY],
-                       2 * med[R_DIRECT_ATTACH] - med[R_FLOOR_ATTACH_MANY]);
-                printf("  (DetachMany-shaped call to it + direct loop) / direct loop %5.2fx; the daemon's own work "
-                       "per link: %.1f us, %.1f us within 2x\n",
-                       (med[R_FLOOR_DETACH_MANY] + med[R_DIRECT_DETACH]) / med[R_DIRECT_DETACH],
-                       med[R_DETACH_MANY] - med[R_FLOOR_DETACH_MANY],
-                       2 * med[R_DIRECT_DETACH] - med[R_FLOOR_DETACH_MANY]);
-        }
+        print_table(&b, t, cells, &da, &dd);
         r = 0;
-        sd_bus_flush_close_unref(bus);
+        for (int i = 0; i < _T_MAX; i++)
+                if (t[i].used && transport_prepare(&b, &t[i], true) < 0)
+                        r = 1;
+out:
+        transports_close(t);
         bpf_object__close(obj);
-        lines_free(netns, n);
+        lines_free(b.netns, b.n);
+        free(b.set_a);
+        free(b.set_b);
         close(obj_fd);
         return r;
 }
@@ -814,9 +1124,17 @@ static struct {
         size_t n, head;
 } floor_pending;
 
+/* On a direct socket the daemon signals only peers that called Subscribe,
+ * which the bench does not: there the floor sends none either. */
+static bool floor_signals = true;
+
 static int floor_send_signal(sd_bus *bus, const char *member, const char *netns, const char *name) {
         sd_bus_message *sig = NULL;
-        int r = sd_bus_message_new_signal(bus, &sig, PATH, IFACE, member);
+        int r;
+
+        if (!floor_signals)
+                return 0;
+        r = sd_bus_message_new_signal(bus, &sig, PATH, IFACE, member);
 
         if (r >= 0)
                 r = floor_dict(sig, netns, name);
@@ -920,7 +1238,7 @@ static int floor_many(sd_bus_message *m, bool attach) {
         while (floor_pending.n > 0)
                 if (floor_flush_chunk(sd_bus_message_get_bus(m)) < 0)
                         fprintf(stderr, "floor-server: cannot send a signal\n");
-        if (n > 0) {
+        if (n > 0 && floor_signals) {
                 floor_pending.call = sd_bus_message_ref(m);
                 floor_pending.member = attach ? "LinkAttached" : "LinkDetached";
                 floor_pending.names = (const char **) names;
@@ -948,26 +1266,112 @@ static const sd_bus_vtable floor_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-/* Serves until killed. The bus must let it own FLOOR_NAME (run.sh adds
- * that rule to the bench's bus). */
-static int verb_floor_server(int argc, char **argv) {
-        sd_bus *bus = bus_open();
+static const char *arg_listen, *arg_address;
+
+/* Serves one connection until it ends (the server's loop on a bus or on a
+ * direct socket). */
+static int floor_serve(sd_bus *bus) {
         int r;
 
-        r = sd_bus_add_object_vtable(bus, NULL, PATH, IFACE, floor_vtable, NULL);
-        if (r >= 0)
-                r = sd_bus_request_name(bus, FLOOR_NAME, 0);
-        if (r < 0)
-                return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
         for (;;) {
                 r = sd_bus_process(bus, NULL);
                 if (r == 0 && floor_pending.n > 0)
                         r = floor_flush_chunk(bus);
+                else if (r == 0 && sd_bus_is_open(bus) <= 0)
+                        return 0;
                 else if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
-                        return 1;
+                        return -EIO;
+                if (r == -ECONNRESET || r == -ENOTCONN)
+                        return 0;
                 if (r < 0)
-                        return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
+                        return r;
         }
+}
+
+/* A socket at path, made under another name and renamed once it listens:
+ * whoever sees path can connect. */
+static int floor_listen(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char tmp[sizeof(sa.sun_path)];
+        int fd;
+
+        if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int) sizeof(tmp))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, tmp);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(tmp);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 || rename(tmp, path) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* --listen=PATH: the same answers on a direct socket, a server bus per
+ * connection as netnslinkd's private socket has, one connection at a time. */
+static int floor_server_listen(void) {
+        int fd = floor_listen(arg_listen), r;
+
+        floor_signals = false;
+        if (fd < 0)
+                return fprintf(stderr, "floor-server: %s: %s\n", arg_listen, strerror(-fd)), 1;
+        for (;;) {
+                sd_bus *bus = NULL;
+                sd_id128_t id;
+                int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+                if (c < 0)
+                        return perror("accept"), 1;
+                r = sd_bus_new(&bus);
+                if (r >= 0)
+                        r = sd_bus_set_fd(bus, c, c);
+                if (r >= 0)
+                        r = sd_id128_randomize(&id);
+                if (r >= 0)
+                        r = sd_bus_set_server(bus, true, id);
+                if (r >= 0)
+                        r = sd_bus_add_object_vtable(bus, NULL, PATH, IFACE, floor_vtable, NULL);
+                if (r >= 0)
+                        r = sd_bus_start(bus);
+                if (r >= 0)
+                        r = floor_serve(bus);
+                if (r < 0)
+                        fprintf(stderr, "floor-server: a connection: %s\n", strerror(-r));
+                if (bus)
+                        sd_bus_flush_close_unref(bus);
+                else
+                        close(c);
+        }
+}
+
+/* Serves until killed. The bus must let it own FLOOR_NAME (run.sh adds
+ * that rule to the bench's bus). --address=ADDRESS: that bus instead of the
+ * system bus (dbus-broker's, in the bench). */
+static int verb_floor_server(int argc, char **argv) {
+        sd_bus *bus = NULL;
+        int r;
+
+        if (arg_listen)
+                return floor_server_listen();
+        if (arg_address) {
+                NlBusTarget target = { .kind = NL_BUS_SYSTEM };
+
+                snprintf(target.address, sizeof(target.address), "%s", arg_address);
+                r = nl_bus_open_target(&target, &bus);
+        } else
+                r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(bus, NULL, PATH, IFACE, floor_vtable, NULL);
+        if (r >= 0)
+                r = sd_bus_request_name(bus, FLOOR_NAME, 0);
+        if (r >= 0)
+                r = floor_serve(bus);
+        if (r < 0)
+                return fprintf(stderr, "floor-server: %s\n", strerror(-r)), 1;
+        return 0;
 }
 
 /* ---- fill and restart ---- */
@@ -1069,8 +1473,22 @@ static int verb_latency(int argc, char **argv) {
         return failed;
 }
 
+/* The pid in text, if a process of that pid runs; else 0. */
+static pid_t running_pid(const char *text) {
+        char *end = NULL, proc[64];
+        long pid = strtol(text, &end, 10);
+
+        snprintf(proc, sizeof(proc), "/proc/%ld", pid);
+        return end && !*end && pid > 0 && access(proc, F_OK) == 0 ? (pid_t) pid : 0;
+}
+
 int main(int argc, char **argv) {
-        enum { ARG_CLIENTS = 0x100, ARG_OPS, ARG_DAEMON_PID, ARG_BUS_PID, ARG_FLOOR, ARG_MAX_RSS, ARG_ROUNDS, ARG_PER, ARG_PIN_DIR, ARG_P99, ARG_WHILE_PID };
+        enum {
+                ARG_CLIENTS = 0x100, ARG_OPS, ARG_DAEMON_PID, ARG_BUS_PID, ARG_FLOOR, ARG_MAX_RSS, ARG_ROUNDS, ARG_PER,
+                ARG_PIN_DIR, ARG_P99, ARG_WHILE_PID, ARG_BROKER, ARG_BROKER_PID, ARG_BROKER_DAEMON_PID,
+                ARG_BROKER_FLOOR, ARG_PRIVATE, ARG_PRIVATE_FLOOR, ARG_PRIVATE_FLOOR_PID, ARG_SET_BINDINGS,
+                ARG_LISTEN, ARG_ADDRESS, ARG_TRANSPORTS,
+        };
         static const struct option options[] = {
                 { "clients", required_argument, NULL, ARG_CLIENTS },
                 { "ops", required_argument, NULL, ARG_OPS },
@@ -1083,6 +1501,17 @@ int main(int argc, char **argv) {
                 { "per", required_argument, NULL, ARG_PER },
                 { "pin-dir", required_argument, NULL, ARG_PIN_DIR },
                 { "while-pid", required_argument, NULL, ARG_WHILE_PID },
+                { "broker", required_argument, NULL, ARG_BROKER },
+                { "broker-pid", required_argument, NULL, ARG_BROKER_PID },
+                { "broker-daemon-pid", required_argument, NULL, ARG_BROKER_DAEMON_PID },
+                { "broker-floor", required_argument, NULL, ARG_BROKER_FLOOR },
+                { "private", required_argument, NULL, ARG_PRIVATE },
+                { "private-floor", required_argument, NULL, ARG_PRIVATE_FLOOR },
+                { "private-floor-pid", required_argument, NULL, ARG_PRIVATE_FLOOR_PID },
+                { "set-bindings", required_argument, NULL, ARG_SET_BINDINGS },
+                { "listen", required_argument, NULL, ARG_LISTEN },
+                { "address", required_argument, NULL, ARG_ADDRESS },
+                { "transports", required_argument, NULL, ARG_TRANSPORTS },
                 {}
         };
         const char *verb;
@@ -1098,18 +1527,26 @@ int main(int argc, char **argv) {
                 case ARG_OPS: arg_ops = strtoul(optarg, NULL, 10); break;
                 case ARG_DAEMON_PID: arg_daemon_pid = (pid_t) strtol(optarg, NULL, 10); break;
                 case ARG_BUS_PID: arg_bus_pid = (pid_t) strtol(optarg, NULL, 10); break;
-                case ARG_FLOOR: {
-                        char *end = NULL;
-                        long pid = strtol(optarg, &end, 10);
-                        char proc[64];
+                case ARG_FLOOR:
+                case ARG_BROKER_FLOOR:
+                case ARG_PRIVATE_FLOOR_PID: {
+                        pid_t pid = running_pid(optarg);
 
-                        snprintf(proc, sizeof(proc), "/proc/%ld", pid);
-                        if (!end || *end || pid <= 0 || access(proc, F_OK) < 0)
-                                return fprintf(stderr, "--floor=%s: not the pid of a running floor-server\n", optarg), 2;
-                        arg_floor = true;
-                        arg_floor_pid = (pid_t) pid;
+                        if (pid <= 0)
+                                return fprintf(stderr, "%s: not the pid of a running floor-server\n", optarg), 2;
+                        *(c == ARG_FLOOR ? &arg_floor_pid : c == ARG_BROKER_FLOOR ? &arg_broker_floor_pid
+                                                                                   : &arg_private_floor_pid) = pid;
                         break;
                 }
+                case ARG_BROKER: arg_broker = optarg; break;
+                case ARG_BROKER_PID: arg_broker_pid = (pid_t) strtol(optarg, NULL, 10); break;
+                case ARG_BROKER_DAEMON_PID: arg_broker_daemon_pid = (pid_t) strtol(optarg, NULL, 10); break;
+                case ARG_PRIVATE: arg_private = optarg; break;
+                case ARG_PRIVATE_FLOOR: arg_private_floor = optarg; break;
+                case ARG_SET_BINDINGS: arg_set_bindings = strtoul(optarg, NULL, 10); break;
+                case ARG_LISTEN: arg_listen = optarg; break;
+                case ARG_ADDRESS: arg_address = optarg; break;
+                case ARG_TRANSPORTS: arg_transports = optarg; break;
                 case ARG_MAX_RSS: arg_max_rss_growth_kib = strtol(optarg, NULL, 10); break;
                 case ARG_P99: arg_max_p99_ms = strtod(optarg, NULL); break;
                 case ARG_ROUNDS: arg_rounds = strtoul(optarg, NULL, 10); break;

@@ -3,10 +3,11 @@
  * bus round trip), AddBinding x N one call each, SetBindings of M bindings
  * in one call (new set, the same set again, another set) and ListBindings
  * of them. Talks to whatever daemon owns org.netnslink1 on the system bus
- * (bench-steer-dbus.sh starts a private one); the link must exist and run
- * builtin:steer.
+ * (bench-steer-dbus.sh starts a private one), or with --private=PATH to the
+ * daemon's private socket (a direct connection, no bus daemon between); the
+ * link must exist and run builtin:steer.
  *
- *   bench-steer-dbus NETNS LINK [N_ADD [N_SET]]
+ *   bench-steer-dbus [--private=PATH] NETNS LINK [N_ADD [N_SET]]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,32 +15,15 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
+#include "../common/bench-bindings.h"
 #include "../common/bench-util.h"
+#include "bus-connect.h"
 
 #define IFACE "org.netnslink1.Steering"
 
-typedef struct Binding {
-        const char *protocol;
-        char prefix[48];
-        uint16_t port;
-        char label[16];
-} Binding;
-
-/* Distinct bindings: binding i is 10.x.y.0/24 or fd00:x:y::/48 of i, with a
- * random port and one of 16 labels; salt makes another set. */
-static void make_bindings(Binding *b, size_t n, unsigned salt) {
-        for (size_t i = 0; i < n; i++) {
-                uint32_t k = (uint32_t) i * 2654435761U + salt;   /* a bijection on 32 bits */
-                b[i].protocol = bench_rnd() & 1 ? "tcp" : "udp";
-                if (i & 1)
-                        snprintf(b[i].prefix, sizeof(b[i].prefix), "fd00:%x:%x::/48", k >> 16, k & 0xffff);
-                else
-                        snprintf(b[i].prefix, sizeof(b[i].prefix), "%u.%u.%u.0/24", 1 + (k >> 24) % 223,
-                                 (k >> 16) & 0xff, (k >> 8) & 0xff);
-                b[i].port = (uint16_t) bench_rnd();
-                snprintf(b[i].label, sizeof(b[i].label), "label%u", bench_rnd() % 16);
-        }
-}
+/* The daemon's name on the bus; NULL on a direct connection to its private
+ * socket (--private=PATH), where the daemon is the peer. */
+static const char *arg_dest = "org.netnslink1";
 
 static int fail(const char *what, sd_bus_error *e, int r) {
         fprintf(stderr, "%s failed: %s\n", what, e && sd_bus_error_is_set(e) ? e->message : strerror(-r));
@@ -47,22 +31,14 @@ static int fail(const char *what, sd_bus_error *e, int r) {
         return EXIT_FAILURE;
 }
 
-static int set_bindings(sd_bus *bus, const char *netns, const char *link, const Binding *b, size_t n,
+static int set_bindings(sd_bus *bus, const char *netns, const char *link, const BenchBinding *b, size_t n,
                         double *ret_s, unsigned *added, unsigned *removed) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         double t0;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, "org.netnslink1", "/org/netnslink1", IFACE, "SetBindings");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", netns, link);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(ssqs)");
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                r = sd_bus_message_append(m, "(ssqs)", b[i].protocol, b[i].prefix, b[i].port, b[i].label);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+        r = bench_set_bindings_message(bus, arg_dest, netns, link, b, n, &m);
         if (r < 0)
                 return r;
         /* Timed from the send: building the message is the client's cost. */
@@ -97,29 +73,36 @@ int main(int argc, char *argv[]) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus *bus = NULL;
         size_t n_add = 10000, n_set = 100000;
-        Binding *b;
+        BenchBinding *b;
         unsigned added, removed;
+        const char *private_path = NULL;
         double t0, ping, s;
         int r;
 
+        if (argc > 1 && strncmp(argv[1], "--private=", 10) == 0) {
+                private_path = argv[1] + 10;
+                arg_dest = NULL;
+                argv++, argc--;
+        }
         if (argc < 3) {
-                fprintf(stderr, "usage: bench-steer-dbus NETNS LINK [N_ADD [N_SET]]\n");
+                fprintf(stderr, "usage: bench-steer-dbus [--private=PATH] NETNS LINK [N_ADD [N_SET]]\n");
                 return EXIT_FAILURE;
         }
         if (argc > 3)
                 n_add = strtoul(argv[3], NULL, 10);
         if (argc > 4)
                 n_set = strtoul(argv[4], NULL, 10);
-        r = sd_bus_open_system(&bus);
+        r = private_path ? nl_bus_open_direct(private_path, &bus) : sd_bus_open_system(&bus);
         if (r < 0)
-                return fail("connect to the system bus", NULL, r);
+                return fail(private_path ? "connect to the private socket" : "connect to the system bus", NULL, r);
+        printf("through %s\n", private_path ? private_path : "the system bus");
         b = calloc(n_add > n_set ? n_add : n_set, sizeof(*b));
         if (!b)
                 return EXIT_FAILURE;
 
         t0 = bench_now_s();
         for (int i = 0; i < 1000; i++) {
-                r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", "org.freedesktop.DBus.Peer", "Ping",
+                r = sd_bus_call_method(bus, arg_dest, "/org/netnslink1", "org.freedesktop.DBus.Peer", "Ping",
                                        &e, NULL, "");
                 if (r < 0)
                         return fail("Ping", &e, r);
@@ -127,10 +110,10 @@ int main(int argc, char *argv[]) {
         ping = (bench_now_s() - t0) / 1000;
         printf("Peer.Ping (bus round trip floor)     %8.1f us per call\n", ping * 1e6);
 
-        make_bindings(b, n_add, 0);
+        bench_make_bindings(b, n_add, 0);
         t0 = bench_now_s();
         for (size_t i = 0; i < n_add; i++) {
-                r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", IFACE, "AddBinding", &e, NULL,
+                r = sd_bus_call_method(bus, arg_dest, "/org/netnslink1", IFACE, "AddBinding", &e, NULL,
                                        "ssssqs", argv[1], argv[2], b[i].protocol, b[i].prefix, b[i].port,
                                        b[i].label);
                 if (r < 0)
@@ -140,7 +123,7 @@ int main(int argc, char *argv[]) {
         printf("AddBinding x %zu                  %8.3f s  (%.1f us per call, %.1fx Ping)\n", n_add, s,
                s / (double) n_add * 1e6, s / (double) n_add / ping);
 
-        make_bindings(b, n_set, 0x5bd1e995);
+        bench_make_bindings(b, n_set, 0x5bd1e995);
         if (set_bindings(bus, argv[1], argv[2], b, n_set, &s, &added, &removed) < 0)
                 return EXIT_FAILURE;
         printf("SetBindings of %zu (new set)      %8.3f s  (+%u -%u)\n", n_set, s, added, removed);
@@ -151,7 +134,7 @@ int main(int argc, char *argv[]) {
         t0 = bench_now_s();
         {
                 sd_bus_message *reply = NULL;
-                r = sd_bus_call_method(bus, "org.netnslink1", "/org/netnslink1", IFACE, "ListBindings", &e, &reply,
+                r = sd_bus_call_method(bus, arg_dest, "/org/netnslink1", IFACE, "ListBindings", &e, &reply,
                                        "ss", argv[1], argv[2]);
                 if (r < 0)
                         return fail("ListBindings", &e, r);
@@ -159,7 +142,7 @@ int main(int argc, char *argv[]) {
         }
         printf("ListBindings of %zu               %8.3f s\n", n_set, bench_now_s() - t0);
 
-        make_bindings(b, n_set, 0x1b873593);
+        bench_make_bindings(b, n_set, 0x1b873593);
         if (set_bindings(bus, argv[1], argv[2], b, n_set, &s, &added, &removed) < 0)
                 return EXIT_FAILURE;
         printf("SetBindings of %zu (another set)  %8.3f s  (+%u -%u)\n", n_set, s, added, removed);

@@ -29,6 +29,7 @@
  * with 10,000 links spends about a millisecond a second on it; a stop
  * sweeps them all, so that no link vanishes unsaid.
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -298,20 +299,39 @@ static int pin_root_probe(const char *root, dev_t *ret_dev) {
         struct statfs sfs;
         struct stat st;
 
-        if (statfs(root, &sfs) < 0 && errno == ENOENT) {
+        if (statfs(root, &sfs) < 0) {
+                if (errno != ENOENT)
+                        return 0;
                 /* A new bpffs mounted where the old was: its folder first. */
                 snprintf(parent, sizeof(parent), "%s", root);
                 slash = strrchr(parent, '/');
                 if (!slash || slash == parent)
                         return 0;
                 *slash = 0;
-                if (statfs(parent, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC || nl_mkdir_p(root, 0700) < 0)
+                if (statfs(parent, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC || nl_mkdir_p(root, 0700) < 0 ||
+                    statfs(root, &sfs) < 0)
                         return 0;
         }
-        if (statfs(root, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC || stat(root, &st) < 0)
+        if (sfs.f_type != BPF_FS_MAGIC || stat(root, &st) < 0)
                 return 0;
         *ret_dev = st.st_dev;
         return 1;
+}
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+
+/* The unique id of the mount root is on (Linux 6.8), or 0 if the kernel
+ * tells none. The kernel never gives one mount's to another, so root on
+ * the mount a probe found to be bpffs is on bpffs still: one call where a
+ * probe makes three, before every change. */
+static uint64_t pin_root_mount(const char *root) {
+        struct statx stx;
+
+        if (statx(AT_FDCWD, root, 0, STATX_MNT_ID_UNIQUE, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID_UNIQUE))
+                return 0;
+        return stx.stx_mnt_id;
 }
 
 static void pin_root_lost(Manager *m) {
@@ -340,9 +360,14 @@ static void pin_root_back(Manager *m, dev_t dev) {
 /* Notices the pin root going and coming back. Returns whether it is a
  * bpffs mount now. */
 static bool pin_root_check(Manager *m) {
+        const char *root = nl_pin_store_root(m->store);
+        uint64_t mount = pin_root_mount(root);
         dev_t dev = 0;
 
-        if (!pin_root_probe(nl_pin_store_root(m->store), &dev)) {
+        if (mount != 0 && mount == m->pin_root_mount && !m->pin_root_lost)
+                return true;
+        m->pin_root_mount = 0;
+        if (!pin_root_probe(root, &dev)) {
                 if (!m->pin_root_lost)
                         pin_root_lost(m);
                 return false;
@@ -350,6 +375,10 @@ static bool pin_root_check(Manager *m) {
         /* Back, or another bpffs at once: the pins there are not ours. */
         if (m->pin_root_lost || dev != m->pin_root_dev)
                 pin_root_back(m, dev);
+        /* Trusted from now on only if the probe saw that very mount: the
+         * same before and after it. */
+        if (mount != 0 && pin_root_mount(root) == mount)
+                m->pin_root_mount = mount;
         return true;
 }
 

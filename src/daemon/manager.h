@@ -123,6 +123,7 @@ struct Manager {
         /* drift.c */
         bool pin_root_lost;         /* the pin root is not a bpffs mount now */
         dev_t pin_root_dev;         /* the bpffs it was on when last seen */
+        uint64_t pin_root_mount;    /* the unique id of that bpffs mount, 0 if not known */
         size_t drift_cursor;        /* where the next sweep of links starts */
 };
 

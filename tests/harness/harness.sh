@@ -121,13 +121,15 @@ mount_pins() {
 }
 
 # start_daemon [ENV=VAL...]: starts netnslinkd and waits until it owns its
-# name. Its log goes to $T/daemon.log. NLD_EXTRA: one more daemon option;
-# by default a configuration root of the test's own with no files, so that
-# no test applies the host's /etc/netnslink/links.d (empty: no option, for
-# a release that knows no --config-root).
+# name. Its log goes to $T/daemon.log. NLD_LOG_LEVEL: its log level (debug
+# unless set; the benches use info, what a production daemon pays).
+# NLD_EXTRA: one more daemon option; by default a configuration root of the
+# test's own with no files, so that no test applies the host's
+# /etc/netnslink/links.d (empty: no option, for a release that knows no
+# --config-root).
 start_daemon() {
         daemon_died_check
-        env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level=debug ${NLD_EXTRA:+"$NLD_EXTRA"} \
+        env "$@" "$NLD" --pin-root="$PIN_ROOT" --log-level="${NLD_LOG_LEVEL:-debug}" ${NLD_EXTRA:+"$NLD_EXTRA"} \
                 ${NLD_PRIVATE:+"$NLD_PRIVATE"} >>"$T/daemon.log" 2>&1 &
         DAEMON_PID=$!
         for _ in $(seq 200); do
