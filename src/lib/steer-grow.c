@@ -103,42 +103,61 @@ int steer_retry_grown(NlSteer *s, int r, NlError *e) {
         return g;
 }
 
-/* The live generation, its destinations (same ids: the shared sockets map
- * is keyed by them) and counters, written into the new maps t, which no
- * program runs yet. */
-static int copy_state(NlSteer *s, NlSteer *t) {
+/* The destinations in use, with their counters, written into t (same
+ * ids: the shared sockets map is keyed by them), in a batch per map. */
+static int copy_dests(NlSteer *s, NlSteer *t) {
         _cleanup_free_ struct steer_dest *d = calloc(s->max_dests, sizeof(*d));
-        _cleanup_free_ struct steer_dest_stats *st = NULL;
+        _cleanup_free_ struct steer_dest *out = calloc(s->max_dests, sizeof(*out));
+        _cleanup_free_ struct steer_dest_key *keys = calloc(s->max_dests, sizeof(*keys));
+        _cleanup_free_ uint32_t *ids = calloc(s->max_dests, sizeof(*ids));
+        _cleanup_free_ char *stats = NULL;
         int ncpu = libbpf_num_possible_cpus();
-        BindingSet set = {};
-        Regions g = {};
-        Built b = {};
-        struct steer_config c;
+        size_t vsz, n = 0;
+        MapDump all = {};
         int r;
 
         if (ncpu < 0)
                 return ncpu;
-        st = calloc((size_t) ncpu, sizeof(*st));
-        if (!d || !st)
+        vsz = (size_t) ncpu * sizeof(struct steer_dest_stats);
+        stats = malloc(s->max_dests * vsz);
+        if (!d || !out || !keys || !ids || !stats)
                 return -ENOMEM;
         r = dests_load(s, d);
-        for (uint32_t id = 1; r >= 0 && id < s->max_dests; id++) {
-                struct steer_dest_key k;
+        if (r >= 0)
+                r = map_dump(steer_fd(s, dest_stats), sizeof(uint32_t), vsz, &all);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < all.n; i++) {
+                uint32_t id = ((uint32_t *) all.keys)[i];
 
-                if (!d[id].in_use)
+                if (id == 0 || id >= s->max_dests || !d[id].in_use)
                         continue;
-                memset(&k, 0, sizeof(k));
-                snprintf(k.label, sizeof(k.label), "%s", d[id].label);
-                k.protocol = d[id].protocol;
-                k.family = d[id].family;
-                r = bpf_map_lookup_elem(steer_fd(s, dest_stats), &id, st);
-                if (r >= 0)
-                        r = bpf_map_update_elem(steer_fd(t, dest_stats), &id, st, BPF_ANY);
-                if (r >= 0)
-                        r = bpf_map_update_elem(steer_fd(t, dests), &id, &d[id], BPF_ANY);
-                if (r >= 0)
-                        r = bpf_map_update_elem(steer_fd(t, dest_ids), &k, &id, BPF_ANY);
+                ids[n] = id;
+                memcpy(stats + n * vsz, (char *) all.values + i * vsz, vsz);
+                snprintf(keys[n].label, sizeof(keys[n].label), "%s", d[id].label);
+                keys[n].protocol = d[id].protocol;
+                keys[n].family = d[id].family;
+                out[n] = d[id];
+                n++;
         }
+        map_dump_done(&all);
+        r = map_update_many(steer_fd(t, dest_stats), ids, stats, n);
+        if (r >= 0)
+                r = map_update_many(steer_fd(t, dests), ids, out, n);
+        if (r >= 0)
+                r = map_update_many(steer_fd(t, dest_ids), keys, ids, n);
+        return r;
+}
+
+/* The live generation, its destinations and counters, written into the
+ * new maps t, which no program runs yet. */
+static int copy_state(NlSteer *s, NlSteer *t) {
+        BindingSet set = {};
+        Built b = {};
+        struct steer_config c;
+        int r;
+
+        r = copy_dests(s, t);
         if (r >= 0)
                 r = cfg_get(s, &c);
         if (r >= 0)
@@ -150,14 +169,11 @@ static int copy_state(NlSteer *s, NlSteer *t) {
         if (r >= 0)
                 r = map_update_many(steer_fd(t, prefixes), b.pk, b.pv, b.np);
         if (r >= 0)
-                r = regions_alloc(t, &g);
-        if (r >= 0)
-                r = regions_rewrite(t, &g, set.b, set.n);
+                r = regions_fill(t, set.b, set.n);
         if (r >= 0)
                 r = cfg_put(t, &c);
         binding_set_done(&set);
         built_done(&b);
-        regions_done(&g);
         return r;
 }
 

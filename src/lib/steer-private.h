@@ -9,6 +9,7 @@
  *   steer-keys.c          bindings <-> prefix keys, their order
  *   steer-destinations.c  destination ids: made, counted, released, listed
  *   steer-regions.c       the region and port-length masks lookups narrow by
+ *   steer-region-cells.c  those masks through a SetBindings, entry by entry
  *   steer-bindings.c      one binding added or removed, a generation read
  *   steer-set-bindings.c  SetBindings: a whole set written beside and switched to
  *   steer-sockets.c       registering and unregistering sockets
@@ -119,22 +120,53 @@ int dests_make(NlSteer *s, const DestPlan *p, NlError *e);
 /* steer-regions.c */
 int regions_mark(NlSteer *s, const NlSteerBinding *b);
 
-/* The regions and the port masks: written together, read together. */
+/* The regions and the port masks: written together, read together. What
+ * the maps hold is kept beside (live) once known, so that a write sends
+ * only the entries that differ: at the top tiers the arrays have 65,536
+ * entries each, and writing them whole took most of a SetBindings. */
 typedef struct Regions {
-        struct steer_region4 *v4;
-        struct steer_region6 *v6;
-        struct steer_portlens *pl;
+        struct steer_region4 *v4, *live_v4;
+        struct steer_region6 *v6, *live_v6;
+        struct steer_portlens *pl, *live_pl;
+        bool live_known;        /* false: the next write sends every entry */
         uint32_t *keys;
         uint32_t region_bits, nregions, nports;
 } Regions;
 
 void regions_done(Regions *g);
-int regions_alloc(NlSteer *s, Regions *g);
+/* live_known: the maps are known to be all zero (new maps). */
+int regions_alloc(NlSteer *s, Regions *g, bool live_known);
 void regions_add(Regions *g, const NlSteerBinding *b);
 int regions_read(NlSteer *s, Regions *g);
-int regions_write(NlSteer *s, const Regions *g);
+int regions_write(NlSteer *s, Regions *g);
 /* The regions of exactly the bindings b (g: allocated, any content). */
 int regions_rewrite(NlSteer *s, Regions *g, const NlSteerBinding *b, size_t n);
+/* The regions, of region_bits bits, that a prefix of len bits covers. */
+void region_range(uint32_t bits, const uint8_t *addr, uint8_t len, uint32_t *first, uint32_t *count);
+
+/* steer-region-cells.c: the masks through a SetBindings. */
+typedef struct RegionCells {
+        struct RegionCell *c;
+        size_t n;
+} RegionCells;
+
+typedef struct RegionsChange {
+        bool few;               /* by cells (few entries touched), else whole arrays in g */
+        RegionCells cells;
+        Regions g;
+} RegionsChange;
+
+void regions_change_done(RegionsChange *rc);
+/* Adds the bits of the bindings add to the maps, beside those of live (the
+ * set lookups use now). */
+int regions_widen(NlSteer *s, RegionsChange *rc, const NlSteerBinding *add, size_t n_add,
+                  const NlSteerBinding *live, size_t n_live);
+/* After regions_widen: the masks made those of exactly keep, in every
+ * entry keep or drop (the other set) touches. */
+int regions_settle(NlSteer *s, RegionsChange *rc, const NlSteerBinding *keep, size_t nk,
+                   const NlSteerBinding *drop, size_t nd);
+/* The masks of the bindings b written into new maps (all zero). */
+int regions_fill(NlSteer *s, const NlSteerBinding *b, size_t n);
 
 /* steer-bindings.c */
 _printf_(4, 5) int maps_full(NlSteer *s, NlError *e, int r, const char *what, ...);

@@ -125,7 +125,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                       SteerNeed *need, NlError *e) {
         BindingSet old = {}, stale = {};
         DestPlan plan = {};
-        Regions g = {};
+        RegionsChange g = {};
         Built t = {};
         struct steer_config c;
         unsigned added, removed;
@@ -162,7 +162,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                 goto finish;
         diff_sets(&old, nb, nd, m, &added, &removed);
         r = build_gen(nb, nd, m, ng, &c.next_prefix_id, &t);
-        if (r < 0 || (r = regions_alloc(s, &g)) < 0) {
+        if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
                 goto finish;
         }
@@ -181,13 +181,8 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                 goto undo;
         /* Lookups still on the old generation need its lengths, the new
          * one needs its own: the union, until the switch is done. */
-        r = regions_read(s, &g);
-        if (r >= 0) {
-                for (size_t i = 0; i < m; i++)
-                        regions_add(&g, &nb[i]);
-                widened = true;
-                r = regions_write(s, &g);
-        }
+        widened = true;
+        r = regions_widen(s, &g, nb, m, old.b, old.n);
         if (r >= 0)
                 r = map_update_many(steer_fd(s, ports), t.ok, t.ov, t.no);
         if (r >= 0)
@@ -212,7 +207,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         }
         (void) map_delete_many(steer_fd(s, ports), old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
         (void) map_delete_many(steer_fd(s, prefixes), old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
-        (void) regions_rewrite(s, &g, nb, m);
+        (void) regions_settle(s, &g, nb, m, old.b, old.n);
         r = refs_recount(s, nd, m);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot count destination references: %m");
@@ -229,12 +224,12 @@ undo:
         (void) map_delete_many(steer_fd(s, ports), t.ok, sizeof(*t.ok), t.no);
         (void) map_delete_many(steer_fd(s, prefixes), t.pk, sizeof(*t.pk), t.np);
         if (widened)
-                (void) regions_rewrite(s, &g, old.b, old.n);
+                (void) regions_settle(s, &g, old.b, old.n, nb, m);
         dests_unmake(s, &plan);
 finish:
         binding_set_done(&old);
         built_done(&t);
-        regions_done(&g);
+        regions_change_done(&g);
         dest_plan_done(&plan);
         return r;
 }
