@@ -125,7 +125,8 @@ int steering_remove_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *
         return r;
 }
 
-int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerChanges *c, NlError *e) {
+int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerChanges *c, unsigned *ret_tier,
+                          NlError *e) {
         _cleanup_free_ NlSteerBinding *b = NULL;
         int r;
 
@@ -138,8 +139,8 @@ int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, N
                 if (r < 0)
                         return nl_error_prefix(e, r, "Binding %zu", i);
         }
-        r = nl_steer_set_bindings(t->steer, b, n, c, e);
-        if (r < 0)
+        r = nl_steer_set_bindings_or_tier(t->steer, b, n, c, ret_tier, e);
+        if (r != 0)
                 return r;
         /* What the link holds now: a binding the request named twice is one. */
         log_info("Steering %s/%s: replaced the bindings: %u now, %u added, %u removed", t->link->netns,

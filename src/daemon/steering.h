@@ -21,6 +21,8 @@
  * for one link. A link is recognised by its kernel link id, which a detach
  * and attach under the same name changes; a detached link's maps stay open
  * only until the next call names another link. */
+typedef struct SteerGrowJob SteerGrowJob;
+
 typedef struct Steering {
         char key[128];
         uint32_t link_id;
@@ -28,6 +30,8 @@ typedef struct Steering {
         /* The link the open maps may grow for (steer-maps.h), set by each
          * steering_open: one call at a time. */
         SteerGrowCtx grow;
+        /* Growths under way for SetBindings calls (steer-growing.h). */
+        struct SteerGrowJob *growing;
 } Steering;
 
 /* Closes the maps kept open. */
@@ -60,7 +64,10 @@ typedef struct SteerBindingArgs {
 int steering_add_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e);
 /* a->label is not used. */
 int steering_remove_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e);
-/* Replaces every binding with the n given; c says what changed. */
-int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerChanges *c, NlError *e);
+/* Replaces every binding with the n given; c says what changed. Returns 1
+ * with *ret_tier if the link must move to the maps of that tier first
+ * (nothing written: steer-growing.h does it, then the call again). */
+int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerChanges *c, unsigned *ret_tier,
+                          NlError *e);
 int steering_register_socket(SteerTarget *t, const char *label, int fd, NlError *e);
 int steering_unregister_socket(SteerTarget *t, const char *label, NlError *e);

@@ -73,16 +73,21 @@ void steer_reach(NlSteer *s, SteerNeed *ret) {
         ret->dests = max_size(ret->dests, top->dests);
 }
 
-int steer_grow_for(NlSteer *s, const SteerNeed *need, NlError *e) {
-        unsigned cur, want;
-        int r;
+unsigned steer_tier_for(NlSteer *s, const SteerNeed *need) {
+        unsigned want;
 
         if (s->link_fd < 0)
-                return 0;
-        cur = nl_steer_tier(s);
-        for (want = cur + 1; want < STEER_TIERS; want++)
+                return STEER_TIERS;
+        for (want = nl_steer_tier(s) + 1; want < STEER_TIERS; want++)
                 if (!need || tier_holds(&tiers[want], need))
                         break;
+        return want;
+}
+
+int steer_grow_for(NlSteer *s, const SteerNeed *need, NlError *e) {
+        unsigned want = steer_tier_for(s, need);
+        int r;
+
         if (want >= STEER_TIERS)
                 return 0;
         r = nl_steer_grow(s, want, e);
@@ -204,11 +209,8 @@ static int move_pins(const char *map_dir) {
         return steer_map_names(move_pin, (void *) map_dir);
 }
 
-int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
-        _cleanup_(nl_prog_cache_freep) NlProgCache *cache = NULL;
-        _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
-        _cleanup_(nl_steer_closep) NlSteer *t = NULL;
-        char dir[4096], path[4096];
+int nl_steer_grow_begin(NlSteer *s, unsigned tier, char *dir, size_t size, uint32_t *ret_prog_id, NlError *e) {
+        char path[4096];
         NlLinkInfo li;
         int r;
 
@@ -219,7 +221,7 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
         r = nl_link_get_info(s->link_fd, false, &li);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the steer link: %m");
-        if (grow_path(s->map_dir, NULL, dir, sizeof(dir)) < 0 || grow_path(s->map_dir, "sockets", path, sizeof(path)) < 0)
+        if (grow_path(s->map_dir, NULL, dir, size) < 0 || grow_path(s->map_dir, "sockets", path, sizeof(path)) < 0)
                 return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Steer map folder path too long");
 
         /* Step 1. What an earlier growth left is no map of the link's (the
@@ -231,17 +233,30 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot create %s: %m", dir);
         r = bpf_obj_pin(steer_fd(s, sockets), path);
         if (r < 0) {
-                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot pin the sockets map in %s: %m", dir);
-                goto fail;
+                nl_steer_grow_abort(s);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot pin the sockets map in %s: %m", dir);
         }
-        cache = nl_prog_cache_new();
-        if (!cache) {
-                r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-                goto fail;
-        }
-        r = nl_builtin_load_steer(cache, dir, NL_MAPS_PIN, tier, &prog, e);
-        if (r >= 0)
-                r = nl_steer_open(dir, &t, e);
+        *ret_prog_id = li.prog_id;
+        return 0;
+}
+
+void nl_steer_grow_abort(NlSteer *s) {
+        char dir[4096];
+
+        if (grow_path(s->map_dir, NULL, dir, sizeof(dir)) >= 0)
+                (void) nl_pin_rm_rf(dir);
+}
+
+int nl_steer_grow_finish(NlSteer *s, int prog_fd, uint32_t prog_id, NlError *e) {
+        _cleanup_(nl_steer_closep) NlSteer *t = NULL;
+        char dir[4096];
+        int r;
+
+        if (s->link_fd < 0)
+                return nl_error_set(e, NL_ERR_FAILED, -EBADF, "The steer maps have no link to grow");
+        if (grow_path(s->map_dir, NULL, dir, sizeof(dir)) < 0)
+                return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Steer map folder path too long");
+        r = nl_steer_open(dir, &t, e);
         if (r < 0)
                 goto fail;
         r = copy_state(s, t);
@@ -250,14 +265,14 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
                 goto fail;
         }
         if (s->hook) {
-                r = s->hook(nl_program_fd(prog), false, s->hook_data, e);
+                r = s->hook(prog_fd, false, s->hook_data, e);
                 if (r < 0)
                         goto fail;
         }
         nl_crash_point("steer-grow-before-swap");
 
         /* Step 2: only from the program this link ran when it was read. */
-        r = nl_link_replace(s->link_fd, nl_program_fd(prog), li.prog_id, e);
+        r = nl_link_replace(s->link_fd, prog_fd, prog_id, e);
         if (r < 0)
                 goto fail;
         nl_crash_point("steer-grow-after-swap");
@@ -268,7 +283,7 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
         steer_swap_maps(s, t);
         (void) wait_for_lookups();
         if (s->hook) {
-                r = s->hook(nl_program_fd(prog), true, s->hook_data, e);
+                r = s->hook(prog_fd, true, s->hook_data, e);
                 if (r < 0)
                         return r;
         }
@@ -279,8 +294,7 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
         if (r < 0) {
                 uint32_t id;
 
-                if (nl_prog_fd_describe(nl_program_fd(prog), &id, NULL, NULL) < 0 ||
-                    nl_steer_repair_pins(s->map_dir, id, NULL) < 0)
+                if (nl_prog_fd_describe(prog_fd, &id, NULL, NULL) < 0 || nl_steer_repair_pins(s->map_dir, id, NULL) < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Grown, but cannot move the new map pins to %s: %m",
                                             s->map_dir);
         }
@@ -289,9 +303,31 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
 
 fail:
         t = nl_steer_close(t);
-        prog = nl_program_unref(prog);
         (void) nl_pin_rm_rf(dir);
         return r;
+}
+
+int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
+        _cleanup_(nl_prog_cache_freep) NlProgCache *cache = NULL;
+        _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
+        char dir[4096];
+        uint32_t prog_id;
+        int r;
+
+        r = nl_steer_grow_begin(s, tier, dir, sizeof(dir), &prog_id, e);
+        if (r < 0)
+                return r;
+        cache = nl_prog_cache_new();
+        if (!cache) {
+                nl_steer_grow_abort(s);
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+        r = nl_builtin_load_steer(cache, dir, NL_MAPS_PIN, tier, &prog, e);
+        if (r < 0) {
+                nl_steer_grow_abort(s);
+                return r;
+        }
+        return nl_steer_grow_finish(s, nl_program_fd(prog), prog_id, e);
 }
 
 /* The pin dir/name made that of map_fd, replacing another atomically. */

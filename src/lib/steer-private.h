@@ -206,6 +206,9 @@ typedef struct SteerNeed {
         size_t prefixes, overflow, dests;
 } SteerNeed;
 
+/* The tier that holds need (NULL: the next), STEER_TIERS if none or the
+ * link cannot grow. */
+unsigned steer_tier_for(NlSteer *s, const SteerNeed *need);
 /* After a change was refused for want of room: 1 if the link was moved to
  * maps that hold need (NULL: to the next tier) and the change should be
  * tried again, 0 if it cannot grow (the refusal stands), or an error. */

@@ -67,7 +67,8 @@ static bool holds(NlSteer *s, const SteerNeed *need) {
 static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
                       SteerNeed *need, NlError *e);
 
-int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret, NlError *e) {
+int nl_steer_set_bindings_or_tier(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret,
+                                  unsigned *ret_tier, NlError *e) {
         _cleanup_free_ NlSteerBinding *nb = NULL;
         _cleanup_free_ uint16_t *nd = NULL;
         SteerNeed need;
@@ -103,19 +104,29 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
                 nb[m++] = nb[i];
         }
 
-        /* A set the link's maps cannot hold, but a larger tier's can,
-         * moves the link to those first (steer-grow.c), then is written
-         * there as any other. */
         r = set_sorted(s, nb, m, nd, ret, &need, e);
         if (r != 1)
                 return r;
-        r = steer_grow_for(s, &need, e);
+        *ret_tier = steer_tier_for(s, &need);
+        if (*ret_tier >= STEER_TIERS)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOSPC, "No steer tier holds the set");
+        return 1;
+}
+
+int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret, NlError *e) {
+        unsigned tier;
+        int r;
+
+        /* A set the link's maps cannot hold, but a larger tier's can,
+         * moves the link to those first (steer-grow.c), then is written
+         * there as any other. */
+        r = nl_steer_set_bindings_or_tier(s, in, n, ret, &tier, e);
+        if (r != 1)
+                return r;
+        r = nl_steer_grow(s, tier, e);
         if (r < 0)
                 return r;
-        if (r > 0)
-                r = set_sorted(s, nb, m, nd, ret, &need, e);
-        else
-                r = 1;          /* no tier holds it */
+        r = nl_steer_set_bindings_or_tier(s, in, n, ret, &tier, e);
         return r == 1 ? nl_error_set(e, NL_ERR_FAILED, -ENOSPC, "No steer tier holds the set") : r;
 }
 
