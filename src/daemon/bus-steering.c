@@ -7,7 +7,7 @@
 #include "bus-parse.h"
 #include "bus-steering.h"
 #include "bus-util.h"
-#include "steer-growing.h"
+#include "steer-set-job.h"
 #include "steering.h"
 
 /* The first half of every handler: parse (bus-parse.c), then find the
@@ -23,10 +23,10 @@ static int open_call(sd_bus_message *msg, Context *c, SteeringMethod method, Ste
                 return r;
         r = steering_open(&c->steering, c->manager, call->netns, call->link, call->mutate, t, &e);
         if (r >= 0 && call->mutate)
-                r = steer_growing_check(&c->steering, msg, t, &e);
+                r = steer_set_job_check(&c->steering, msg, t, &e);
         if (r < 0) {
                 /* A SetBindings back from its growth whose link went. */
-                steer_growing_forget(&c->steering, msg);
+                steer_set_job_forget(&c->steering, msg);
                 return bus_reply_nl_error(error, &e, r);
         }
         return 0;
@@ -123,25 +123,18 @@ static int method_set_bindings(sd_bus_message *msg, void *userdata, sd_bus_error
         _cleanup_(steer_target_done) SteerTarget t = {};
         Context *ctx = userdata;
         NlSteerChanges c = {};
-        unsigned tier;
         NlError e = {};
         int r;
 
         r = open_call(msg, userdata, STEERING_SET_BINDINGS, &call, &t, error);
         if (r < 0)
                 return r;
-        /* Back from a growth (steer-growing.h): the link moves to its new
-         * maps now, and the set is written there. */
-        r = steer_growing_resume(&ctx->steering, msg, &t, &e);
-        if (r >= 0)
-                r = steering_set_bindings(&t, call.bindings, call.n, &c, &tier, &e);
-        if (r == 1)
-                /* It waits, the loop serving on, for the larger program. */
-                r = steer_growing_start(&ctx->steering, msg, &t, tier, &e);
+        /* Off the loop, in steps; the call runs again after each. */
+        r = steer_set_job_run(&ctx->steering, msg, &t, call.bindings, call.n, &c, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         if (r == 1)
-                return 1;
+                return 1;       /* no reply yet */
         return sd_bus_reply_method_return(msg, "a{sv}", 3, "added", "u", c.added, "removed", "u", c.removed,
                                           "total", "u", c.total);
 }

@@ -2,7 +2,7 @@
 #include "bus-creds.h"
 #include "bus-signals.h"
 #include "context.h"
-#include "steer-growing.h"
+#include "steer-set-job.h"
 
 void context_init(Context *c, Manager *m, sd_bus *bus) {
         *c = (Context) { .manager = m, .bus = bus };
@@ -13,7 +13,7 @@ void context_done(Context *c) {
         if (c->bus)
                 bus_signals_flush(c);
         bus_creds_forget(c);
-        steer_growing_drop(&c->steering);
+        steer_set_job_drop(&c->steering);
         steering_done(&c->steering);
         if (c->manager && c->manager->userdata == c)
                 c->manager->userdata = NULL;

@@ -21,7 +21,7 @@
  * for one link. A link is recognised by its kernel link id, which a detach
  * and attach under the same name changes; a detached link's maps stay open
  * only until the next call names another link. */
-typedef struct SteerGrowJob SteerGrowJob;
+typedef struct SteerSetJob SteerSetJob;
 
 typedef struct Steering {
         char key[128];
@@ -30,8 +30,8 @@ typedef struct Steering {
         /* The link the open maps may grow for (steer-maps.h), set by each
          * steering_open: one call at a time. */
         SteerGrowCtx grow;
-        /* Growths under way for SetBindings calls (steer-growing.h). */
-        struct SteerGrowJob *growing;
+        /* SetBindings calls under way (steer-set-job.h). */
+        struct SteerSetJob *jobs;
 } Steering;
 
 /* Closes the maps kept open. */
@@ -52,6 +52,8 @@ int steering_open(Steering *s, Manager *m, const char *netns, const char *name, 
                   NlError *e);
 /* Closes the target's maps unless they are the ones kept open. */
 void steer_target_done(SteerTarget *t);
+/* The target's maps, the caller's now (no longer kept open here). */
+NlSteer *steer_target_take(SteerTarget *t);
 
 /* One binding as a caller wrote it, not parsed yet. */
 typedef struct SteerBindingArgs {
@@ -64,10 +66,9 @@ typedef struct SteerBindingArgs {
 int steering_add_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e);
 /* a->label is not used. */
 int steering_remove_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e);
-/* Replaces every binding with the n given; c says what changed. Returns 1
- * with *ret_tier if the link must move to the maps of that tier first
- * (nothing written: steer-growing.h does it, then the call again). */
-int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerChanges *c, unsigned *ret_tier,
-                          NlError *e);
+/* SetBindings (written by steer-set-job.c): the n bindings parsed into
+ * *ret (free it), and the line said when they replaced the link's. */
+int steering_parse_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerBinding **ret, NlError *e);
+void steering_log_set(const SteerTarget *t, const NlSteerChanges *c);
 int steering_register_socket(SteerTarget *t, const char *label, int fd, NlError *e);
 int steering_unregister_socket(SteerTarget *t, const char *label, NlError *e);
