@@ -109,6 +109,16 @@ static void job_rerun(SteerSetJob *j) {
         job_free(j);
 }
 
+/* The step's end, heard on the loop: fd becomes readable. */
+static int job_watch(SteerSetJob *j, int fd, sd_event_io_handler_t fn, const char *what, NlError *e) {
+        int r = sd_event_add_io(sd_bus_get_event(sd_bus_message_get_bus(j->msg)), &j->io, fd, EPOLLIN, fn, j);
+
+        if (r < 0)
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot watch the %s: %m", what);
+        (void) sd_event_source_set_description(j->io, what);
+        return 0;
+}
+
 /* ---- the set, by a thread ------------------------------------------------ */
 
 static void *write_set(void *userdata) {
@@ -135,7 +145,6 @@ static int on_written(sd_event_source *src, int fd, uint32_t revents, void *user
 }
 
 static int start_writing(SteerSetJob *j, SteerTarget *t, NlError *e) {
-        sd_event *event = sd_bus_get_event(sd_bus_message_get_bus(j->msg));
         int r;
 
         /* The thread's alone: no other call closes or uses them. */
@@ -143,10 +152,9 @@ static int start_writing(SteerSetJob *j, SteerTarget *t, NlError *e) {
         j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (j->efd < 0)
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot make an eventfd: %m");
-        r = sd_event_add_io(event, &j->io, j->efd, EPOLLIN, on_written, j);
+        r = job_watch(j, j->efd, on_written, "SetBindings thread", e);
         if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot watch the SetBindings thread: %m");
-        (void) sd_event_source_set_description(j->io, "steer-set");
+                return r;
         r = -pthread_create(&j->thread, NULL, write_set, j);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot start the SetBindings thread: %m");
@@ -181,7 +189,6 @@ static int on_loaded(sd_event_source *src, int fd, uint32_t revents, void *userd
 }
 
 static int start_loading(SteerSetJob *j, SteerTarget *t, NlError *e) {
-        sd_event *event = sd_bus_get_event(sd_bus_message_get_bus(j->msg));
         int r;
 
         r = nl_steer_grow_begin(t->steer, j->tier, j->dir, sizeof(j->dir), &j->prog_id, e);
@@ -191,10 +198,9 @@ static int start_loading(SteerSetJob *j, SteerTarget *t, NlError *e) {
         r = nl_load_child_start(load_grown, j, -EBADF, &j->pid, &j->sock, e);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(event, &j->io, j->sock, EPOLLIN, on_loaded, j);
+        r = job_watch(j, j->sock, on_loaded, "steer growth's load", e);
         if (r < 0)
-                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot watch the growth's load: %m");
-        (void) sd_event_source_set_description(j->io, "steer-grow");
+                return r;
         j->state = JOB_LOADING;
         log_info("Steering %s/%s: moving the link to larger maps (tier %u) for a SetBindings; the program loads "
                  "in process %d", t->link->netns, j->name, j->tier, (int) j->pid);

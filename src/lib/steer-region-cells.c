@@ -62,17 +62,13 @@ static size_t cells_bound(NlSteer *s, const NlSteerBinding *b, size_t n) {
         return bound;
 }
 
+/* The bit of b's length in the cell's value: an IPv4 length in the first
+ * word (steer_region4.lens, steer_portlens.v4), an IPv6 one in the three
+ * after (steer_region6.lens) or after v4 (steer_portlens.v6). */
 static void cell_bits(RegionCell *c, const NlSteerBinding *b) {
-        uint64_t bit = 1ULL << (b->prefixlen % 64);
+        size_t w = b->family == AF_INET ? 0 : b->prefixlen / 64 + (c->map == CELL_PORTS);
 
-        if (c->map == CELL_V4)
-                c->want[0] |= 1ULL << b->prefixlen;
-        else if (c->map == CELL_V6)
-                c->want[b->prefixlen / 64] |= bit;
-        else if (b->family == AF_INET)
-                c->want[0] |= 1ULL << b->prefixlen;     /* steer_portlens.v4 */
-        else
-                c->want[1 + b->prefixlen / 64] |= bit;  /* steer_portlens.v6 */
+        c->want[w] |= 1ULL << (b->prefixlen % 64);
 }
 
 /* Appends the cells of b to at; with bits, b's bits are set in them, else
