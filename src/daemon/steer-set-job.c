@@ -29,6 +29,9 @@ struct SteerSetJob {
         uint32_t link_id;
         char name[64];                  /* for messages */
         JobState state;
+        /* The call's bindings as sent (their strings are the message's,
+         * which the job holds), parsed by the first thread into b. */
+        SteerBindingArgs *args;
         NlSteerBinding *b;
         size_t n;
         sd_event_source *io;            /* the end of the thread or of the child */
@@ -75,6 +78,7 @@ static SteerSetJob *job_free(SteerSetJob *j) {
         if (j->dir_made)
                 (void) nl_pin_rm_rf(j->dir);
         sd_bus_message_unref(j->msg);
+        free(j->args);
         free(j->b);
         free(j);
         return NULL;
@@ -125,7 +129,9 @@ static void *write_set(void *userdata) {
         SteerSetJob *j = userdata;
         uint64_t one = 1;
 
-        j->r = nl_steer_set_bindings_or_tier(j->steer, j->b, j->n, &j->changes, &j->tier, &j->error);
+        j->r = j->b ? 0 : steering_parse_bindings(j->args, j->n, &j->b, &j->error);
+        if (j->r >= 0)
+                j->r = nl_steer_set_bindings_or_tier(j->steer, j->b, j->n, &j->changes, &j->tier, &j->error);
         /* The loop hears it; a full counter cannot be (one write). */
         (void) !write(j->efd, &one, sizeof(one));
         return NULL;
@@ -227,7 +233,6 @@ static int finish_growth(SteerSetJob *j, SteerTarget *t, NlError *e) {
 static int job_new(Steering *s, sd_bus_message *msg, SteerTarget *t, const SteerBindingArgs *a, size_t n,
                    SteerSetJob **ret, NlError *e) {
         SteerSetJob *j = calloc(1, sizeof(*j));
-        int r;
 
         if (!j)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
@@ -235,11 +240,14 @@ static int job_new(Steering *s, sd_bus_message *msg, SteerTarget *t, const Steer
                              .link_id = t->link->info.link_id };
         snprintf(j->key, sizeof(j->key), "%s", t->link->key);
         snprintf(j->name, sizeof(j->name), "%s", t->link->name);
-        r = steering_parse_bindings(t, a, n, &j->b, e);
-        if (r < 0) {
+        j->args = calloc(n ? n : 1, sizeof(*a));
+        if (!j->args) {
                 job_free(j);
-                return r;
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
         }
+        if (n > 0)
+                memcpy(j->args, a, n * sizeof(*a));
+        steering_note_set(t);
         j->next = s->jobs;
         s->jobs = j;
         *ret = j;

@@ -136,11 +136,14 @@ int steering_remove_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *
         return r;
 }
 
-int steering_parse_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerBinding **ret, NlError *e) {
+void steering_note_set(const SteerTarget *t) {
+        note_configured(t, "SetBindings");
+}
+
+int steering_parse_bindings(const SteerBindingArgs *a, size_t n, NlSteerBinding **ret, NlError *e) {
         _cleanup_free_ NlSteerBinding *b = NULL;
         int r;
 
-        note_configured(t, "SetBindings");
         b = calloc(n ? n : 1, sizeof(*b));
         if (!b)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");

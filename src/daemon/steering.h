@@ -66,9 +66,11 @@ typedef struct SteerBindingArgs {
 int steering_add_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e);
 /* a->label is not used. */
 int steering_remove_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e);
-/* SetBindings (written by steer-set-job.c): the n bindings parsed into
- * *ret (free it), and the line said when they replaced the link's. */
-int steering_parse_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerBinding **ret, NlError *e);
+/* SetBindings (written by steer-set-job.c): what is said when it starts,
+ * the n bindings parsed into *ret (free it; it touches nothing else, so a
+ * thread may), and the line said when they replaced the link's. */
+void steering_note_set(const SteerTarget *t);
+int steering_parse_bindings(const SteerBindingArgs *a, size_t n, NlSteerBinding **ret, NlError *e);
 void steering_log_set(const SteerTarget *t, const NlSteerChanges *c);
 int steering_register_socket(SteerTarget *t, const char *label, int fd, NlError *e);
 int steering_unregister_socket(SteerTarget *t, const char *label, NlError *e);
