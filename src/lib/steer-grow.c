@@ -84,6 +84,10 @@ unsigned steer_tier_for(NlSteer *s, const SteerNeed *need) {
         return want;
 }
 
+bool steer_tier_has_all_dests(unsigned tier) {
+        return tier < STEER_TIERS && tiers[tier].dests >= STEER_MAX_DESTS;
+}
+
 int steer_grow_for(NlSteer *s, const SteerNeed *need, NlError *e) {
         unsigned want = steer_tier_for(s, need);
         int r;

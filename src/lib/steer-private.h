@@ -86,6 +86,8 @@ uint8_t af_from_abi(uint8_t f);
 void prefix_key(const NlSteerBinding *b, uint8_t gen, struct steer_prefix_key *k);
 void binding_from_key(const struct steer_prefix_key *k, NlSteerBinding *b);
 int binding_cmp(const void *x, const void *y);
+/* The same but the port: 0 when a and b are of one prefix (entry). */
+int binding_prefix_cmp(const NlSteerBinding *a, const NlSteerBinding *b);
 
 /* steer-destinations.c */
 int dest_find(NlSteer *s, const char *label, uint8_t protocol, uint8_t abi_fam);
@@ -199,6 +201,9 @@ typedef struct Built {
 
 void built_done(Built *t);
 int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t);
+/* How many prefix entries (np) and overflow ports (no) build_gen makes of
+ * the sorted, unique bindings b, without building them. */
+void built_count(const NlSteerBinding *b, size_t n, size_t *ret_np, size_t *ret_no);
 
 /* steer-grow.c */
 /* What a change needs room for, in entries of each map. */
@@ -209,6 +214,8 @@ typedef struct SteerNeed {
 /* The tier that holds need (NULL: the next), STEER_TIERS if none or the
  * link cannot grow. */
 unsigned steer_tier_for(NlSteer *s, const SteerNeed *need);
+/* Whether a link of tier has every destination id there is. */
+bool steer_tier_has_all_dests(unsigned tier);
 /* After a change was refused for want of room: 1 if the link was moved to
  * maps that hold need (NULL: to the next tier) and the change should be
  * tried again, 0 if it cannot grow (the refusal stands), or an error. */
