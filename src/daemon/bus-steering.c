@@ -7,10 +7,12 @@
 #include "bus-parse.h"
 #include "bus-steering.h"
 #include "bus-util.h"
+#include "steer-set-job.h"
 #include "steering.h"
 
 /* The first half of every handler: parse (bus-parse.c), then find the
- * link and open its maps (the Steering core); on failure error is set. */
+ * link and open its maps (the Steering core); on failure error is set. A
+ * change to a link that grows for another call's SetBindings is refused. */
 static int open_call(sd_bus_message *msg, Context *c, SteeringMethod method, SteeringCall *call,
                      SteerTarget *t, sd_bus_error *error) {
         NlError e = {};
@@ -20,8 +22,13 @@ static int open_call(sd_bus_message *msg, Context *c, SteeringMethod method, Ste
         if (r < 0)
                 return r;
         r = steering_open(&c->steering, c->manager, call->netns, call->link, call->mutate, t, &e);
-        if (r < 0)
+        if (r >= 0 && call->mutate)
+                r = steer_set_job_check(&c->steering, msg, t, &e);
+        if (r < 0) {
+                /* A SetBindings back from its growth whose link went. */
+                steer_set_job_forget(&c->steering, msg);
                 return bus_reply_nl_error(error, &e, r);
+        }
         return 0;
 }
 
@@ -114,6 +121,7 @@ static int method_list_bindings(sd_bus_message *msg, void *userdata, sd_bus_erro
 static int method_set_bindings(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_(steering_call_done) SteeringCall call = {};
         _cleanup_(steer_target_done) SteerTarget t = {};
+        Context *ctx = userdata;
         NlSteerChanges c = {};
         NlError e = {};
         int r;
@@ -121,9 +129,12 @@ static int method_set_bindings(sd_bus_message *msg, void *userdata, sd_bus_error
         r = open_call(msg, userdata, STEERING_SET_BINDINGS, &call, &t, error);
         if (r < 0)
                 return r;
-        r = steering_set_bindings(&t, call.bindings, call.n, &c, &e);
+        /* Off the loop, in steps; the call runs again after each. */
+        r = steer_set_job_run(&ctx->steering, msg, &t, call.bindings, call.n, &c, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
+        if (r == 1)
+                return 1;       /* no reply yet */
         return sd_bus_reply_method_return(msg, "a{sv}", 3, "added", "u", c.added, "removed", "u", c.removed,
                                           "total", "u", c.total);
 }

@@ -79,6 +79,12 @@ int config_apply_bindings(Apply *a, const Want *w, Link *l) {
         }
         if (!manager_link_runs_steer(l))
                 return 0;
+        if (l->steer_busy && !a->dry_run) {
+                /* Two writers of one set would mix their generations. */
+                config_add_error(a->res, "%s: bindings of link '%s' in netns %s: a SetBindings over D-Bus is "
+                                 "changing them now; not set", c->path, c->name, w->netns);
+                return 0;
+        }
         r = manager_steer_dir(a->c->m, l->ino, l->name, dir, sizeof(dir));
         if (r >= 0) {
                 r = nl_steer_open(dir, &s, &e);

@@ -53,6 +53,7 @@ typedef struct Link {
         uint32_t order;             /* run order, valid while order_gen == its Netns.gen */
         uint64_t order_gen;
         bool order_known;           /* order was read when the link was made */
+        bool steer_busy;            /* a SetBindings writes its maps now (steer-set-job.h) */
 } Link;
 
 /* Per-netns bookkeeping: the file to reopen it by (for BPF_PROG_QUERY),

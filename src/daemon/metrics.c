@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "bus-manager.h"
+#include "steer-set-job.h"
 #include "context.h"
 #include "log.h"
 #include "metrics.h"
@@ -54,7 +55,7 @@ static int counting_handler(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = c->handler(msg, userdata, error);
         if (r < 0 || sd_bus_error_is_set(error))
                 c->error++;
-        else if (!bus_manager_is_waiting(ctx->manager, msg))
+        else if (!bus_manager_is_waiting(ctx->manager, msg) && !steer_set_job_is_waiting(&ctx->steering, msg))
                 c->ok++;        /* a call that waits counts when it runs again */
         return r;
 }

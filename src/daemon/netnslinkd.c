@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <malloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -323,7 +324,14 @@ static int run(int argc, char *argv[]) {
 }
 
 int main(int argc, char *argv[]) {
-        int r = run(argc, argv);
+        int r;
+
+        /* One arena for the loop and a SetBindings' thread (steer-set-job.c,
+         * one at a time): a thread's own arena is fresh memory that its
+         * large allocations fault in again each time, and page faults
+         * are dear in a VM. */
+        mallopt(M_ARENA_MAX, 1);
+        r = run(argc, argv);
 
         log_flush();
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

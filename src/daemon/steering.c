@@ -13,6 +13,17 @@ void steering_done(Steering *s) {
         s->link_id = 0;
 }
 
+NlSteer *steer_target_take(SteerTarget *t) {
+        Steering *s = t->owner;
+
+        if (s && t->steer == s->open) {
+                s->open = NULL;
+                s->key[0] = 0;
+                s->link_id = 0;
+        }
+        return TAKE_PTR(t->steer);
+}
+
 void steer_target_done(SteerTarget *t) {
         if (t->owner && t->steer == t->owner->open)
                 return;
@@ -125,11 +136,14 @@ int steering_remove_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *
         return r;
 }
 
-int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerChanges *c, NlError *e) {
+void steering_note_set(const SteerTarget *t) {
+        note_configured(t, "SetBindings");
+}
+
+int steering_parse_bindings(const SteerBindingArgs *a, size_t n, NlSteerBinding **ret, NlError *e) {
         _cleanup_free_ NlSteerBinding *b = NULL;
         int r;
 
-        note_configured(t, "SetBindings");
         b = calloc(n ? n : 1, sizeof(*b));
         if (!b)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
@@ -138,13 +152,14 @@ int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, N
                 if (r < 0)
                         return nl_error_prefix(e, r, "Binding %zu", i);
         }
-        r = nl_steer_set_bindings(t->steer, b, n, c, e);
-        if (r < 0)
-                return r;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+void steering_log_set(const SteerTarget *t, const NlSteerChanges *c) {
         /* What the link holds now: a binding the request named twice is one. */
         log_info("Steering %s/%s: replaced the bindings: %u now, %u added, %u removed", t->link->netns,
                  t->link->name, c->total, c->added, c->removed);
-        return r;
 }
 
 int steering_register_socket(SteerTarget *t, const char *label, int fd, NlError *e) {

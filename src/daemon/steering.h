@@ -21,6 +21,8 @@
  * for one link. A link is recognised by its kernel link id, which a detach
  * and attach under the same name changes; a detached link's maps stay open
  * only until the next call names another link. */
+typedef struct SteerSetJob SteerSetJob;
+
 typedef struct Steering {
         char key[128];
         uint32_t link_id;
@@ -28,6 +30,8 @@ typedef struct Steering {
         /* The link the open maps may grow for (steer-maps.h), set by each
          * steering_open: one call at a time. */
         SteerGrowCtx grow;
+        /* SetBindings calls under way (steer-set-job.h). */
+        struct SteerSetJob *jobs;
 } Steering;
 
 /* Closes the maps kept open. */
@@ -48,6 +52,8 @@ int steering_open(Steering *s, Manager *m, const char *netns, const char *name, 
                   NlError *e);
 /* Closes the target's maps unless they are the ones kept open. */
 void steer_target_done(SteerTarget *t);
+/* The target's maps, the caller's now (no longer kept open here). */
+NlSteer *steer_target_take(SteerTarget *t);
 
 /* One binding as a caller wrote it, not parsed yet. */
 typedef struct SteerBindingArgs {
@@ -60,7 +66,11 @@ typedef struct SteerBindingArgs {
 int steering_add_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e);
 /* a->label is not used. */
 int steering_remove_binding(SteerTarget *t, const SteerBindingArgs *a, NlError *e);
-/* Replaces every binding with the n given; c says what changed. */
-int steering_set_bindings(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerChanges *c, NlError *e);
+/* SetBindings (written by steer-set-job.c): what is said when it starts,
+ * the n bindings parsed into *ret (free it; it touches nothing else, so a
+ * thread may), and the line said when they replaced the link's. */
+void steering_note_set(const SteerTarget *t);
+int steering_parse_bindings(const SteerBindingArgs *a, size_t n, NlSteerBinding **ret, NlError *e);
+void steering_log_set(const SteerTarget *t, const NlSteerChanges *c);
 int steering_register_socket(SteerTarget *t, const char *label, int fd, NlError *e);
 int steering_unregister_socket(SteerTarget *t, const char *label, NlError *e);

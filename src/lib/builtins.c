@@ -229,22 +229,33 @@ int nl_builtin_check(const char *name, NlAttachType type, NlError *e) {
         return check_builtin(name, type, &b, e);
 }
 
-int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlMapsMode mode, NlError *e) {
+/* A throwaway cache: the caller keeps only the fd. With name, that
+ * builtin; without, steer of tier. */
+static int load_fd(const char *name, NlAttachType type, const char *map_dir, NlMapsMode mode, unsigned tier,
+                   NlError *e) {
         _cleanup_(nl_prog_cache_freep) NlProgCache *c = NULL;
         _cleanup_(nl_program_unrefp) NlProgram *p = NULL;
         int r;
 
-        /* A throwaway cache: the caller keeps only the fd. */
         c = nl_prog_cache_new();
         if (!c)
                 return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-        r = nl_builtin_load_maps(c, name, type, map_dir, mode, &p, e);
+        r = name ? nl_builtin_load_maps(c, name, type, map_dir, mode, &p, e)
+                 : load_steer(c, map_dir, mode, tier, &p, e);
         if (r < 0)
                 return r;
         r = fcntl(nl_program_fd(p), F_DUPFD_CLOEXEC, 3);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot duplicate program fd: %m");
         return r;
+}
+
+int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlMapsMode mode, NlError *e) {
+        return load_fd(name, type, map_dir, mode, 0, e);
+}
+
+int nl_builtin_load_steer_fd(const char *map_dir, unsigned tier, NlError *e) {
+        return load_fd(NULL, NL_ATTACH_SK_LOOKUP, map_dir, NL_MAPS_PIN, tier, e);
 }
 
 int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const char *map_dir,

@@ -49,6 +49,9 @@ int nl_builtin_load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, 
 
 /* The program fd alone, for a loader child: nothing is cached. */
 int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir, NlMapsMode mode, NlError *e);
+/* The same of builtin:steer with new maps of tier pinned in map_dir (a
+ * growth's folder, nl_steer_grow_begin). */
+int nl_builtin_load_steer_fd(const char *map_dir, unsigned tier, NlError *e);
 /* Whether name is a builtin of that type, with the error naming why not. */
 int nl_builtin_check(const char *name, NlAttachType type, NlError *e);
 

@@ -164,6 +164,21 @@ void built_done(Built *t) {
         free(t->ov);
 }
 
+void built_count(const NlSteerBinding *b, size_t n, size_t *ret_np, size_t *ret_no) {
+        size_t np = 0, no = 0, slots = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (i == 0 || binding_prefix_cmp(&b[i - 1], &b[i]) != 0) {
+                        np++;
+                        slots = 0;
+                }
+                if (b[i].port != 0 && slots++ >= STEER_SLOTS)
+                        no++;
+        }
+        *ret_np = np;
+        *ret_no = no;
+}
+
 int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t) {
         *t = (Built) {};
         t->pk = calloc(n + 1, sizeof(*t->pk));

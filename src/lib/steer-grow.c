@@ -73,16 +73,25 @@ void steer_reach(NlSteer *s, SteerNeed *ret) {
         ret->dests = max_size(ret->dests, top->dests);
 }
 
-int steer_grow_for(NlSteer *s, const SteerNeed *need, NlError *e) {
-        unsigned cur, want;
-        int r;
+unsigned steer_tier_for(NlSteer *s, const SteerNeed *need) {
+        unsigned want;
 
         if (s->link_fd < 0)
-                return 0;
-        cur = nl_steer_tier(s);
-        for (want = cur + 1; want < STEER_TIERS; want++)
+                return STEER_TIERS;
+        for (want = nl_steer_tier(s) + 1; want < STEER_TIERS; want++)
                 if (!need || tier_holds(&tiers[want], need))
                         break;
+        return want;
+}
+
+bool steer_tier_has_all_dests(unsigned tier) {
+        return tier < STEER_TIERS && tiers[tier].dests >= STEER_MAX_DESTS;
+}
+
+int steer_grow_for(NlSteer *s, const SteerNeed *need, NlError *e) {
+        unsigned want = steer_tier_for(s, need);
+        int r;
+
         if (want >= STEER_TIERS)
                 return 0;
         r = nl_steer_grow(s, want, e);
@@ -103,42 +112,61 @@ int steer_retry_grown(NlSteer *s, int r, NlError *e) {
         return g;
 }
 
-/* The live generation, its destinations (same ids: the shared sockets map
- * is keyed by them) and counters, written into the new maps t, which no
- * program runs yet. */
-static int copy_state(NlSteer *s, NlSteer *t) {
+/* The destinations in use, with their counters, written into t (same
+ * ids: the shared sockets map is keyed by them), in a batch per map. */
+static int copy_dests(NlSteer *s, NlSteer *t) {
         _cleanup_free_ struct steer_dest *d = calloc(s->max_dests, sizeof(*d));
-        _cleanup_free_ struct steer_dest_stats *st = NULL;
+        _cleanup_free_ struct steer_dest *out = calloc(s->max_dests, sizeof(*out));
+        _cleanup_free_ struct steer_dest_key *keys = calloc(s->max_dests, sizeof(*keys));
+        _cleanup_free_ uint32_t *ids = calloc(s->max_dests, sizeof(*ids));
+        _cleanup_free_ char *stats = NULL;
         int ncpu = libbpf_num_possible_cpus();
-        BindingSet set = {};
-        Regions g = {};
-        Built b = {};
-        struct steer_config c;
+        size_t vsz, n = 0;
+        MapDump all = {};
         int r;
 
         if (ncpu < 0)
                 return ncpu;
-        st = calloc((size_t) ncpu, sizeof(*st));
-        if (!d || !st)
+        vsz = (size_t) ncpu * sizeof(struct steer_dest_stats);
+        stats = malloc(s->max_dests * vsz);
+        if (!d || !out || !keys || !ids || !stats)
                 return -ENOMEM;
         r = dests_load(s, d);
-        for (uint32_t id = 1; r >= 0 && id < s->max_dests; id++) {
-                struct steer_dest_key k;
+        if (r >= 0)
+                r = map_dump(steer_fd(s, dest_stats), sizeof(uint32_t), vsz, &all);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < all.n; i++) {
+                uint32_t id = ((uint32_t *) all.keys)[i];
 
-                if (!d[id].in_use)
+                if (id == 0 || id >= s->max_dests || !d[id].in_use)
                         continue;
-                memset(&k, 0, sizeof(k));
-                snprintf(k.label, sizeof(k.label), "%s", d[id].label);
-                k.protocol = d[id].protocol;
-                k.family = d[id].family;
-                r = bpf_map_lookup_elem(steer_fd(s, dest_stats), &id, st);
-                if (r >= 0)
-                        r = bpf_map_update_elem(steer_fd(t, dest_stats), &id, st, BPF_ANY);
-                if (r >= 0)
-                        r = bpf_map_update_elem(steer_fd(t, dests), &id, &d[id], BPF_ANY);
-                if (r >= 0)
-                        r = bpf_map_update_elem(steer_fd(t, dest_ids), &k, &id, BPF_ANY);
+                ids[n] = id;
+                memcpy(stats + n * vsz, (char *) all.values + i * vsz, vsz);
+                snprintf(keys[n].label, sizeof(keys[n].label), "%s", d[id].label);
+                keys[n].protocol = d[id].protocol;
+                keys[n].family = d[id].family;
+                out[n] = d[id];
+                n++;
         }
+        map_dump_done(&all);
+        r = map_update_many(steer_fd(t, dest_stats), ids, stats, n);
+        if (r >= 0)
+                r = map_update_many(steer_fd(t, dests), ids, out, n);
+        if (r >= 0)
+                r = map_update_many(steer_fd(t, dest_ids), keys, ids, n);
+        return r;
+}
+
+/* The live generation, its destinations and counters, written into the
+ * new maps t, which no program runs yet. */
+static int copy_state(NlSteer *s, NlSteer *t) {
+        BindingSet set = {};
+        Built b = {};
+        struct steer_config c;
+        int r;
+
+        r = copy_dests(s, t);
         if (r >= 0)
                 r = cfg_get(s, &c);
         if (r >= 0)
@@ -150,14 +178,11 @@ static int copy_state(NlSteer *s, NlSteer *t) {
         if (r >= 0)
                 r = map_update_many(steer_fd(t, prefixes), b.pk, b.pv, b.np);
         if (r >= 0)
-                r = regions_alloc(t, &g);
-        if (r >= 0)
-                r = regions_rewrite(t, &g, set.b, set.n);
+                r = regions_fill(t, set.b, set.n);
         if (r >= 0)
                 r = cfg_put(t, &c);
         binding_set_done(&set);
         built_done(&b);
-        regions_done(&g);
         return r;
 }
 
@@ -188,11 +213,8 @@ static int move_pins(const char *map_dir) {
         return steer_map_names(move_pin, (void *) map_dir);
 }
 
-int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
-        _cleanup_(nl_prog_cache_freep) NlProgCache *cache = NULL;
-        _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
-        _cleanup_(nl_steer_closep) NlSteer *t = NULL;
-        char dir[4096], path[4096];
+int nl_steer_grow_begin(NlSteer *s, unsigned tier, char *dir, size_t size, uint32_t *ret_prog_id, NlError *e) {
+        char path[4096];
         NlLinkInfo li;
         int r;
 
@@ -203,7 +225,7 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
         r = nl_link_get_info(s->link_fd, false, &li);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the steer link: %m");
-        if (grow_path(s->map_dir, NULL, dir, sizeof(dir)) < 0 || grow_path(s->map_dir, "sockets", path, sizeof(path)) < 0)
+        if (grow_path(s->map_dir, NULL, dir, size) < 0 || grow_path(s->map_dir, "sockets", path, sizeof(path)) < 0)
                 return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Steer map folder path too long");
 
         /* Step 1. What an earlier growth left is no map of the link's (the
@@ -215,17 +237,30 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Cannot create %s: %m", dir);
         r = bpf_obj_pin(steer_fd(s, sockets), path);
         if (r < 0) {
-                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot pin the sockets map in %s: %m", dir);
-                goto fail;
+                nl_steer_grow_abort(s);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Cannot pin the sockets map in %s: %m", dir);
         }
-        cache = nl_prog_cache_new();
-        if (!cache) {
-                r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
-                goto fail;
-        }
-        r = nl_builtin_load_steer(cache, dir, NL_MAPS_PIN, tier, &prog, e);
-        if (r >= 0)
-                r = nl_steer_open(dir, &t, e);
+        *ret_prog_id = li.prog_id;
+        return 0;
+}
+
+void nl_steer_grow_abort(NlSteer *s) {
+        char dir[4096];
+
+        if (grow_path(s->map_dir, NULL, dir, sizeof(dir)) >= 0)
+                (void) nl_pin_rm_rf(dir);
+}
+
+int nl_steer_grow_finish(NlSteer *s, int prog_fd, uint32_t prog_id, NlError *e) {
+        _cleanup_(nl_steer_closep) NlSteer *t = NULL;
+        char dir[4096];
+        int r;
+
+        if (s->link_fd < 0)
+                return nl_error_set(e, NL_ERR_FAILED, -EBADF, "The steer maps have no link to grow");
+        if (grow_path(s->map_dir, NULL, dir, sizeof(dir)) < 0)
+                return nl_error_set(e, NL_ERR_FAILED, -ENAMETOOLONG, "Steer map folder path too long");
+        r = nl_steer_open(dir, &t, e);
         if (r < 0)
                 goto fail;
         r = copy_state(s, t);
@@ -234,14 +269,14 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
                 goto fail;
         }
         if (s->hook) {
-                r = s->hook(nl_program_fd(prog), false, s->hook_data, e);
+                r = s->hook(prog_fd, false, s->hook_data, e);
                 if (r < 0)
                         goto fail;
         }
         nl_crash_point("steer-grow-before-swap");
 
         /* Step 2: only from the program this link ran when it was read. */
-        r = nl_link_replace(s->link_fd, nl_program_fd(prog), li.prog_id, e);
+        r = nl_link_replace(s->link_fd, prog_fd, prog_id, e);
         if (r < 0)
                 goto fail;
         nl_crash_point("steer-grow-after-swap");
@@ -252,7 +287,7 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
         steer_swap_maps(s, t);
         (void) wait_for_lookups();
         if (s->hook) {
-                r = s->hook(nl_program_fd(prog), true, s->hook_data, e);
+                r = s->hook(prog_fd, true, s->hook_data, e);
                 if (r < 0)
                         return r;
         }
@@ -263,8 +298,7 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
         if (r < 0) {
                 uint32_t id;
 
-                if (nl_prog_fd_describe(nl_program_fd(prog), &id, NULL, NULL) < 0 ||
-                    nl_steer_repair_pins(s->map_dir, id, NULL) < 0)
+                if (nl_prog_fd_describe(prog_fd, &id, NULL, NULL) < 0 || nl_steer_repair_pins(s->map_dir, id, NULL) < 0)
                         return nl_error_set(e, NL_ERR_FAILED, r, "Grown, but cannot move the new map pins to %s: %m",
                                             s->map_dir);
         }
@@ -273,9 +307,31 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
 
 fail:
         t = nl_steer_close(t);
-        prog = nl_program_unref(prog);
         (void) nl_pin_rm_rf(dir);
         return r;
+}
+
+int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
+        _cleanup_(nl_prog_cache_freep) NlProgCache *cache = NULL;
+        _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
+        char dir[4096];
+        uint32_t prog_id;
+        int r;
+
+        r = nl_steer_grow_begin(s, tier, dir, sizeof(dir), &prog_id, e);
+        if (r < 0)
+                return r;
+        cache = nl_prog_cache_new();
+        if (!cache) {
+                nl_steer_grow_abort(s);
+                return nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+        }
+        r = nl_builtin_load_steer(cache, dir, NL_MAPS_PIN, tier, &prog, e);
+        if (r < 0) {
+                nl_steer_grow_abort(s);
+                return r;
+        }
+        return nl_steer_grow_finish(s, nl_program_fd(prog), prog_id, e);
 }
 
 /* The pin dir/name made that of map_fd, replacing another atomically. */

@@ -34,8 +34,7 @@ void binding_from_key(const struct steer_prefix_key *k, NlSteerBinding *b) {
 }
 
 /* Order of listings and of SetBindings' merge: a prefix's ports adjacent. */
-int binding_cmp(const void *x, const void *y) {
-        const NlSteerBinding *a = x, *b = y;
+int binding_prefix_cmp(const NlSteerBinding *a, const NlSteerBinding *b) {
         int c;
 
         if (a->protocol != b->protocol)
@@ -47,6 +46,15 @@ int binding_cmp(const void *x, const void *y) {
                 return c;
         if (a->prefixlen != b->prefixlen)
                 return a->prefixlen < b->prefixlen ? -1 : 1;
+        return 0;
+}
+
+int binding_cmp(const void *x, const void *y) {
+        const NlSteerBinding *a = x, *b = y;
+        int c = binding_prefix_cmp(a, b);
+
+        if (c)
+                return c;
         if (a->port != b->port)
                 return a->port < b->port ? -1 : 1;
         return 0;

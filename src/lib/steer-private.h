@@ -9,6 +9,7 @@
  *   steer-keys.c          bindings <-> prefix keys, their order
  *   steer-destinations.c  destination ids: made, counted, released, listed
  *   steer-regions.c       the region and port-length masks lookups narrow by
+ *   steer-region-cells.c  those masks through a SetBindings, entry by entry
  *   steer-bindings.c      one binding added or removed, a generation read
  *   steer-set-bindings.c  SetBindings: a whole set written beside and switched to
  *   steer-sockets.c       registering and unregistering sockets
@@ -85,6 +86,8 @@ uint8_t af_from_abi(uint8_t f);
 void prefix_key(const NlSteerBinding *b, uint8_t gen, struct steer_prefix_key *k);
 void binding_from_key(const struct steer_prefix_key *k, NlSteerBinding *b);
 int binding_cmp(const void *x, const void *y);
+/* The same but the port: 0 when a and b are of one prefix (entry). */
+int binding_prefix_cmp(const NlSteerBinding *a, const NlSteerBinding *b);
 
 /* steer-destinations.c */
 int dest_find(NlSteer *s, const char *label, uint8_t protocol, uint8_t abi_fam);
@@ -119,22 +122,53 @@ int dests_make(NlSteer *s, const DestPlan *p, NlError *e);
 /* steer-regions.c */
 int regions_mark(NlSteer *s, const NlSteerBinding *b);
 
-/* The regions and the port masks: written together, read together. */
+/* The regions and the port masks: written together, read together. What
+ * the maps hold is kept beside (live) once known, so that a write sends
+ * only the entries that differ: at the top tiers the arrays have 65,536
+ * entries each, and writing them whole took most of a SetBindings. */
 typedef struct Regions {
-        struct steer_region4 *v4;
-        struct steer_region6 *v6;
-        struct steer_portlens *pl;
+        struct steer_region4 *v4, *live_v4;
+        struct steer_region6 *v6, *live_v6;
+        struct steer_portlens *pl, *live_pl;
+        bool live_known;        /* false: the next write sends every entry */
         uint32_t *keys;
         uint32_t region_bits, nregions, nports;
 } Regions;
 
 void regions_done(Regions *g);
-int regions_alloc(NlSteer *s, Regions *g);
+/* live_known: the maps are known to be all zero (new maps). */
+int regions_alloc(NlSteer *s, Regions *g, bool live_known);
 void regions_add(Regions *g, const NlSteerBinding *b);
 int regions_read(NlSteer *s, Regions *g);
-int regions_write(NlSteer *s, const Regions *g);
+int regions_write(NlSteer *s, Regions *g);
 /* The regions of exactly the bindings b (g: allocated, any content). */
 int regions_rewrite(NlSteer *s, Regions *g, const NlSteerBinding *b, size_t n);
+/* The regions, of region_bits bits, that a prefix of len bits covers. */
+void region_range(uint32_t bits, const uint8_t *addr, uint8_t len, uint32_t *first, uint32_t *count);
+
+/* steer-region-cells.c: the masks through a SetBindings. */
+typedef struct RegionCells {
+        struct RegionCell *c;
+        size_t n;
+} RegionCells;
+
+typedef struct RegionsChange {
+        bool few;               /* by cells (few entries touched), else whole arrays in g */
+        RegionCells cells;
+        Regions g;
+} RegionsChange;
+
+void regions_change_done(RegionsChange *rc);
+/* Adds the bits of the bindings add to the maps, beside those of live (the
+ * set lookups use now). */
+int regions_widen(NlSteer *s, RegionsChange *rc, const NlSteerBinding *add, size_t n_add,
+                  const NlSteerBinding *live, size_t n_live);
+/* After regions_widen: the masks made those of exactly keep, in every
+ * entry keep or drop (the other set) touches. */
+int regions_settle(NlSteer *s, RegionsChange *rc, const NlSteerBinding *keep, size_t nk,
+                   const NlSteerBinding *drop, size_t nd);
+/* The masks of the bindings b written into new maps (all zero). */
+int regions_fill(NlSteer *s, const NlSteerBinding *b, size_t n);
 
 /* steer-bindings.c */
 _printf_(4, 5) int maps_full(NlSteer *s, NlError *e, int r, const char *what, ...);
@@ -167,6 +201,9 @@ typedef struct Built {
 
 void built_done(Built *t);
 int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t);
+/* How many prefix entries (np) and overflow ports (no) build_gen makes of
+ * the sorted, unique bindings b, without building them. */
+void built_count(const NlSteerBinding *b, size_t n, size_t *ret_np, size_t *ret_no);
 
 /* steer-grow.c */
 /* What a change needs room for, in entries of each map. */
@@ -174,6 +211,11 @@ typedef struct SteerNeed {
         size_t prefixes, overflow, dests;
 } SteerNeed;
 
+/* The tier that holds need (NULL: the next), STEER_TIERS if none or the
+ * link cannot grow. */
+unsigned steer_tier_for(NlSteer *s, const SteerNeed *need);
+/* Whether a link of tier has every destination id there is. */
+bool steer_tier_has_all_dests(unsigned tier);
 /* After a change was refused for want of room: 1 if the link was moved to
  * maps that hold need (NULL: to the next tier) and the change should be
  * tried again, 0 if it cannot grow (the refusal stands), or an error. */

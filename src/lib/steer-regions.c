@@ -9,7 +9,7 @@
 /* The region and port-length masks: which prefix lengths a lookup probes
  * (steer-abi.h, steps 1 and 1b). */
 
-static void region_range(uint32_t bits, const uint8_t *addr, uint8_t len, uint32_t *first, uint32_t *count) {
+void region_range(uint32_t bits, const uint8_t *addr, uint8_t len, uint32_t *first, uint32_t *count) {
         uint32_t top = (((uint32_t) addr[0] << 8) | addr[1]) >> (STEER_REGION_BITS - bits);
 
         if (len >= bits) {
@@ -80,21 +80,28 @@ void regions_done(Regions *g) {
         free(g->v4);
         free(g->v6);
         free(g->pl);
+        free(g->live_v4);
+        free(g->live_v6);
+        free(g->live_pl);
         free(g->keys);
 }
 
 /* Sized for the link's tier (both arrays share one key array). */
-int regions_alloc(NlSteer *s, Regions *g) {
+int regions_alloc(NlSteer *s, Regions *g, bool live_known) {
         uint32_t nkeys = s->nregions > s->nports ? s->nregions : s->nports;
 
         g->region_bits = s->region_bits;
         g->nregions = s->nregions;
         g->nports = s->nports;
+        g->live_known = live_known;
         g->v4 = calloc(g->nregions, sizeof(*g->v4));
         g->v6 = calloc(g->nregions, sizeof(*g->v6));
         g->pl = calloc(g->nports, sizeof(*g->pl));
+        g->live_v4 = calloc(g->nregions, sizeof(*g->live_v4));
+        g->live_v6 = calloc(g->nregions, sizeof(*g->live_v6));
+        g->live_pl = calloc(g->nports, sizeof(*g->live_pl));
         g->keys = malloc(nkeys * sizeof(uint32_t));
-        if (!g->v4 || !g->v6 || !g->pl || !g->keys)
+        if (!g->v4 || !g->v6 || !g->pl || !g->live_v4 || !g->live_v6 || !g->live_pl || !g->keys)
                 return -ENOMEM;
         for (uint32_t i = 0; i < nkeys; i++)
                 g->keys[i] = i;
@@ -118,27 +125,73 @@ int regions_read(NlSteer *s, Regions *g) {
         uint32_t count = g->nregions;
         int r;
 
-        r = bpf_map_lookup_batch(steer_fd(s, regions4), NULL, &out, g->keys, g->v4, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, regions4), NULL, &out, g->keys, g->live_v4, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
         count = g->nregions;
-        r = bpf_map_lookup_batch(steer_fd(s, regions6), NULL, &in, g->keys, g->v6, &count, NULL);
+        r = bpf_map_lookup_batch(steer_fd(s, regions6), NULL, &in, g->keys, g->live_v6, &count, NULL);
         if (r < 0 && r != -ENOENT)
                 return r;
         in = 0;
         count = g->nports;
-        r = bpf_map_lookup_batch(steer_fd(s, portlens), NULL, &in, g->keys, g->pl, &count, NULL);
-        return r < 0 && r != -ENOENT ? r : 0;
+        r = bpf_map_lookup_batch(steer_fd(s, portlens), NULL, &in, g->keys, g->live_pl, &count, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        memcpy(g->v4, g->live_v4, g->nregions * sizeof(*g->v4));
+        memcpy(g->v6, g->live_v6, g->nregions * sizeof(*g->v6));
+        memcpy(g->pl, g->live_pl, g->nports * sizeof(*g->pl));
+        g->live_known = true;
+        return 0;
 }
 
-int regions_write(NlSteer *s, const Regions *g) {
-        int r = map_update_many(steer_fd(s, regions4), g->keys, g->v4, g->nregions);
+/* Writes the entries of want that differ from live (every entry if all:
+ * live is not known), then records want as live. */
+static int write_changed(int fd, const uint32_t *all_keys, const void *want, void *live, size_t vsz, uint32_t n,
+                         bool all) {
+        _cleanup_free_ uint32_t *keys = NULL;
+        _cleanup_free_ char *values = NULL;
+        size_t k = 0;
+        int r;
+
+        if (all)
+                r = map_update_many(fd, all_keys, want, n);
+        else {
+                keys = malloc(n * sizeof(*keys));
+                values = malloc(n * vsz);
+                if (!keys || !values)
+                        return -ENOMEM;
+                for (uint32_t i = 0; i < n; i++) {
+                        const char *w = (const char *) want + i * vsz;
+
+                        if (memcmp(w, (const char *) live + i * vsz, vsz) == 0)
+                                continue;
+                        keys[k] = i;
+                        memcpy(values + k * vsz, w, vsz);
+                        k++;
+                }
+                r = map_update_many(fd, keys, values, k);
+        }
         if (r < 0)
                 return r;
-        r = map_update_many(steer_fd(s, regions6), g->keys, g->v6, g->nregions);
+        memcpy(live, want, n * vsz);
+        return 0;
+}
+
+int regions_write(NlSteer *s, Regions *g) {
+        bool all = !g->live_known;
+        int r;
+
+        /* A failed write leaves the maps unknown: the next one sends all. */
+        g->live_known = false;
+        r = write_changed(steer_fd(s, regions4), g->keys, g->v4, g->live_v4, sizeof(*g->v4), g->nregions, all);
+        if (r >= 0)
+                r = write_changed(steer_fd(s, regions6), g->keys, g->v6, g->live_v6, sizeof(*g->v6), g->nregions, all);
+        if (r >= 0)
+                r = write_changed(steer_fd(s, portlens), g->keys, g->pl, g->live_pl, sizeof(*g->pl), g->nports, all);
         if (r < 0)
                 return r;
-        return map_update_many(steer_fd(s, portlens), g->keys, g->pl, g->nports);
+        g->live_known = true;
+        return 0;
 }
 
 /* The regions of exactly the bindings b (g: allocated, any content). */

@@ -33,7 +33,7 @@ int nl_steer_repair(NlSteer *s, NlError *e) {
          * SetBindings runs; otherwise a stale bit costs a probe, not a
          * wrong answer, so they are rewritten only after an unfinished one. */
         if (stale.prefixes.n > 0) {
-                r = regions_alloc(s, &g);
+                r = regions_alloc(s, &g, false);
                 if (r < 0) {
                         r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
                         goto finish;

@@ -67,7 +67,24 @@ static bool holds(NlSteer *s, const SteerNeed *need) {
 static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
                       SteerNeed *need, NlError *e);
 
-int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret, NlError *e) {
+/* Whether the entries alone show that the set needs larger maps, which
+ * hold it, of a tier with every destination id: then planning its
+ * destinations and building its entries would be done again after the
+ * growth, for nothing (a set of 100,000: a few hundred ms). need is the
+ * entries' (the tier chosen for it has room for any destinations). A set
+ * no tier holds goes on to be refused in words. */
+static bool needs_growth_early(NlSteer *s, const SteerNeed *reach, const BindingSet *old, const NlSteerBinding *nb,
+                               size_t m, SteerNeed *need) {
+        size_t np, no;
+
+        built_count(nb, m, &np, &no);
+        *need = (SteerNeed) { old->prefixes.n + np, old->ports.n + no, 0 };
+        return !holds(s, need) && need->prefixes <= reach->prefixes && need->overflow <= reach->overflow &&
+               steer_tier_has_all_dests(steer_tier_for(s, need));
+}
+
+int nl_steer_set_bindings_or_tier(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret,
+                                  unsigned *ret_tier, NlError *e) {
         _cleanup_free_ NlSteerBinding *nb = NULL;
         _cleanup_free_ uint16_t *nd = NULL;
         SteerNeed need;
@@ -103,19 +120,29 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
                 nb[m++] = nb[i];
         }
 
-        /* A set the link's maps cannot hold, but a larger tier's can,
-         * moves the link to those first (steer-grow.c), then is written
-         * there as any other. */
         r = set_sorted(s, nb, m, nd, ret, &need, e);
         if (r != 1)
                 return r;
-        r = steer_grow_for(s, &need, e);
+        *ret_tier = steer_tier_for(s, &need);
+        if (*ret_tier >= STEER_TIERS)
+                return nl_error_set(e, NL_ERR_FAILED, -ENOSPC, "No steer tier holds the set");
+        return 1;
+}
+
+int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret, NlError *e) {
+        unsigned tier;
+        int r;
+
+        /* A set the link's maps cannot hold, but a larger tier's can,
+         * moves the link to those first (steer-grow.c), then is written
+         * there as any other. */
+        r = nl_steer_set_bindings_or_tier(s, in, n, ret, &tier, e);
+        if (r != 1)
+                return r;
+        r = nl_steer_grow(s, tier, e);
         if (r < 0)
                 return r;
-        if (r > 0)
-                r = set_sorted(s, nb, m, nd, ret, &need, e);
-        else
-                r = 1;          /* no tier holds it */
+        r = nl_steer_set_bindings_or_tier(s, in, n, ret, &tier, e);
         return r == 1 ? nl_error_set(e, NL_ERR_FAILED, -ENOSPC, "No steer tier holds the set") : r;
 }
 
@@ -125,7 +152,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                       SteerNeed *need, NlError *e) {
         BindingSet old = {}, stale = {};
         DestPlan plan = {};
-        Regions g = {};
+        RegionsChange g = {};
         Built t = {};
         struct steer_config c;
         unsigned added, removed;
@@ -157,12 +184,16 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         /* Everything is planned and checked in memory first: a set that
          * does not fit is refused with nothing written. */
         steer_reach(s, &reach);
+        if (needs_growth_early(s, &reach, &old, nb, m, need)) {
+                r = 1;
+                goto finish;
+        }
         r = dests_plan(s, nb, m, (uint32_t) reach.dests, nd, &plan, e);
         if (r < 0)
                 goto finish;
         diff_sets(&old, nb, nd, m, &added, &removed);
         r = build_gen(nb, nd, m, ng, &c.next_prefix_id, &t);
-        if (r < 0 || (r = regions_alloc(s, &g)) < 0) {
+        if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
                 goto finish;
         }
@@ -181,13 +212,8 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                 goto undo;
         /* Lookups still on the old generation need its lengths, the new
          * one needs its own: the union, until the switch is done. */
-        r = regions_read(s, &g);
-        if (r >= 0) {
-                for (size_t i = 0; i < m; i++)
-                        regions_add(&g, &nb[i]);
-                widened = true;
-                r = regions_write(s, &g);
-        }
+        widened = true;
+        r = regions_widen(s, &g, nb, m, old.b, old.n);
         if (r >= 0)
                 r = map_update_many(steer_fd(s, ports), t.ok, t.ov, t.no);
         if (r >= 0)
@@ -212,7 +238,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         }
         (void) map_delete_many(steer_fd(s, ports), old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
         (void) map_delete_many(steer_fd(s, prefixes), old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
-        (void) regions_rewrite(s, &g, nb, m);
+        (void) regions_settle(s, &g, nb, m, old.b, old.n);
         r = refs_recount(s, nd, m);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot count destination references: %m");
@@ -229,12 +255,12 @@ undo:
         (void) map_delete_many(steer_fd(s, ports), t.ok, sizeof(*t.ok), t.no);
         (void) map_delete_many(steer_fd(s, prefixes), t.pk, sizeof(*t.pk), t.np);
         if (widened)
-                (void) regions_rewrite(s, &g, old.b, old.n);
+                (void) regions_settle(s, &g, old.b, old.n, nb, m);
         dests_unmake(s, &plan);
 finish:
         binding_set_done(&old);
         built_done(&t);
-        regions_done(&g);
+        regions_change_done(&g);
         dest_plan_done(&plan);
         return r;
 }

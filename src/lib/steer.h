@@ -85,6 +85,17 @@ void nl_steer_set_link(NlSteer *s, int link_fd, NlSteerGrowHook hook, void *user
 unsigned nl_steer_tier(NlSteer *s);
 /* Moves the link to the maps of tier (above its own). */
 int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e);
+/* The same in steps, for a caller that loads the program elsewhere (the
+ * daemon, in a child process, while its loop serves on). begin makes the
+ * growth's folder (dir) with the link's sockets map in it and says which
+ * program the link runs (prog_id); a program of the tier is then loaded
+ * with its new maps pinned in dir (nl_builtin_load_steer_fd); finish
+ * copies the live state into them and moves the link to them, if it still
+ * runs prog_id, and removes dir whatever happens. abort removes dir, when
+ * finish will not be called. */
+int nl_steer_grow_begin(NlSteer *s, unsigned tier, char *dir, size_t size, uint32_t *ret_prog_id, NlError *e);
+int nl_steer_grow_finish(NlSteer *s, int prog_fd, uint32_t prog_id, NlError *e);
+void nl_steer_grow_abort(NlSteer *s);
 /* What a crash in the middle of a growth leaves: the pins in map_dir made
  * those of the maps the link's program (prog_id) runs, and the unfinished
  * growth's folder removed. Returns how many pins changed. The daemon runs
@@ -112,6 +123,11 @@ typedef struct NlSteerChanges {
 /* A set that cannot fit beside the current one while it is replaced is
  * refused with NL_ERR_INVALID_ARGS saying how many fit. ret may be NULL. */
 int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *b, size_t n, NlSteerChanges *ret, NlError *e);
+/* The same, for a caller that grows the link itself (nl_steer_grow_begin):
+ * a set that needs larger maps is not written, and 1 is returned with
+ * *ret_tier, the tier to move the link to before calling again. */
+int nl_steer_set_bindings_or_tier(NlSteer *s, const NlSteerBinding *b, size_t n, NlSteerChanges *ret,
+                                  unsigned *ret_tier, NlError *e);
 
 /* fd: a listening TCP or bound unconnected UDP socket in the netns netns_ino
  * whose protocol the label's bindings use (if it has any). A dual-stack IPv6

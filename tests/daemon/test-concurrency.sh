@@ -27,16 +27,17 @@ INO=$(netns_ino "$A")
 log_lines() { wc -l < "$T/daemon.log"; }
 
 # hold_load: the next builtin:steer load stops itself once its maps are
-# open (before its program is loaded). stop_load FROM: waits for that load,
-# started after log line FROM, to stop; sets LOADER to its pid and lets
-# later loads run. Fails if no load stopped within 10 s.
+# open (before its program is loaded). stop_load FROM [WHAT]: waits for
+# that load, started after log line FROM, to stop; sets LOADER to its pid
+# and lets later loads run. WHAT: the log's words before the loader's pid
+# (an Attach's by default). Fails if no load stopped within 10 s.
 LOADER=""
 hold_load() { : > "$STOP"; }
 stop_load() {
-        local from=$1 pid="" state
+        local from=$1 what=${2:-"Loading builtin:steer in child"} pid="" state
         for _ in $(seq 2000); do
                 pid=$(tail -n +"$((from + 1))" "$T/daemon.log" |
-                        sed -n 's/.*Loading builtin:steer in child \([0-9]*\).*/\1/p' | head -n 1)
+                        sed -n "s/.*$what \([0-9]*\).*/\1/p" | head -n 1)
                 if [ -n "$pid" ]; then
                         state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
                         [ "$state" = T ] && break
@@ -251,5 +252,37 @@ check_fails "SetBindings of 262145 bindings: refused as too many (E2BIG)" "Too m
 check_eq "... and nothing of it remains: no label 'big', no entry, no region bit" "$BEFORE" "$(snapshot)"
 check "... and the link's bindings still steer: a lookup counts on them" probe_counts
 check "a SetBindings that fits still works" "$CTL" load-bindings "$A" sb "$T/base.json"
+
+# --- A SetBindings under way: the link takes no other change -------------------
+# It runs off the loop (steer-set-job.h): 200 labels need a larger tier
+# than a new link's (128 destinations), whose program loads in a child,
+# held here while the other calls run.
+check "attach steer link gs" "$CTL" attach "$A" sk_lookup gs builtin:steer
+"$PY" -c '
+import json
+print(json.dumps([{"protocol": "tcp", "prefix": "10.70.%d.0/24" % i, "port": 0, "label": "g%d" % i}
+                  for i in range(200)]))' > "$T/grow.json"
+FROM=$(log_lines)
+hold_load
+"$CTL" load-bindings "$A" gs "$T/grow.json" > "$T/grow.out" 2>&1 &
+P1=$!
+if stop_load "$FROM" "for a SetBindings; the program loads in process"; then
+        BUSY="being changed by a SetBindings not answered yet"
+        check_fails "while gs's SetBindings grows it: an AddBinding on gs is refused, saying why" "$BUSY" \
+                "$CTL" bind "$A" gs tcp 10.71.0.0/16 0 x
+        check_fails "... and so is another SetBindings" "$BUSY" "$CTL" load-bindings "$A" gs "$T/base.json"
+        check_eq "... its bindings are read meanwhile (none yet)" "0 bindings listed." \
+                "$("$CTL" bindings "$A" gs 2>&1 | tail -n 1)"
+        check "... and another link takes changes" "$CTL" bind "$A" sb tcp 10.72.0.0/16 0 other
+        kill -CONT "$LOADER"
+        RC=0; wait "$P1" || RC=$?
+        [ "$RC" = 0 ] || log "$(cat "$T/grow.out")"
+        check_eq "... let go, the SetBindings binds all 200" "0 200" \
+                "$RC $("$CTL" --json=short bindings "$A" gs | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+        check "... and gs takes changes again" "$CTL" bind "$A" gs tcp 10.71.0.0/16 0 x
+else
+        kill -CONT "$LOADER" 2>/dev/null; wait "$P1"
+        fail "gs's growth load stops itself once it has opened the maps" "$(cat "$T/grow.out")"
+fi
 
 finish

@@ -12,15 +12,16 @@
 # side, so the bound judged here is MAX_P99_MS (250 ms), and the measured
 # figure is printed. Then nothing is left: no loader child, no fd more.
 #
-# SetBindings is judged against MAX_SETBINDINGS_MS (1,000 ms) for now: it
-# runs on the loop, and most of its time is in the kernel, in batch writes
-# and reads of whole steer maps (src/lib/steer.c); 250 to 350 ms on a busy
-# 2-core machine. Bringing it under 50 ms means writing only what changed,
-# in steer.c; this bound catches a return of the linear scans (7.5 s).
+# The SetBindings is judged by the same bound: it runs off the loop
+# (src/daemon/steer-set-job.h), its set written by a thread and the larger
+# program its link grows to (4,095 labels need the tier of 4,096
+# destinations) loaded by a child; the loop only parses it, moves the link
+# to the new maps and answers. On the loop it stalled GetLink 250 to 460 ms
+# on a busy 2-core machine: most of it in the kernel (batch writes and
+# reads of whole steer maps), the rest the growth's program load.
 source "$NL_SOURCE/tests/harness/harness.sh"
 
 MAX_P99_MS=${MAX_P99_MS:-250}
-MAX_SETBINDINGS_MS=${MAX_SETBINDINGS_MS:-1000}
 N=${N_STEER:-300}
 # NL_BUS_BENCH: a newer sampler, to measure an older build (NL_BUILD).
 CLIENT=${NL_BUS_BENCH:-$NL_BUILD/bench/daemon/nl-bus-bench}
@@ -31,9 +32,9 @@ start_bus && mount_pins && start_daemon || exit 1
 A=$(make_netns a)
 check "attach the probed link" "$CTL" attach "$A" sk_lookup probe "$OBJ:sk_pass"
 
-# latency DESC PID [MAX_MS]: GetLink of probe, judged, while PID runs.
+# latency DESC PID: GetLink of probe, judged, while PID runs.
 latency() {
-        local out max=${3:-$MAX_P99_MS}
+        local out max=$MAX_P99_MS
         out=$("$CLIENT" latency --while-pid="$2" --max-p99-ms="$max" "$A" probe 2>&1)
         local rc=$?
         log "$1: $out"
@@ -63,7 +64,7 @@ print(json.dumps([{"protocol": "tcp", "prefix": "10.%d.%d.0/24" % (i // 256, i %
                    "label": "l%d" % i} for i in range(4095)]))' > "$T/labels.json"
 "$CTL" load-bindings "$A" sb "$T/labels.json" > "$T/bind.out" 2>&1 &
 BIND=$!
-latency "a SetBindings adding 4,095 labels" "$BIND" "$MAX_SETBINDINGS_MS"
+latency "a SetBindings adding 4,095 labels" "$BIND"
 RC=0; wait "$BIND" || RC=$?
 check_eq "... which binds them all" "0 4095" \
         "$RC $("$CTL" --json=short bindings "$A" sb | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))')"
