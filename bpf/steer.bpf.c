@@ -71,7 +71,22 @@ struct {
 	__type(value, struct steer_dest_stats);
 } dest_stats SEC(".maps");
 
+/* Per CPU, by counter id: a binding's hits (steer-abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STEER_MAX_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
 /* Control plane only; declared here so that every link gets them pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_COUNTERS / STEER_COUNTER_WORD_BITS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counter_used SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, STEER_MAX_DESTS);
@@ -128,8 +143,9 @@ static __always_inline __u32 mask_word(__u32 w, int i, int len)
 	return w & bpf_htonl(~0U << (lo + 32 - len));
 }
 
-/* The binding of one prefix entry for port, or NULL with *dest 0. */
-static __always_inline __u64 *match_port(struct steer_prefix *p, __u16 port, __u16 *dest)
+/* The destination of one prefix entry's binding for port (0: none), and
+ * that binding's counter id in *counter. */
+static __always_inline __u16 match_port(struct steer_prefix *p, __u16 port, __u32 *counter)
 {
 	int i;
 
@@ -138,8 +154,8 @@ static __always_inline __u64 *match_port(struct steer_prefix *p, __u16 port, __u
 		if (i >= p->nslots)
 			break;
 		if (p->slot[i].port == port) {
-			*dest = p->slot[i].dest;
-			return &p->slot[i].hits;
+			*counter = p->slot[i].counter;
+			return p->slot[i].dest;
 		}
 	}
 	if (p->noverflow) {
@@ -147,15 +163,12 @@ static __always_inline __u64 *match_port(struct steer_prefix *p, __u16 port, __u
 		struct steer_port *o = bpf_map_lookup_elem(&ports, &k);
 
 		if (o) {
-			*dest = o->dest;
-			return &o->hits;
+			*counter = o->counter;
+			return o->dest;
 		}
 	}
-	if (p->wild_dest) {
-		*dest = p->wild_dest;
-		return &p->wild_hits;
-	}
-	return NULL;
+	*counter = p->wild_counter;
+	return p->wild_dest;
 }
 
 static __always_inline int deliver(struct bpf_sk_lookup *ctx, __u32 dest)
@@ -206,8 +219,9 @@ __noinline int steer_probe(__u64 a01, __u64 a23, __u64 meta, __u64 m, __u64 base
 {
 	struct steer_prefix_key key;
 	struct steer_prefix *p;
+	__u32 counter;
 	__u64 *hits;
-	__u16 dest = 0;
+	__u16 dest;
 	int bit, len;
 
 	if (!m)
@@ -227,12 +241,13 @@ __noinline int steer_probe(__u64 a01, __u64 a23, __u64 meta, __u64 m, __u64 base
 	p = bpf_map_lookup_elem(&prefixes, &key);
 	if (!p)
 		return -(bit + 1);
-	hits = match_port(p, meta >> 32, &dest);
-	if (!hits || !dest)
+	dest = match_port(p, meta >> 32, &counter);
+	if (!dest)
 		return -(bit + 1);
-	/* Shared, not per CPU: per-CPU per-binding counters would cost
-	 * STEER_MAX_PREFIXES * slots * CPUs of memory. */
-	__sync_fetch_and_add(hits, 1);
+	/* This CPU's own: no atomic, no cache line shared between cores. */
+	hits = bpf_map_lookup_elem(&counters, &counter);
+	if (hits)
+		*hits += 1;
 	return dest;
 }
 
@@ -260,7 +275,8 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 	if (steer_hold_maps) {
 		struct steer_dest_key k = {};
 
-		if (bpf_map_lookup_elem(&dests, &zero) || bpf_map_lookup_elem(&dest_ids, &k))
+		if (bpf_map_lookup_elem(&dests, &zero) || bpf_map_lookup_elem(&dest_ids, &k) ||
+		    bpf_map_lookup_elem(&counter_used, &zero))
 			return SK_PASS;
 	}
 	/* Another sk_lookup program chose already: its choice stands. */

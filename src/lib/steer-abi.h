@@ -20,6 +20,8 @@
  *      has the port (inline slot, else the ports overflow hash) or a port 0
  *      binding decides: longest prefix first, then a specific port over 0.
  *   3. The decision is a destination id; sockets[id] is the socket.
+ *   4. The binding's hit counter, counters[its counter id], is per CPU, as
+ *      is dest_stats[id]: no cache line is shared between cores.
  * So a lookup costs one array read and, with few prefix lengths per /16,
  * one or two hash probes whatever the number of bindings, where an LPM trie
  * walks log2(n) nodes.
@@ -48,6 +50,7 @@
 #define STEER_REGION_BITS 16
 #define STEER_REGIONS (1U << STEER_REGION_BITS)
 #define STEER_SOCKETS STEER_MAX_DESTS /* never tiered: registered sockets cannot be copied */
+#define STEER_MAX_COUNTERS (STEER_MAX_PREFIXES + STEER_MAX_OVERFLOW)
 
 /*
  * Tiers: an idle link takes the smallest maps, and one that needs more room
@@ -62,14 +65,16 @@ struct steer_tier {
         __u32 prefixes;         /* prefixes hash (both generations) */
         __u32 overflow;         /* ports hash */
         __u32 dests;            /* dests, dest_ids, dest_stats: ids 1..dests-1 */
+        __u32 counters;         /* counters (per CPU), counter_used: ids 1..counters-1 */
 };
 
 #define STEER_TIERS 4
 #define STEER_TIERS_TABLE {                                                \
-        { 10, 10, 1024, 1024, 128 },                                       \
-        { 14, 14, 16384, 16384, 512 },                                     \
-        { 16, 16, 65536, 65536, STEER_MAX_DESTS },                         \
-        { STEER_REGION_BITS, 16, STEER_MAX_PREFIXES, STEER_MAX_OVERFLOW, STEER_MAX_DESTS }, \
+        { 10, 10, 1024, 1024, 128, 1024 },                                 \
+        { 14, 14, 16384, 16384, 512, 32768 },                              \
+        { 16, 16, 65536, 65536, STEER_MAX_DESTS, 131072 },                 \
+        { STEER_REGION_BITS, 16, STEER_MAX_PREFIXES, STEER_MAX_OVERFLOW, STEER_MAX_DESTS, \
+          STEER_MAX_COUNTERS },                                            \
 }
 
 /* steer_cfg[0] */
@@ -105,10 +110,18 @@ struct steer_prefix_key {
 #define STEER_FAMILY_V4 4
 #define STEER_FAMILY_V6 6
 
+/*
+ * Hit counters: counter is the binding's id in counters (per CPU; 0: none,
+ * as in the entries of releases before counters were per CPU). hits is what
+ * those releases' programs counted, shared between CPUs: today's program
+ * never writes it, and a binding's hits are hits plus its counter summed
+ * over CPUs. The value sizes are those of the first release, so that its
+ * maps are read as they are.
+ */
 struct steer_slot {
         __u16 port;             /* host order, never 0 */
         __u16 dest;
-        __u32 _pad;
+        __u32 counter;
         __u64 hits;
 };
 
@@ -117,7 +130,8 @@ struct steer_prefix {
         __u16 nslots;
         __u16 noverflow;
         __u16 wild_dest;        /* the port 0 binding's destination, 0 if none */
-        __u16 _pad[3];
+        __u16 _pad;
+        __u32 wild_counter;
         __u64 wild_hits;
         struct steer_slot slot[STEER_SLOTS];
 };
@@ -129,9 +143,14 @@ struct steer_port_key {
 
 struct steer_port {
         __u16 dest;
-        __u16 _pad[3];
+        __u16 _pad;
+        __u32 counter;
         __u64 hits;
 };
+
+/* counter_used[i / 64] bit i % 64: counter id i is taken (control plane
+ * only; ids are taken for a binding and released with it). */
+#define STEER_COUNTER_WORD_BITS 64
 
 /* Per CPU, by destination id. */
 struct steer_dest_stats {

@@ -40,11 +40,12 @@ void nl_steer_set_link(NlSteer *s, int link_fd, NlSteerGrowHook hook, void *user
 }
 
 static bool tier_holds(const struct steer_tier *t, const SteerNeed *need) {
-        return t->prefixes >= need->prefixes && t->overflow >= need->overflow && t->dests >= need->dests;
+        return t->prefixes >= need->prefixes && t->overflow >= need->overflow && t->dests >= need->dests &&
+               t->counters >= need->counters;
 }
 
 static void steer_sizes(NlSteer *s, SteerNeed *ret) {
-        *ret = (SteerNeed) { s->max_prefixes, s->max_overflow, s->max_dests };
+        *ret = (SteerNeed) { s->max_prefixes, s->max_overflow, s->max_dests, s->max_counters };
 }
 
 unsigned nl_steer_tier(NlSteer *s) {
@@ -71,6 +72,7 @@ void steer_reach(NlSteer *s, SteerNeed *ret) {
         ret->prefixes = max_size(ret->prefixes, top->prefixes);
         ret->overflow = max_size(ret->overflow, top->overflow);
         ret->dests = max_size(ret->dests, top->dests);
+        ret->counters = max_size(ret->counters, top->counters);
 }
 
 int steer_grow_for(NlSteer *s, const SteerNeed *need, NlError *e) {
@@ -105,10 +107,13 @@ int steer_retry_grown(NlSteer *s, int r, NlError *e) {
 
 /* The live generation, its destinations (same ids: the shared sockets map
  * is keyed by them) and counters, written into the new maps t, which no
- * program runs yet. */
+ * program runs yet. A binding's hits so far (its per-CPU counter summed,
+ * and what an earlier release counted) go to the hits of its new entry,
+ * and it counts on in a fresh counter of t's. */
 static int copy_state(NlSteer *s, NlSteer *t) {
         _cleanup_free_ struct steer_dest *d = calloc(s->max_dests, sizeof(*d));
         _cleanup_free_ struct steer_dest_stats *st = NULL;
+        _cleanup_free_ uint32_t *counter = NULL;
         int ncpu = libbpf_num_possible_cpus();
         BindingSet set = {};
         Regions g = {};
@@ -144,7 +149,13 @@ static int copy_state(NlSteer *s, NlSteer *t) {
         if (r >= 0)
                 r = binding_set_read(s, (uint8_t) c.gen, &set);
         if (r >= 0)
-                r = build_gen(set.b, set.dest, set.n, (uint8_t) c.gen, &c.next_prefix_id, &b);
+                r = counters_add_hits(s, set.counter, set.b, set.n);
+        if (r >= 0 && !(counter = calloc(set.n + 1, sizeof(*counter))))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = counters_take(t, counter, set.n);
+        if (r >= 0)
+                r = build_gen(set.b, set.dest, counter, set.n, (uint8_t) c.gen, &c.next_prefix_id, &b);
         if (r >= 0)
                 r = map_update_many(steer_fd(t, ports), b.ok, b.ov, b.no);
         if (r >= 0)
@@ -188,7 +199,25 @@ static int move_pins(const char *map_dir) {
         return steer_map_names(move_pin, (void *) map_dir);
 }
 
+static int steer_move(NlSteer *s, unsigned tier, NlError *e);
+
 int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
+        if (tier >= STEER_TIERS || tier <= nl_steer_tier(s))
+                return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "Steer tier %u is not above the link's", tier);
+        return steer_move(s, tier, e);
+}
+
+int nl_steer_upgrade(NlSteer *s, NlError *e) {
+        int r;
+
+        if (s->max_counters > 0)
+                return 0;
+        r = steer_move(s, nl_steer_tier(s), e);
+        return r < 0 ? r : 1;
+}
+
+/* The link moved to new maps of tier, made by this build's program. */
+static int steer_move(NlSteer *s, unsigned tier, NlError *e) {
         _cleanup_(nl_prog_cache_freep) NlProgCache *cache = NULL;
         _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
         _cleanup_(nl_steer_closep) NlSteer *t = NULL;
@@ -198,8 +227,6 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
 
         if (s->link_fd < 0)
                 return nl_error_set(e, NL_ERR_FAILED, -EBADF, "The steer maps have no link to grow");
-        if (tier >= STEER_TIERS || tier <= nl_steer_tier(s))
-                return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "Steer tier %u is not above the link's", tier);
         r = nl_link_get_info(s->link_fd, false, &li);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the steer link: %m");

@@ -46,6 +46,11 @@ struct NlSteer {
         uint32_t free_hint;
         /* The link's sizes (its tier, steer-abi.h), as its maps say. */
         uint32_t region_bits, nregions, nports, max_prefixes, max_overflow, max_dests;
+        /* 0: the link's maps have no per-CPU counters (an earlier
+         * release's, not upgraded yet: steer_upgrade). */
+        uint32_t max_counters;
+        /* No counter id below this is free (as free_hint for destinations). */
+        uint32_t counter_hint;
         char *map_dir;
         /* Set by nl_steer_set_link: the link to move to larger maps. */
         int link_fd;
@@ -116,6 +121,17 @@ int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint32_t limit, ui
 void dests_unmake(NlSteer *s, const DestPlan *p);
 int dests_make(NlSteer *s, const DestPlan *p, NlError *e);
 
+/* steer-counters.c */
+/* n fresh counter ids in ids, zeroed on every CPU (all 0 if the link's maps
+ * have no per-CPU counters); -ENOSPC, with none taken, if too few are free. */
+int counters_take(NlSteer *s, uint32_t *ids, size_t n);
+void counters_release(NlSteer *s, const uint32_t *ids, size_t n);
+size_t counters_in_use(NlSteer *s);
+/* The ids taken made exactly ids[n] (a crash may have left others taken). */
+int counters_rebuild(NlSteer *s, const uint32_t *ids, size_t n);
+/* b[i].hits += counter ids[i] summed over CPUs. */
+int counters_add_hits(NlSteer *s, const uint32_t *ids, NlSteerBinding *b, size_t n);
+
 /* steer-regions.c */
 int regions_mark(NlSteer *s, const NlSteerBinding *b);
 
@@ -140,10 +156,12 @@ int regions_rewrite(NlSteer *s, Regions *g, const NlSteerBinding *b, size_t n);
 _printf_(4, 5) int maps_full(NlSteer *s, NlError *e, int r, const char *what, ...);
 
 /* The bindings of one generation, with destination ids in .label unset;
- * dest_of[i] is binding i's destination. */
+ * dest[i] is binding i's destination, counter[i] its counter id, and
+ * b[i].hits what an earlier release's program counted (steer-abi.h). */
 typedef struct BindingSet {
         NlSteerBinding *b;
         uint16_t *dest;
+        uint32_t *counter;
         size_t n, cap;
         /* What the generation is made of, for deleting it. */
         MapDump prefixes;   /* only this generation's entries */
@@ -166,12 +184,13 @@ typedef struct Built {
 } Built;
 
 void built_done(Built *t);
-int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t);
+int build_gen(const NlSteerBinding *b, const uint16_t *dest, const uint32_t *counter, size_t n, uint8_t gen,
+              uint32_t *next_id, Built *t);
 
 /* steer-grow.c */
 /* What a change needs room for, in entries of each map. */
 typedef struct SteerNeed {
-        size_t prefixes, overflow, dests;
+        size_t prefixes, overflow, dests, counters;
 } SteerNeed;
 
 /* After a change was refused for want of room: 1 if the link was moved to

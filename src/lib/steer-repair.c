@@ -44,8 +44,15 @@ int nl_steer_repair(NlSteer *s, NlError *e) {
         }
         if (r >= 0)
                 r = refs_recount(s, cur.dest, cur.n);
-        if (r < 0)
+        if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot recount the bindings' destinations: %m");
+                goto finish;
+        }
+        /* Counter ids taken by a change killed before it wrote them, or
+         * before it released those of the bindings it replaced. */
+        r = counters_rebuild(s, cur.counter, cur.n);
+        if (r < 0)
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot recount the bindings' hit counters: %m");
 finish:
         binding_set_done(&stale);
         binding_set_done(&cur);

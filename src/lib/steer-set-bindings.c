@@ -13,8 +13,10 @@ static int binding_cmp_labelled(const void *x, const void *y) {
         return c ? c : strcmp(((const NlSteerBinding *) x)->label, ((const NlSteerBinding *) y)->label);
 }
 
-static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t *nd, size_t n,
-                      unsigned *added, unsigned *removed) {
+/* Also: a binding that stays keeps its counter id (nc[j]; 0 for the new
+ * ones), and kept[i] says which of old's do. */
+static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t *nd, uint32_t *nc, bool *kept,
+                      size_t n, unsigned *added, unsigned *removed) {
         size_t i = 0, j = 0;
 
         *added = *removed = 0;
@@ -28,7 +30,11 @@ static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t 
                         (*added)++;
                         j++;
                 } else {
-                        if (old->dest[i] == nd[j])
+                        if (old->dest[i] == nd[j] && old->counter[i] != 0) {
+                                nb[j].hits = old->b[i].hits;
+                                nc[j] = old->counter[i];
+                                kept[i] = true;
+                        } else if (old->dest[i] == nd[j])
                                 nb[j].hits = old->b[i].hits;
                         else {
                                 (*added)++;
@@ -61,7 +67,8 @@ static int check_room(const SteerNeed *reach, const BindingSet *old, const Built
 
 /* Whether the link's own maps hold need (else it must grow first). */
 static bool holds(NlSteer *s, const SteerNeed *need) {
-        return need->prefixes <= s->max_prefixes && need->overflow <= s->max_overflow && need->dests <= s->max_dests;
+        return need->prefixes <= s->max_prefixes && need->overflow <= s->max_overflow && need->dests <= s->max_dests &&
+               need->counters <= s->max_counters;
 }
 
 static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
@@ -124,6 +131,10 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
 static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
                       SteerNeed *need, NlError *e) {
         BindingSet old = {}, stale = {};
+        _cleanup_free_ uint32_t *nc = NULL, *fresh = NULL, *gone = NULL;
+        _cleanup_free_ bool *kept = NULL;
+        size_t n_fresh = 0, n_gone = 0;
+        uint32_t first_id;
         DestPlan plan = {};
         Regions g = {};
         Built t = {};
@@ -160,8 +171,24 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         r = dests_plan(s, nb, m, (uint32_t) reach.dests, nd, &plan, e);
         if (r < 0)
                 goto finish;
-        diff_sets(&old, nb, nd, m, &added, &removed);
-        r = build_gen(nb, nd, m, ng, &c.next_prefix_id, &t);
+        nc = calloc(m + 1, sizeof(*nc));
+        fresh = calloc(m + 1, sizeof(*fresh));
+        kept = calloc(old.n + 1, sizeof(*kept));
+        gone = calloc(old.n + 1, sizeof(*gone));
+        if (!nc || !fresh || !kept || !gone) {
+                r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+                goto finish;
+        }
+        diff_sets(&old, nb, nd, nc, kept, m, &added, &removed);
+        for (size_t i = 0; i < m; i++)
+                n_fresh += nc[i] == 0;
+        for (size_t i = 0; i < old.n; i++)
+                if (!kept[i] && old.counter[i] != 0)
+                        gone[n_gone++] = old.counter[i];
+        /* Built once to be measured, and again below with the counters
+         * taken once the set is known to fit. */
+        first_id = c.next_prefix_id;
+        r = build_gen(nb, nd, nc, m, ng, &c.next_prefix_id, &t);
         if (r < 0 || (r = regions_alloc(s, &g)) < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
                 goto finish;
@@ -170,12 +197,30 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         if (r < 0)
                 goto finish;
         *need = (SteerNeed) { old.prefixes.n + t.np, old.ports.n + t.no,
-                              plan.n_made ? plan.made[plan.n_made - 1] + 1 : 0 };
+                              plan.n_made ? plan.made[plan.n_made - 1] + 1 : 0,
+                              s->max_counters ? counters_in_use(s) + n_fresh + 1 : 0 };
         if (!holds(s, need)) {
                 r = 1;
                 goto finish;
         }
 
+        /* Bindings new to the link count from zero, on counters of their
+         * own; those that stay keep theirs. */
+        r = counters_take(s, fresh, n_fresh);
+        if (r < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot take hit counters for the bindings: %m");
+                goto finish;
+        }
+        for (size_t i = 0, k = 0; i < m; i++)
+                if (nc[i] == 0)
+                        nc[i] = fresh[k++];
+        built_done(&t);
+        c.next_prefix_id = first_id;
+        r = build_gen(nb, nd, nc, m, ng, &c.next_prefix_id, &t);
+        if (r < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
+                goto undo;
+        }
         r = dests_make(s, &plan, e);
         if (r < 0)
                 goto undo;
@@ -213,6 +258,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         (void) map_delete_many(steer_fd(s, ports), old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
         (void) map_delete_many(steer_fd(s, prefixes), old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
         (void) regions_rewrite(s, &g, nb, m);
+        counters_release(s, gone, n_gone);
         r = refs_recount(s, nd, m);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot count destination references: %m");
@@ -231,6 +277,7 @@ undo:
         if (widened)
                 (void) regions_rewrite(s, &g, old.b, old.n);
         dests_unmake(s, &plan);
+        counters_release(s, fresh, n_fresh);
 finish:
         binding_set_done(&old);
         built_done(&t);

@@ -85,6 +85,12 @@ void nl_steer_set_link(NlSteer *s, int link_fd, NlSteerGrowHook hook, void *user
 unsigned nl_steer_tier(NlSteer *s);
 /* Moves the link to the maps of tier (above its own). */
 int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e);
+/* A link made by a release before per-CPU hit counters (its folder has no
+ * counters map; the other maps are read as they are) is moved, as by a
+ * growth but to the same tier, to this build's program and maps: returns 1
+ * when moved, 0 if it had nothing to do. The daemon runs it on every steer
+ * link at start. */
+int nl_steer_upgrade(NlSteer *s, NlError *e);
 /* What a crash in the middle of a growth leaves: the pins in map_dir made
  * those of the maps the link's program (prog_id) runs, and the unfinished
  * growth's folder removed. Returns how many pins changed. The daemon runs
