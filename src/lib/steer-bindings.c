@@ -169,7 +169,7 @@ static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         }
         r = prefix_put_port(s, &p, at, b->port, (uint16_t) dest, counter);
         if (r >= 0 && at.at != AT_OVERFLOW)
-                r = bpf_map_update_elem(steer_fd(s, prefixes), &k, &p, BPF_ANY);
+                r = prefix_put(s, &k, &p);
         if (r < 0) {
                 counters_release(s, &counter, 1);
                 (void) dest_release(s, (uint32_t) dest);
@@ -231,9 +231,9 @@ int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         }
         }
         if (prefix_is_empty(&p))
-                r = bpf_map_delete_elem(steer_fd(s, prefixes), &k);
+                r = prefix_delete(s, &k);
         else
-                r = bpf_map_update_elem(steer_fd(s, prefixes), &k, &p, BPF_EXIST);
+                r = prefix_put(s, &k, &p);
         if (r < 0)
                 return binding_describe_fail(e, r, b, "remove");
         /* The prefix's regions keep their bit: a stale bit costs a probe,

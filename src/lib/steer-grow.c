@@ -159,7 +159,7 @@ static int copy_state(NlSteer *s, NlSteer *t) {
         if (r >= 0)
                 r = map_update_many(steer_fd(t, ports), b.ok, b.ov, b.no);
         if (r >= 0)
-                r = map_update_many(steer_fd(t, prefixes), b.pk, b.pv, b.np);
+                r = prefixes_write(t, b.pk, b.pv, b.np);
         if (r >= 0)
                 r = regions_alloc(t, &g);
         if (r >= 0)
@@ -210,7 +210,7 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
 int nl_steer_upgrade(NlSteer *s, NlError *e) {
         int r;
 
-        if (s->max_counters > 0)
+        if (s->max_counters > 0 && s->nfast > 0)
                 return 0;
         r = steer_move(s, nl_steer_tier(s), e);
         return r < 0 ? r : 1;

@@ -37,7 +37,10 @@ static bool steer_size(NlSteer *s, size_t slot, uint32_t n) {
                 s->max_overflow = n;
         else if (slot == STEER_SLOT(sockets))
                 return n == STEER_SOCKETS;
-        else if (slot == STEER_SLOT(counters)) {
+        else if (slot == STEER_SLOT(fast)) {
+                s->nfast = n;
+                return is_pow2_upto(n, STEER_MAX_FAST) && n >= STEER_FAST_PROBES;
+        } else if (slot == STEER_SLOT(counters)) {
                 s->max_counters = n;
                 return n >= STEER_COUNTER_WORD_BITS && n <= STEER_MAX_COUNTERS && n % STEER_COUNTER_WORD_BITS == 0;
         } else if (slot == STEER_SLOT(counter_used))
@@ -88,7 +91,8 @@ static int open_pins(NlSteer *s, const struct steer *skel, const char *map_dir, 
                 fd = nl_map_open_pinned_as(*m->map, map_dir, NL_MAP_MATCH_VALUES, path, sizeof(path));
                 /* A link of a release before per-CPU hit counters: read
                  * as it is, until steer_upgrade moves it to today's maps. */
-                if (fd == -ENOENT && (slot == STEER_SLOT(counters) || slot == STEER_SLOT(counter_used)))
+                if (fd == -ENOENT && (slot == STEER_SLOT(counters) || slot == STEER_SLOT(counter_used) ||
+                                      slot == STEER_SLOT(fast)))
                         continue;
                 if (fd == -EMEDIUMTYPE)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: map %s has another layout",
@@ -169,6 +173,7 @@ void steer_swap_maps(NlSteer *s, NlSteer *t) {
         swap_u32(&s->max_overflow, &t->max_overflow);
         swap_u32(&s->max_dests, &t->max_dests);
         swap_u32(&s->max_counters, &t->max_counters);
+        swap_u32(&s->nfast, &t->nfast);
 }
 
 int cfg_get(NlSteer *s, struct steer_config *c) {

@@ -49,6 +49,8 @@ struct NlSteer {
         /* 0: the link's maps have no per-CPU counters (an earlier
          * release's, not upgraded yet: steer_upgrade). */
         uint32_t max_counters;
+        /* Slots of fast (0: none, as max_counters). */
+        uint32_t nfast;
         /* No counter id below this is free (as free_hint for destinations). */
         uint32_t counter_hint;
         char *map_dir;
@@ -120,6 +122,20 @@ int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint32_t limit, ui
                NlError *e);
 void dests_unmake(NlSteer *s, const DestPlan *p);
 int dests_make(NlSteer *s, const DestPlan *p, NlError *e);
+
+/* steer-fast.c: every write of prefix entries, into prefixes and fast.
+ * Entries of a generation no lookup reads (a new one, or maps no program
+ * runs yet); -E2BIG if fast has no room for one. */
+int prefixes_write(NlSteer *s, const struct steer_prefix_key *k, const struct steer_prefix *v, size_t n);
+/* Entries no lookup reads any more (a generation switched away from, an
+ * unfinished one). */
+int prefixes_delete(NlSteer *s, const struct steer_prefix_key *k, size_t n);
+/* One entry of the live generation, put or removed so that every lookup
+ * sees it before or after, whole. */
+int prefix_put(NlSteer *s, const struct steer_prefix_key *k, const struct steer_prefix *v);
+int prefix_delete(NlSteer *s, const struct steer_prefix_key *k);
+/* fast made to hold exactly live (prefixes' entries of generation gen). */
+int prefixes_repair(NlSteer *s, uint8_t gen, const MapDump *live);
 
 /* steer-counters.c */
 /* n fresh counter ids in ids, zeroed on every CPU (all 0 if the link's maps

@@ -155,7 +155,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         if (r >= 0)
                 r = map_delete_many(steer_fd(s, ports), stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
         if (r >= 0)
-                r = map_delete_many(steer_fd(s, prefixes), stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
+                r = prefixes_delete(s, stale.prefixes.keys, stale.prefixes.n);
         binding_set_done(&stale);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear an unfinished SetBindings: %m");
@@ -236,7 +236,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         if (r >= 0)
                 r = map_update_many(steer_fd(s, ports), t.ok, t.ov, t.no);
         if (r >= 0)
-                r = map_update_many(steer_fd(s, prefixes), t.pk, t.pv, t.np);
+                r = prefixes_write(s, t.pk, t.pv, t.np);
         if (r < 0) {
                 r = maps_full(s, e, r, "write the %zu bindings", m);
                 goto undo;
@@ -256,7 +256,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                 goto finish;
         }
         (void) map_delete_many(steer_fd(s, ports), old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
-        (void) map_delete_many(steer_fd(s, prefixes), old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
+        (void) prefixes_delete(s, old.prefixes.keys, old.prefixes.n);
         (void) regions_rewrite(s, &g, nb, m);
         counters_release(s, gone, n_gone);
         r = refs_recount(s, nd, m);
@@ -273,7 +273,7 @@ undo:
         /* Nothing switched yet: lookups never saw any of it. Take it all
          * back: the half-written set, its region bits, its new labels. */
         (void) map_delete_many(steer_fd(s, ports), t.ok, sizeof(*t.ok), t.no);
-        (void) map_delete_many(steer_fd(s, prefixes), t.pk, sizeof(*t.pk), t.np);
+        (void) prefixes_delete(s, t.pk, t.np);
         if (widened)
                 (void) regions_rewrite(s, &g, old.b, old.n);
         dests_unmake(s, &plan);
