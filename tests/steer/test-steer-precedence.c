@@ -6,6 +6,8 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -208,6 +210,57 @@ static int count_on_each_cpu(const SteerLink *l) {
         return wrong;
 }
 
+
+/* Lookups of tcp 10.77.1.1 port 80 in a loop, counting those that did not
+ * select the socket want. */
+typedef struct Churn {
+        int prog_fd;
+        uint64_t want;
+        atomic_bool stop;
+        unsigned runs, wrong;
+} Churn;
+
+static void *churn_lookups(void *userdata) {
+        Churn *c = userdata;
+
+        while (!atomic_load(&c->stop)) {
+                uint64_t got = 0;
+
+                if (steer_test_run(c->prog_fd, IPPROTO_TCP, "10.77.1.1", 80, &got) < 0 || got != c->want)
+                        c->wrong++;
+                c->runs++;
+        }
+        return NULL;
+}
+
+/* AddBinding and RemoveBinding rewrite the entry of 10.77.0.0/16 (ports
+ * added past the inline slots, slots shifted by removals) while another
+ * thread looks up its port 80: every lookup must find that binding. */
+static void churn_one_prefix(SteerLink *l, uint64_t want) {
+        Churn c = { .prog_fd = nl_program_fd(l->prog), .want = want };
+        pthread_t th;
+        NlError e = {};
+
+        steer_bind(l, "tcp", "10.77.0.0/16", 80, "narrow");
+        if (!CHECK(pthread_create(&th, NULL, churn_lookups, &c) == 0, "lookup thread"))
+                return;
+        for (unsigned i = 0; i < 400; i++) {
+                NlSteerBinding b;
+
+                if (nl_steer_binding_parse("tcp", "10.77.0.0/16", (uint16_t) (1000 + i), "wide", &b, &e) < 0 ||
+                    nl_steer_add_binding(l->steer, &b, &e) < 0)
+                        break;
+                b.port = (uint16_t) (1000 + i - 8);
+                if (i >= 8 && nl_steer_remove_binding(l->steer, &b, &e) < 0)
+                        break;
+        }
+        CHECK(e.message[0] == 0, "400 changes of the prefix's entry: %s", e.message);
+        atomic_store(&c.stop, true);
+        pthread_join(th, NULL);
+        CHECK(c.runs > 0 && c.wrong == 0, "lookups during the changes all found their binding: %u of %u did not",
+              c.wrong, c.runs);
+}
+
 static void body(void) {
         SteerEnv env;
         SteerLink l;
@@ -297,6 +350,8 @@ static void body(void) {
                 free(d);
                 free(b);
         }
+
+        churn_one_prefix(&l, cookie_of(&l, "narrow", "tcp"));
 
         /* Every counter the program writes is its CPU's own: no atomic
          * instruction, and hits taken on each CPU land in that CPU's slot. */
