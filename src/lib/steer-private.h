@@ -14,6 +14,8 @@
  *   steer-sockets.c       registering and unregistering sockets
  *   steer-repair.c        mending what a crash left half done
  *   steer-grow.c          moving a link to the maps of a larger tier
+ *   steer-fast.c          the table lookups read, written with prefixes
+ *   steer-counters.c      per-CPU hit counters: ids taken, released, summed
  */
 
 #include <stdbool.h>
