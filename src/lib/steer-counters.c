@@ -104,7 +104,7 @@ static int counters_zero(NlSteer *s, const uint32_t *ids, size_t n) {
         zero = calloc(n * (size_t) nc + 1, sizeof(uint64_t));
         if (!zero)
                 return -ENOMEM;
-        return map_update_many(steer_fd(s, counters), ids, zero, n);
+        return array_update_many(steer_fd(s, counters), ids, zero, (size_t) nc * sizeof(uint64_t), n);
 }
 
 int counters_take(NlSteer *s, uint32_t *ids, size_t n) {
@@ -189,8 +189,7 @@ static uint64_t sum_cpus(const uint64_t *v, int nc) {
 }
 
 int counters_add_hits(NlSteer *s, const uint32_t *ids, NlSteerBinding *b, size_t n) {
-        _cleanup_free_ uint64_t *v = NULL;
-        MapDump all = {};
+        _cleanup_free_ uint64_t *v = NULL, *all = NULL;
         int nc = ncpus(), r = 0;
 
         if (s->max_counters == 0 || n == 0)
@@ -199,7 +198,10 @@ int counters_add_hits(NlSteer *s, const uint32_t *ids, NlSteerBinding *b, size_t
                 return nc;
         /* Many: the whole map in a few batch reads; few: one read each. */
         if (n >= 64) {
-                r = map_dump(steer_fd(s, counters), sizeof(uint32_t), (size_t) nc * sizeof(uint64_t), &all);
+                all = calloc((size_t) s->max_counters * (size_t) nc, sizeof(uint64_t));
+                if (!all)
+                        return -ENOMEM;
+                r = array_read_all(steer_fd(s, counters), all, (size_t) nc * sizeof(uint64_t), s->max_counters);
                 if (r < 0)
                         return r;
         } else {
@@ -210,12 +212,10 @@ int counters_add_hits(NlSteer *s, const uint32_t *ids, NlSteerBinding *b, size_t
         for (size_t i = 0; i < n; i++) {
                 if (ids[i] == 0 || ids[i] >= s->max_counters)
                         continue;
-                /* An array's dump is its keys 0..max-1 in order. */
-                if (all.n > ids[i] && ((uint32_t *) all.keys)[ids[i]] == ids[i])
-                        b[i].hits += sum_cpus((uint64_t *) all.values + (size_t) ids[i] * (size_t) nc, nc);
+                if (all)
+                        b[i].hits += sum_cpus(all + (size_t) ids[i] * (size_t) nc, nc);
                 else if (v && bpf_map_lookup_elem(steer_fd(s, counters), &ids[i], v) == 0)
                         b[i].hits += sum_cpus(v, nc);
         }
-        map_dump_done(&all);
         return r;
 }

@@ -67,24 +67,12 @@ static void table_done(FastTable *t) {
 }
 
 static int table_read(NlSteer *s, FastTable *t) {
-        MapDump d = {};
-        int r;
-
         *t = (FastTable) { .n = s->nfast };
         t->slot = calloc(s->nfast, sizeof(*t->slot));
         t->changed = calloc(s->nfast, sizeof(*t->changed));
         if (!t->slot || !t->changed)
                 return -ENOMEM;
-        r = map_dump(steer_fd(s, fast), sizeof(uint32_t), sizeof(struct steer_fast), &d);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < d.n; i++) {
-                uint32_t idx = ((uint32_t *) d.keys)[i];
-                if (idx < t->n)
-                        t->slot[idx] = ((struct steer_fast *) d.values)[i];
-        }
-        map_dump_done(&d);
-        return 0;
+        return array_read_all(steer_fd(s, fast), t->slot, sizeof(*t->slot), t->n);
 }
 
 static void table_set(FastTable *t, uint32_t idx, const struct steer_fast *f) {
@@ -139,7 +127,7 @@ static int table_write(NlSteer *s, FastTable *t) {
                         keys[n] = i;
                         values[n++] = t->slot[i];
                 }
-        return map_update_many(steer_fd(s, fast), keys, values, n);
+        return array_update_many(steer_fd(s, fast), keys, values, sizeof(*values), n);
 }
 
 int prefixes_write(NlSteer *s, const struct steer_prefix_key *k, const struct steer_prefix *v, size_t n) {

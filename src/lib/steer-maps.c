@@ -274,6 +274,46 @@ int map_update_many(int fd, const void *keys, const void *values, size_t n) {
         return bpf_map_update_batch(fd, keys, values, &count, NULL);
 }
 
+/* Batch operations on arrays are refused by some kernels (Debian 11's 5.10
+ * says ENOTSUPP, 524, for per-CPU ones): then one call per entry. */
+static bool batch_refused(int r) {
+        return r == -524 || r == -EOPNOTSUPP || r == -EINVAL;
+}
+
+int array_update_many(int fd, const uint32_t *keys, const void *values, size_t vsz, size_t n) {
+        int r = map_update_many(fd, keys, values, n);
+
+        for (size_t i = 0; batch_refused(r) && i < n; i++) {
+                int q = bpf_map_update_elem(fd, &keys[i], (const char *) values + i * vsz, BPF_ANY);
+                if (q < 0)
+                        return q;
+                if (i == n - 1)
+                        r = 0;
+        }
+        return r;
+}
+
+int array_read_all(int fd, void *values, size_t vsz, uint32_t n) {
+        MapDump d = {};
+        int r = map_dump(fd, sizeof(uint32_t), vsz, &d);
+
+        if (r >= 0)
+                for (size_t i = 0; i < d.n; i++) {
+                        uint32_t k = ((uint32_t *) d.keys)[i];
+                        if (k < n)
+                                memcpy((char *) values + (size_t) k * vsz, (char *) d.values + i * vsz, vsz);
+                }
+        map_dump_done(&d);
+        for (uint32_t k = 0; batch_refused(r) && k < n; k++) {
+                int q = bpf_map_lookup_elem(fd, &k, (char *) values + (size_t) k * vsz);
+                if (q < 0)
+                        return q;
+                if (k == n - 1)
+                        r = 0;
+        }
+        return r < 0 ? r : 0;
+}
+
 /* Deletes every key that is there. The kernel's batch delete stops at the
  * first key that is not (count says where): the rest is deleted past it. */
 int map_delete_many(int fd, const void *keys, size_t ksz, size_t n) {

@@ -87,6 +87,10 @@ void map_dump_done(MapDump *d);
 int map_dump(int fd, size_t ksz, size_t vsz, MapDump *d);
 int map_update_many(int fd, const void *keys, const void *values, size_t n);
 int map_delete_many(int fd, const void *keys, size_t ksz, size_t n);
+/* The same for array maps (keys 0..n-1), one entry at a time where the
+ * kernel refuses batches of them. */
+int array_update_many(int fd, const uint32_t *keys, const void *values, size_t vsz, size_t n);
+int array_read_all(int fd, void *values, size_t vsz, uint32_t n);
 
 /* steer-keys.c */
 uint8_t abi_family(uint8_t family);
