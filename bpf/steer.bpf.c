@@ -71,7 +71,30 @@ struct {
 	__type(value, struct steer_dest_stats);
 } dest_stats SEC(".maps");
 
+/* The prefixes map's entries, where lookups find them (steer-abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_FAST);
+	__type(key, __u32);
+	__type(value, struct steer_fast);
+} fast SEC(".maps");
+
+/* Per CPU, by counter id: a binding's hits (steer-abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STEER_MAX_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
 /* Control plane only; declared here so that every link gets them pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STEER_MAX_COUNTERS / STEER_COUNTER_WORD_BITS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counter_used SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, STEER_MAX_DESTS);
@@ -101,6 +124,8 @@ const volatile __u32 steer_hold_maps = 0;
  * port & port_mask. The defaults are the top tier's. */
 const volatile __u32 region_shift = 32 - STEER_REGION_BITS;
 const volatile __u32 port_mask = STEER_PORTS - 1;
+/* fast has fast_mask + 1 slots. */
+const volatile __u32 fast_mask = STEER_MAX_FAST - 1;
 
 /* Index of the highest set bit of a non-zero x. */
 static __always_inline int fls64(__u64 x)
@@ -128,8 +153,9 @@ static __always_inline __u32 mask_word(__u32 w, int i, int len)
 	return w & bpf_htonl(~0U << (lo + 32 - len));
 }
 
-/* The binding of one prefix entry for port, or NULL with *dest 0. */
-static __always_inline __u64 *match_port(struct steer_prefix *p, __u16 port, __u16 *dest)
+/* The destination of one prefix entry's binding for port (0: none), and
+ * that binding's counter id in *counter. */
+static __always_inline __u16 match_port(struct steer_fast *p, __u16 port, __u32 *counter)
 {
 	int i;
 
@@ -138,8 +164,8 @@ static __always_inline __u64 *match_port(struct steer_prefix *p, __u16 port, __u
 		if (i >= p->nslots)
 			break;
 		if (p->slot[i].port == port) {
-			*dest = p->slot[i].dest;
-			return &p->slot[i].hits;
+			*counter = p->slot[i].counter;
+			return p->slot[i].dest;
 		}
 	}
 	if (p->noverflow) {
@@ -147,15 +173,12 @@ static __always_inline __u64 *match_port(struct steer_prefix *p, __u16 port, __u
 		struct steer_port *o = bpf_map_lookup_elem(&ports, &k);
 
 		if (o) {
-			*dest = o->dest;
-			return &o->hits;
+			*counter = o->counter;
+			return o->dest;
 		}
 	}
-	if (p->wild_dest) {
-		*dest = p->wild_dest;
-		return &p->wild_hits;
-	}
-	return NULL;
+	*counter = p->wild_counter;
+	return p->wild_dest;
 }
 
 static __always_inline int deliver(struct bpf_sk_lookup *ctx, __u32 dest)
@@ -204,11 +227,11 @@ static __always_inline int deliver(struct bpf_sk_lookup *ctx, __u32 dest)
  */
 __noinline int steer_probe(__u64 a01, __u64 a23, __u64 meta, __u64 m, __u64 base)
 {
-	struct steer_prefix_key key;
-	struct steer_prefix *p;
-	__u64 *hits;
-	__u16 dest = 0;
-	int bit, len;
+	__u32 a0, a1, a2, a3, head, tag, idx, counter;
+	struct steer_fast *p = NULL;
+	__u64 *hits, h;
+	__u16 dest;
+	int bit, len, i;
 
 	if (!m)
 		return 0;
@@ -216,23 +239,36 @@ __noinline int steer_probe(__u64 a01, __u64 a23, __u64 meta, __u64 m, __u64 base
 	len = (int) (base & 0xff) + bit;
 	if (len > 128)
 		return -(bit + 1);
-	key.gen = meta;
-	key.protocol = meta >> 8;
-	key.family = meta >> 16;
-	key.len = len;
-	key.addr[0] = mask_word(a01, 0, len);
-	key.addr[1] = mask_word(a01 >> 32, 1, len);
-	key.addr[2] = mask_word(a23, 2, len);
-	key.addr[3] = mask_word(a23 >> 32, 3, len);
-	p = bpf_map_lookup_elem(&prefixes, &key);
+	/* gen, protocol, family (meta's low three bytes) and len. */
+	head = (meta & 0xffffff) | (__u32) len << 24;
+	a0 = mask_word(a01, 0, len);
+	a1 = mask_word(a01 >> 32, 1, len);
+	a2 = mask_word(a23, 2, len);
+	a3 = mask_word(a23 >> 32, 3, len);
+	h = steer_fast_hash(head, a0, a1, a2, a3);
+	tag = head + 1;         /* gen + 1 in the low byte */
+	for (i = 0; i < STEER_FAST_PROBES; i++) {
+		struct steer_fast *f;
+
+		idx = (h + i) & fast_mask;
+		f = bpf_map_lookup_elem(&fast, &idx);
+		if (!f || f->tag == STEER_FAST_EMPTY)
+			break;
+		if (*(__u32 *) f == tag && f->addr[0] == a0 && f->addr[1] == a1 && f->addr[2] == a2 &&
+		    f->addr[3] == a3) {
+			p = f;
+			break;
+		}
+	}
 	if (!p)
 		return -(bit + 1);
-	hits = match_port(p, meta >> 32, &dest);
-	if (!hits || !dest)
+	dest = match_port(p, meta >> 32, &counter);
+	if (!dest)
 		return -(bit + 1);
-	/* Shared, not per CPU: per-CPU per-binding counters would cost
-	 * STEER_MAX_PREFIXES * slots * CPUs of memory. */
-	__sync_fetch_and_add(hits, 1);
+	/* This CPU's own: no atomic, no cache line shared between cores. */
+	hits = bpf_map_lookup_elem(&counters, &counter);
+	if (hits)
+		*hits += 1;
 	return dest;
 }
 
@@ -260,7 +296,8 @@ int steer_lookup(struct bpf_sk_lookup *ctx)
 	if (steer_hold_maps) {
 		struct steer_dest_key k = {};
 
-		if (bpf_map_lookup_elem(&dests, &zero) || bpf_map_lookup_elem(&dest_ids, &k))
+		if (bpf_map_lookup_elem(&dests, &zero) || bpf_map_lookup_elem(&dest_ids, &k) ||
+		    bpf_map_lookup_elem(&counter_used, &zero) || bpf_map_lookup_elem(&prefixes, &k))
 			return SK_PASS;
 	}
 	/* Another sk_lookup program chose already: its choice stands. */

@@ -20,6 +20,10 @@
 #include "steer.h"
 #include "steer_floor.skel.h"
 
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+
 #define NLABELS 16
 #define NQUERIES 64
 
@@ -118,11 +122,11 @@ static void query_for(const NlSteerBinding *b, struct bpf_sk_lookup *ctx) {
                 memcpy(ctx->local_ip6, addr, 16);
 }
 
-/* Mean ns per run over the queries; counts those that chose a socket. */
-static double ns_per_lookup(int prog_fd, const struct bpf_sk_lookup *q, int nq, unsigned repeat, int *chosen) {
+/* Mean ns per run over the queries. Each ctx_out says which socket the
+ * lookup selected (its cookie, 0 for none): *cookies gets them. */
+static double ns_per_lookup(int prog_fd, const struct bpf_sk_lookup *q, int nq, unsigned repeat, uint64_t *cookies) {
         double total = 0;
 
-        *chosen = 0;
         for (int i = 0; i < nq; i++) {
                 struct bpf_sk_lookup ctx = q[i];
                 LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
@@ -133,7 +137,7 @@ static double ns_per_lookup(int prog_fd, const struct bpf_sk_lookup *q, int nq, 
                         return -1;
                 }
                 total += o.duration;
-                *chosen += ctx.cookie != 0;
+                cookies[i] = ctx.cookie;
         }
         return total / nq;
 }
@@ -148,23 +152,72 @@ static unsigned tier_for(size_t n) {
         return t;
 }
 
+/* The misses counted by every destination of s: lookups that matched a
+ * binding whose destination has no socket. */
+static uint64_t total_misses(NlSteer *s) {
+        NlSteerDestination *d = NULL;
+        uint64_t sum = 0;
+        size_t nd = 0;
+        NlError e = {};
+
+        if (nl_steer_list_destinations(s, &d, &nd, &e) < 0)
+                return UINT64_MAX;
+        for (size_t i = 0; i < nd; i++)
+                sum += d[i].misses;
+        free(d);
+        return sum;
+}
+
+/* Whether every cookie is one of the registered sockets' (want_socket) or
+ * every one is 0 (no socket selected). */
+static bool cookies_are(const uint64_t *c, int n, const uint64_t *registered, bool want_socket) {
+        for (int i = 0; i < n; i++) {
+                bool known = false;
+
+                for (int j = 0; j < 2 * NLABELS; j++)
+                        known |= c[i] != 0 && c[i] == registered[j];
+                if (known != want_socket)
+                        return false;
+        }
+        return true;
+}
+
+enum { ROUNDS = 5 };
+enum { FIG_FLOOR, FIG_MATCHED, FIG_SOCKET, FIG_NOMATCH, FIGS };
+
+/* One size: the same n random bindings in two links, one with a socket
+ * registered for every label (lookups end in bpf_sk_assign) and one with
+ * none (lookups match a binding and pass). The floor and the three figures
+ * are taken in turn, ROUNDS times; each round's ratios are to that round's
+ * floor, and the medians are printed. */
 static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
         NlSteerBinding *b = calloc(n, sizeof(*b));
         struct bpf_sk_lookup hit[NQUERIES], miss[NQUERIES];
-        int fds[2 * NLABELS], chosen_hit, chosen_miss, chosen_floor;
-        double floor_ns, hit_ns, miss_ns;
+        uint64_t registered[2 * NLABELS], cookies[NQUERIES], misses0;
+        double ns[FIGS][ROUNDS], ratio[FIGS][ROUNDS];
+        int fds[2 * NLABELS];
+        NlProgram *prog = NULL, *bare_prog = NULL;
+        NlSteer *s = NULL, *bare = NULL;
         NlSteerChanges c;
-        NlProgram *prog = NULL;
-        NlSteer *s = NULL;
         NlError e = {};
         char name[32];
+        bool ok = true;
 
         snprintf(name, sizeof(name), "n%zu", n);
         if (!b || open_link(name, tier_for(n), &prog, &s) < 0 || register_sockets(s, fds) < 0)
                 return -1;
+        snprintf(name, sizeof(name), "n%zu-bare", n);
+        if (open_link(name, tier_for(n), &bare_prog, &bare) < 0)
+                return -1;
+        for (int i = 0; i < 2 * NLABELS; i++) {
+                socklen_t len = sizeof(registered[i]);
+
+                if (getsockopt(fds[i], SOL_SOCKET, SO_COOKIE, &registered[i], &len) < 0)
+                        return -1;
+        }
         for (size_t i = 0; i < n; i++)
                 random_binding(&b[i]);
-        if (nl_steer_set_bindings(s, b, n, &c, &e) < 0) {
+        if (nl_steer_set_bindings(s, b, n, &c, &e) < 0 || nl_steer_set_bindings(bare, b, n, &c, &e) < 0) {
                 fprintf(stderr, "bench-steer: %s\n", e.message);
                 return -1;
         }
@@ -175,19 +228,45 @@ static int bench_lookups(int floor_fd, size_t n, unsigned repeat) {
                 random_binding(&r);
                 query_for(&r, &miss[i]);
         }
-        floor_ns = ns_per_lookup(floor_fd, hit, NQUERIES, repeat, &chosen_floor);
-        hit_ns = ns_per_lookup(nl_program_fd(prog), hit, NQUERIES, repeat, &chosen_hit);
-        miss_ns = ns_per_lookup(nl_program_fd(prog), miss, NQUERIES, repeat, &chosen_miss);
-        printf("%9zu bindings, tier %u: floor %6.1f ns | steer, matching lookups %6.1f ns (%4.1fx, %d/%d steered) | "
-               "random lookups %6.1f ns (%4.1fx)\n",
-               n, nl_steer_tier(s), floor_ns, hit_ns, hit_ns / floor_ns, chosen_hit, NQUERIES, miss_ns,
-               miss_ns / floor_ns);
+        misses0 = total_misses(bare);
+        for (int r = 0; r < ROUNDS && ok; r++) {
+                ns[FIG_FLOOR][r] = ns_per_lookup(floor_fd, hit, NQUERIES, repeat, cookies);
+                ok &= cookies_are(cookies, NQUERIES, registered, false);
+                ns[FIG_MATCHED][r] = ns_per_lookup(nl_program_fd(bare_prog), hit, NQUERIES, repeat, cookies);
+                ok &= cookies_are(cookies, NQUERIES, registered, false);
+                ns[FIG_SOCKET][r] = ns_per_lookup(nl_program_fd(prog), hit, NQUERIES, repeat, cookies);
+                if (!cookies_are(cookies, NQUERIES, registered, true)) {
+                        fprintf(stderr, "bench-steer: %zu bindings: a matching lookup selected no registered socket\n", n);
+                        ok = false;
+                }
+                ns[FIG_NOMATCH][r] = ns_per_lookup(nl_program_fd(prog), miss, NQUERIES, repeat, cookies);
+                for (int f = 0; f < FIGS; f++) {
+                        ok &= ns[f][r] > 0;
+                        ratio[f][r] = ns[f][r] / ns[FIG_FLOOR][r];
+                }
+        }
+        /* Every lookup of the link without sockets matched a binding: each
+         * counted one miss (matched, no socket) at its destination. */
+        if (ok && total_misses(bare) - misses0 != (uint64_t) ROUNDS * repeat * NQUERIES) {
+                fprintf(stderr, "bench-steer: %zu bindings: %llu of %llu lookups without sockets matched\n", n,
+                        (unsigned long long) (total_misses(bare) - misses0),
+                        (unsigned long long) ROUNDS * repeat * NQUERIES);
+                ok = false;
+        }
+        if (ok)
+                printf("%9zu %4u %8.1f | %11.1f %6.2fx | %11.1f %6.2fx | %11.1f %6.2fx\n", n, nl_steer_tier(s),
+                       bench_median(ns[FIG_FLOOR], ROUNDS), bench_median(ns[FIG_MATCHED], ROUNDS),
+                       bench_median(ratio[FIG_MATCHED], ROUNDS), bench_median(ns[FIG_SOCKET], ROUNDS),
+                       bench_median(ratio[FIG_SOCKET], ROUNDS), bench_median(ns[FIG_NOMATCH], ROUNDS),
+                       bench_median(ratio[FIG_NOMATCH], ROUNDS));
         for (int i = 0; i < 2 * NLABELS; i++)
                 close(fds[i]);
         nl_steer_close(s);
+        nl_steer_close(bare);
         nl_program_unref(prog);
+        nl_program_unref(bare_prog);
         free(b);
-        return 0;
+        return ok ? 0 : -1;
 }
 
 /* Replaces the over bindings there are with n new random ones, timed. */
@@ -269,7 +348,13 @@ int main(int argc, char **argv) {
                 teardown();
                 return 1;
         }
-        printf("sk_lookup through BPF_PROG_TEST_RUN, %u runs x %d lookups per figure\n", repeat, NQUERIES);
+        printf("sk_lookup through BPF_PROG_TEST_RUN, %u runs x %d lookups per figure; medians of %d interleaved\n"
+               "rounds, ns and ratio to that round's floor (a program that returns SK_PASS)\n"
+               "matched: a binding matched, its destination has no socket; socket: a binding matched and\n"
+               "its registered socket was selected (bpf_sk_assign; ctx_out's cookie checked); no match:\n"
+               "random lookups\n\n"
+               " bindings tier floor ns |  matched, no socket |     socket selected |            no match\n",
+               repeat, NQUERIES, ROUNDS);
         for (size_t i = 0; i < ELEMENTSOF(sizes) && r >= 0; i++)
                 r = bench_lookups(bpf_program__fd(floor_skel->progs.steer_floor), sizes[i], repeat);
         if (r >= 0 && !lookups_only)

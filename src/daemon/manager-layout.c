@@ -242,7 +242,12 @@ int manager_layout_update(Manager *m, NlError *e) {
                 log_warning("Pin root %s has layout version %" PRIu32 " but no record of built-in programs "
                             "(%s/" NL_BUILTIN_MARKS_NAME " was removed?): rebuilding it as from the first release",
                             root, m->layout_version, root);
-        r = mark_by_first_release_rule(m, &marked, e);
+        /* Version 2 recorded its built-ins: only a root without a record is
+         * marked by the first release's rule. Version 3 changed steer map
+         * folders, which the start moves link by link (manager-start.c). */
+        r = 0;
+        if (m->layout_version < 2 || m->marks_lost)
+                r = mark_by_first_release_rule(m, &marked, e);
         if (r < 0)
                 return nl_error_prefix(e, r, "Cannot update pin root %s from layout version %" PRIu32, root,
                                        m->layout_version);

@@ -154,6 +154,27 @@ static void tidy_pin_folders(Manager *m) {
         (void) manager_prune(m, true);
 }
 
+/* A link of a release before per-CPU hit counters runs that release's
+ * program, which counts hits in counters shared between CPUs: it is moved
+ * to this build's program and maps (steer.h), its bindings, sockets and
+ * counts kept. A kill in the middle is mended by the pin repair above at
+ * the next start, which then moves it again if it was not moved. */
+static void upgrade_steer_link(Manager *m, Link *l, NlSteer *s) {
+        SteerGrowCtx ctx = { m, l };
+        NlError e = {};
+        int r;
+
+        nl_steer_set_link(s, l->fd, steer_maps_grown, &ctx);
+        r = nl_steer_upgrade(s, &e);
+        nl_steer_set_link(s, -EBADF, NULL, NULL);
+        if (r < 0)
+                log_warning("Cannot move steer link '%s' in netns %s to this release's program and maps: %s",
+                            l->name, l->netns, e.message);
+        else if (r > 0)
+                log_notice("Steer link '%s' in netns %s moved to this release's program and maps (per-CPU hit "
+                           "counters)", l->name, l->netns);
+}
+
 /* A crash in the middle of a Steering change can leave a link's maps half
  * written: mend them before anyone looks. */
 static void repair_steer_maps(Manager *m) {
@@ -177,6 +198,8 @@ static void repair_steer_maps(Manager *m) {
                         (void) manager_repair_steer_maps(m, l, NULL);
                 if ((!s && nl_steer_open(dir, &s, &e) < 0) || nl_steer_repair(s, &e) < 0)
                         log_warning("Steer maps of link '%s' in netns %s: %s", l->name, l->netns, e.message);
+                else
+                        upgrade_steer_link(m, l, s);
                 nl_steer_close(s);
         }
 }

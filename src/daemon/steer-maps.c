@@ -71,7 +71,7 @@ int steer_maps_grown(int prog_fd, bool switched, void *userdata, NlError *e) {
         r = nl_link_get_info(l->fd, true, &l->info);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Grown, but cannot read link '%s' again: %m", l->name);
-        log_info("Steer link '%s' in netns %s moved to larger maps (program %u)", l->name, l->netns, l->info.prog_id);
+        log_info("Steer link '%s' in netns %s moved to new maps (program %u)", l->name, l->netns, l->info.prog_id);
         /* Its prog_id changed: watchers hear it as from an Update. */
         manager_emit(c->m, LINK_UPDATED, l);
         return 0;

@@ -113,6 +113,9 @@ static int steer_size_maps(struct steer *skel, unsigned tier) {
                 { skel->maps.dests, t->dests },
                 { skel->maps.dest_ids, t->dests },
                 { skel->maps.dest_stats, t->dests },
+                { skel->maps.fast, 2 * t->prefixes },
+                { skel->maps.counters, t->counters },
+                { skel->maps.counter_used, t->counters / STEER_COUNTER_WORD_BITS },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
@@ -134,15 +137,20 @@ static int steer_set_rodata(struct steer *skel, const char *map_dir, NlError *e)
         uint32_t nregions = bpf_map__max_entries(skel->maps.regions4);
         uint32_t nports = bpf_map__max_entries(skel->maps.portlens);
         uint32_t ndests = bpf_map__max_entries(skel->maps.dests);
+        uint32_t nfast = bpf_map__max_entries(skel->maps.fast);
 
         if (!is_pow2_upto(nregions, STEER_REGIONS) || bpf_map__max_entries(skel->maps.regions6) != nregions ||
             !is_pow2_upto(nports, STEER_PORTS) || bpf_map__max_entries(skel->maps.steer_cfg) != 1 ||
             bpf_map__max_entries(skel->maps.sockets) != STEER_SOCKETS || ndests < 2 || ndests > STEER_SOCKETS ||
-            bpf_map__max_entries(skel->maps.dest_stats) != ndests)
+            bpf_map__max_entries(skel->maps.dest_stats) != ndests ||
+            bpf_map__max_entries(skel->maps.counter_used) * STEER_COUNTER_WORD_BITS !=
+                    bpf_map__max_entries(skel->maps.counters) ||
+            !is_pow2_upto(nfast, STEER_MAX_FAST) || nfast < STEER_FAST_PROBES)
                 return nl_error_set(e, NL_ERR_FAILED, -EMEDIUMTYPE, "The maps in %s have sizes no steer tier has",
                                     map_dir);
         skel->rodata->region_shift = 32 - (uint32_t) __builtin_ctz(nregions);
         skel->rodata->port_mask = nports - 1;
+        skel->rodata->fast_mask = nfast - 1;
         return 0;
 }
 

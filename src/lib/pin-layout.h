@@ -14,6 +14,10 @@
  *      marker (a root without one is version 1, or empty).
  *   2  adds the marker and the record of built-in programs
  *      (builtin-marks.h).
+ *   3  steer map folders hold per-CPU hit counters (the maps counters and
+ *      counter_used, steer-abi.h); a link of version 2 or 1 without them
+ *      is moved to this build's program and maps at every start until it
+ *      has them (nl_steer_upgrade), whatever the marker says.
  *
  * A daemon migrates an older root in place and writes the marker last,
  * so a migration killed half way is done again at the next start; it
@@ -21,7 +25,7 @@
  */
 
 #define NL_PIN_LAYOUT_NAME "layout"
-#define NL_PIN_LAYOUT_VERSION 2U
+#define NL_PIN_LAYOUT_VERSION 3U
 
 /* The version of root: the marker's, or 1 if there is none. A marker
  * that cannot be read, or that is not a marker, is an error. */

@@ -15,11 +15,17 @@
  *      superset, for every protocol and for every port of the same index). With bindings spread over many ports, a lookup
  *      that matches nothing then probes nothing, where the region mask alone
  *      would have it probe every length of the /16.
- *   2. From the longest such length down, prefixes[(gen, proto, family,
- *      len, address masked to len)] is probed. The first prefix found that
- *      has the port (inline slot, else the ports overflow hash) or a port 0
- *      binding decides: longest prefix first, then a specific port over 0.
+ *   2. From the longest such length down, the prefix entry of (gen, proto,
+ *      family, len, address masked to len) is probed in fast, an open
+ *      addressed table of the prefixes map's entries (below): a hash the
+ *      program computes, and a few array reads, where a lookup in the
+ *      kernel's hash map costs about as much as the rest of the program.
+ *      The first prefix found that has the port (inline slot, else the
+ *      ports overflow hash) or a port 0 binding decides: longest prefix
+ *      first, then a specific port over 0.
  *   3. The decision is a destination id; sockets[id] is the socket.
+ *   4. The binding's hit counter, counters[its counter id], is per CPU, as
+ *      is dest_stats[id]: no cache line is shared between cores.
  * So a lookup costs one array read and, with few prefix lengths per /16,
  * one or two hash probes whatever the number of bindings, where an LPM trie
  * walks log2(n) nodes.
@@ -48,6 +54,8 @@
 #define STEER_REGION_BITS 16
 #define STEER_REGIONS (1U << STEER_REGION_BITS)
 #define STEER_SOCKETS STEER_MAX_DESTS /* never tiered: registered sockets cannot be copied */
+#define STEER_MAX_COUNTERS (STEER_MAX_PREFIXES + STEER_MAX_OVERFLOW)
+#define STEER_MAX_FAST (2 * STEER_MAX_PREFIXES) /* fast: twice the prefixes, at most half full */
 
 /*
  * Tiers: an idle link takes the smallest maps, and one that needs more room
@@ -62,14 +70,16 @@ struct steer_tier {
         __u32 prefixes;         /* prefixes hash (both generations) */
         __u32 overflow;         /* ports hash */
         __u32 dests;            /* dests, dest_ids, dest_stats: ids 1..dests-1 */
+        __u32 counters;         /* counters (per CPU), counter_used: ids 1..counters-1 */
 };
 
 #define STEER_TIERS 4
 #define STEER_TIERS_TABLE {                                                \
-        { 10, 10, 1024, 1024, 128 },                                       \
-        { 14, 14, 16384, 16384, 512 },                                     \
-        { 16, 16, 65536, 65536, STEER_MAX_DESTS },                         \
-        { STEER_REGION_BITS, 16, STEER_MAX_PREFIXES, STEER_MAX_OVERFLOW, STEER_MAX_DESTS }, \
+        { 10, 10, 1024, 1024, 128, 1024 },                                 \
+        { 14, 14, 16384, 16384, 512, 32768 },                              \
+        { 16, 16, 65536, 65536, STEER_MAX_DESTS, 131072 },                 \
+        { STEER_REGION_BITS, 16, STEER_MAX_PREFIXES, STEER_MAX_OVERFLOW, STEER_MAX_DESTS, \
+          STEER_MAX_COUNTERS },                                            \
 }
 
 /* steer_cfg[0] */
@@ -105,10 +115,18 @@ struct steer_prefix_key {
 #define STEER_FAMILY_V4 4
 #define STEER_FAMILY_V6 6
 
+/*
+ * Hit counters: counter is the binding's id in counters (per CPU; 0: none,
+ * as in the entries of releases before counters were per CPU). hits is what
+ * those releases' programs counted, shared between CPUs: today's program
+ * never writes it, and a binding's hits are hits plus its counter summed
+ * over CPUs. The value sizes are those of the first release, so that its
+ * maps are read as they are.
+ */
 struct steer_slot {
         __u16 port;             /* host order, never 0 */
         __u16 dest;
-        __u32 _pad;
+        __u32 counter;
         __u64 hits;
 };
 
@@ -117,7 +135,8 @@ struct steer_prefix {
         __u16 nslots;
         __u16 noverflow;
         __u16 wild_dest;        /* the port 0 binding's destination, 0 if none */
-        __u16 _pad[3];
+        __u16 _pad;
+        __u32 wild_counter;
         __u64 wild_hits;
         struct steer_slot slot[STEER_SLOTS];
 };
@@ -129,9 +148,66 @@ struct steer_port_key {
 
 struct steer_port {
         __u16 dest;
-        __u16 _pad[3];
+        __u16 _pad;
+        __u32 counter;
         __u64 hits;
 };
+
+/*
+ * fast[]: the prefixes map's entries again, where the program finds them
+ * (the prefixes map stays the control plane's, and what an earlier
+ * release's program reads). An entry of key k lives in one of the
+ * STEER_FAST_PROBES slots from (steer_fast_hash(k) & mask) on, and a lookup
+ * reads them in order until it finds k or an empty slot. The control plane
+ * writes a slot a lookup may read in two steps, so that no lookup reads
+ * half an entry: the whole entry hidden, then its tag alone changed; an
+ * entry replaced in the live generation is written into a free slot of its
+ * chain and the old one hidden after.
+ */
+#define STEER_FAST_PROBES 64
+#define STEER_FAST_EMPTY 0      /* never used since the chains through it were made: a lookup stops */
+#define STEER_FAST_HIDDEN 0xff  /* removed, or being written: a lookup reads on */
+
+struct steer_fast_slot {
+        __u16 port;
+        __u16 dest;
+        __u32 counter;
+};
+
+struct steer_fast {
+        __u8 tag;               /* gen + 1 for an entry of generation gen; or the above */
+        __u8 protocol;
+        __u8 family;
+        __u8 len;
+        __u32 addr[4];
+        __u32 id;
+        __u16 nslots;
+        __u16 noverflow;
+        __u16 wild_dest;
+        __u16 _pad;
+        __u32 wild_counter;
+        struct steer_fast_slot slot[STEER_SLOTS];
+};
+
+/* Of a key's head (gen | protocol << 8 | family << 16 | len << 24) and its
+ * address words; the program and the control plane compute the same. */
+static inline __u64 steer_fast_hash(__u32 head, __u32 a0, __u32 a1, __u32 a2, __u32 a3)
+{
+        __u64 h = (__u64) head * 0x9E3779B97F4A7C15ULL;
+
+        h ^= (__u64) a0 * 0xC2B2AE3D27D4EB4FULL;
+        h ^= (__u64) a1 * 0x165667B19E3779F9ULL;
+        h ^= (__u64) a2 * 0xD6E8FEB86659FD93ULL;
+        h ^= (__u64) a3 * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
+        h *= 0xC4CEB9FE1A85EC53ULL;
+        h ^= h >> 29;
+        return h;
+}
+
+/* counter_used[i / 64] bit i % 64: counter id i is taken (control plane
+ * only; ids are taken for a binding and released with it). */
+#define STEER_COUNTER_WORD_BITS 64
 
 /* Per CPU, by destination id. */
 struct steer_dest_stats {

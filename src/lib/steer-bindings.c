@@ -19,22 +19,23 @@ typedef struct PortAt {
         int at;
         int slot;
         uint16_t dest;
+        uint32_t counter;
 } PortAt;
 
 static PortAt prefix_find_port(NlSteer *s, const struct steer_prefix *p, uint16_t port) {
         if (port == 0)
-                return p->wild_dest ? (PortAt) { AT_WILD, 0, p->wild_dest } : (PortAt) { AT_NONE, 0, 0 };
+                return p->wild_dest ? (PortAt) { AT_WILD, 0, p->wild_dest, p->wild_counter } : (PortAt) { AT_NONE };
         for (int i = 0; i < p->nslots && i < STEER_SLOTS; i++)
                 if (p->slot[i].port == port)
-                        return (PortAt) { AT_SLOT, i, p->slot[i].dest };
+                        return (PortAt) { AT_SLOT, i, p->slot[i].dest, p->slot[i].counter };
         if (p->noverflow) {
                 struct steer_port_key k = { p->id, port };
                 struct steer_port v;
 
                 if (bpf_map_lookup_elem(steer_fd(s, ports), &k, &v) == 0)
-                        return (PortAt) { AT_OVERFLOW, 0, v.dest };
+                        return (PortAt) { AT_OVERFLOW, 0, v.dest, v.counter };
         }
-        return (PortAt) { AT_NONE, 0, 0 };
+        return (PortAt) { AT_NONE };
 }
 
 static bool prefix_is_empty(const struct steer_prefix *p) {
@@ -42,14 +43,18 @@ static bool prefix_is_empty(const struct steer_prefix *p) {
 }
 
 /* Puts (port -> dest) into the entry p (written back by the caller); an
- * overflow entry is written here, before the prefix that leads to it. */
-static int prefix_put_port(NlSteer *s, struct steer_prefix *p, PortAt at, uint16_t port, uint16_t dest) {
+ * overflow entry is written here, before the prefix that leads to it. A
+ * binding already there keeps its counter; a new one takes counter. */
+static int prefix_put_port(NlSteer *s, struct steer_prefix *p, PortAt at, uint16_t port, uint16_t dest,
+                           uint32_t counter) {
         struct steer_port_key k = { p->id, port };
-        struct steer_port v = { .dest = dest };
+        struct steer_port v = { .dest = dest, .counter = counter };
         int r;
 
         if (port == 0) {
                 p->wild_dest = dest;
+                if (at.at == AT_NONE)
+                        p->wild_counter = counter;
                 return 0;
         }
         switch (at.at) {
@@ -62,7 +67,7 @@ static int prefix_put_port(NlSteer *s, struct steer_prefix *p, PortAt at, uint16
                 return r < 0 ? r : bpf_map_update_elem(steer_fd(s, ports), &k, &v, BPF_EXIST);
         }
         if (p->nslots < STEER_SLOTS) {
-                p->slot[p->nslots] = (struct steer_slot) { .port = port, .dest = dest };
+                p->slot[p->nslots] = (struct steer_slot) { .port = port, .dest = dest, .counter = counter };
                 p->nslots++;
                 return 0;
         }
@@ -122,7 +127,8 @@ static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         struct steer_prefix_key k;
         struct steer_config c;
         bool exists;
-        PortAt at = { AT_NONE, 0, 0 };
+        PortAt at = { AT_NONE };
+        uint32_t counter = 0;
         int r, dest;
 
         r = binding_key(s, b, true, &c, &k, e);
@@ -138,9 +144,22 @@ static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         if (at.at != AT_NONE && at.dest == dest)
                 return 0;
 
+        if (at.at == AT_NONE) {
+                r = counters_take(s, &counter, 1);
+                if (r < 0) {
+                        (void) dest_release(s, (uint32_t) dest);
+                        if (r == -ENOSPC)
+                                return nl_error_set(e, NL_ERR_INVALID_ARGS, r,
+                                                    "Too many bindings: the link's %u hit counters are taken",
+                                                    s->max_counters - 1);
+                        return binding_describe_fail(e, r, b, "take a hit counter for");
+                }
+        }
         r = regions_mark(s, b);
-        if (r < 0)
+        if (r < 0) {
+                counters_release(s, &counter, 1);
                 return binding_describe_fail(e, r, b, "mark regions for");
+        }
         if (!exists) {
                 memset(&p, 0, sizeof(p));
                 p.id = c.next_prefix_id++;
@@ -148,10 +167,11 @@ static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
                 if (r < 0)
                         return binding_describe_fail(e, r, b, "allocate a prefix id for");
         }
-        r = prefix_put_port(s, &p, at, b->port, (uint16_t) dest);
+        r = prefix_put_port(s, &p, at, b->port, (uint16_t) dest, counter);
         if (r >= 0 && at.at != AT_OVERFLOW)
-                r = bpf_map_update_elem(steer_fd(s, prefixes), &k, &p, BPF_ANY);
+                r = prefix_put(s, &k, &p);
         if (r < 0) {
+                counters_release(s, &counter, 1);
                 (void) dest_release(s, (uint32_t) dest);
                 if (r == -E2BIG || r == -ENOMEM) {
                         char pfx[64];
@@ -191,6 +211,7 @@ int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         switch (at.at) {
         case AT_WILD:
                 p.wild_dest = 0;
+                p.wild_counter = 0;
                 p.wild_hits = 0;
                 break;
         case AT_SLOT:
@@ -210,14 +231,15 @@ int nl_steer_remove_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         }
         }
         if (prefix_is_empty(&p))
-                r = bpf_map_delete_elem(steer_fd(s, prefixes), &k);
+                r = prefix_delete(s, &k);
         else
-                r = bpf_map_update_elem(steer_fd(s, prefixes), &k, &p, BPF_EXIST);
+                r = prefix_put(s, &k, &p);
         if (r < 0)
                 return binding_describe_fail(e, r, b, "remove");
         /* The prefix's regions keep their bit: a stale bit costs a probe,
          * never a wrong answer, and SetBindings recomputes them. */
         (void) dest_ref(s, at.dest, -1);
+        counters_release(s, &at.counter, 1);
         return 0;
 }
 
@@ -246,6 +268,8 @@ int nl_steer_list_bindings(NlSteer *s, NlSteerBinding **ret, size_t *ret_n, NlEr
         r = binding_set_read(s, (uint8_t) c.gen, &set);
         if (r >= 0)
                 r = labels_fill(s, set.b, set.dest, set.n);
+        if (r >= 0)
+                r = counters_add_hits(s, set.counter, set.b, set.n);
         if (r < 0) {
                 binding_set_done(&set);
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot list bindings: %m");

@@ -13,16 +13,18 @@
 void binding_set_done(BindingSet *set) {
         free(set->b);
         free(set->dest);
+        free(set->counter);
         map_dump_done(&set->prefixes);
         map_dump_done(&set->ports);
         *set = (BindingSet) {};
 }
 
-static int binding_set_push(BindingSet *set, const NlSteerBinding *b, uint16_t dest) {
+static int binding_set_push(BindingSet *set, const NlSteerBinding *b, uint16_t dest, uint32_t counter) {
         if (set->n == set->cap) {
                 size_t cap = set->cap ? set->cap * 2 : 256;
                 NlSteerBinding *nb = realloc(set->b, cap * sizeof(*nb));
                 uint16_t *nd;
+                uint32_t *nc;
 
                 if (!nb)
                         return -ENOMEM;
@@ -31,10 +33,15 @@ static int binding_set_push(BindingSet *set, const NlSteerBinding *b, uint16_t d
                 if (!nd)
                         return -ENOMEM;
                 set->dest = nd;
+                nc = realloc(set->counter, cap * sizeof(*nc));
+                if (!nc)
+                        return -ENOMEM;
+                set->counter = nc;
                 set->cap = cap;
         }
         set->b[set->n] = *b;
         set->dest[set->n] = dest;
+        set->counter[set->n] = counter;
         set->n++;
         return 0;
 }
@@ -84,14 +91,14 @@ int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set) {
                 if (p->wild_dest) {
                         b.port = 0;
                         b.hits = p->wild_hits;
-                        r = binding_set_push(set, &b, p->wild_dest);
+                        r = binding_set_push(set, &b, p->wild_dest, p->wild_counter);
                         if (r < 0)
                                 return r;
                 }
                 for (int j = 0; j < p->nslots && j < STEER_SLOTS; j++) {
                         b.port = p->slot[j].port;
                         b.hits = p->slot[j].hits;
-                        r = binding_set_push(set, &b, p->slot[j].dest);
+                        r = binding_set_push(set, &b, p->slot[j].dest, p->slot[j].counter);
                         if (r < 0)
                                 return r;
                 }
@@ -116,7 +123,7 @@ int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set) {
                         binding_from_key((struct steer_prefix_key *) all.keys + hit->idx, &b);
                         b.port = (uint16_t) pk->port;
                         b.hits = pv->hits;
-                        r = binding_set_push(set, &b, pv->dest);
+                        r = binding_set_push(set, &b, pv->dest, pv->counter);
                         if (r < 0)
                                 return r;
                         ((struct steer_port_key *) ports.keys)[pkeep] = *pk;
@@ -132,8 +139,9 @@ int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set) {
                 _cleanup_free_ size_t *order = malloc((set->n + 1) * sizeof(size_t));
                 _cleanup_free_ NlSteerBinding *sb = malloc((set->n + 1) * sizeof(NlSteerBinding));
                 _cleanup_free_ uint16_t *sd = malloc((set->n + 1) * sizeof(uint16_t));
+                _cleanup_free_ uint32_t *sc = malloc((set->n + 1) * sizeof(uint32_t));
 
-                if (!order || !sb || !sd)
+                if (!order || !sb || !sd || !sc)
                         return -ENOMEM;
                 for (size_t i = 0; i < set->n; i++) {
                         sb[i] = set->b[i];
@@ -147,11 +155,13 @@ int binding_set_read(NlSteer *s, uint8_t gen, BindingSet *set) {
 
                         memcpy(&from, sb[i].label, sizeof(from));
                         sd[i] = set->dest[from];
+                        sc[i] = set->counter[from];
                         memset(sb[i].label, 0, sizeof(sb[i].label));
                 }
                 if (set->n > 0) {       /* memcpy of NULL is undefined even for 0 bytes */
                         memcpy(set->b, sb, set->n * sizeof(*sb));
                         memcpy(set->dest, sd, set->n * sizeof(*sd));
+                        memcpy(set->counter, sc, set->n * sizeof(*sc));
                 }
         }
         return 0;
@@ -179,7 +189,8 @@ void built_count(const NlSteerBinding *b, size_t n, size_t *ret_np, size_t *ret_
         *ret_no = no;
 }
 
-int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t) {
+int build_gen(const NlSteerBinding *b, const uint16_t *dest, const uint32_t *counter, size_t n, uint8_t gen,
+              uint32_t *next_id, Built *t) {
         *t = (Built) {};
         t->pk = calloc(n + 1, sizeof(*t->pk));
         t->pv = calloc(n + 1, sizeof(*t->pv));
@@ -200,13 +211,14 @@ int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t g
                 p = &t->pv[t->np - 1];
                 if (b[i].port == 0) {
                         p->wild_dest = dest[i];
+                        p->wild_counter = counter[i];
                         p->wild_hits = b[i].hits;
                 } else if (p->nslots < STEER_SLOTS) {
                         p->slot[p->nslots++] = (struct steer_slot) {
-                                .port = b[i].port, .dest = dest[i], .hits = b[i].hits };
+                                .port = b[i].port, .dest = dest[i], .counter = counter[i], .hits = b[i].hits };
                 } else {
                         t->ok[t->no] = (struct steer_port_key) { p->id, b[i].port };
-                        t->ov[t->no] = (struct steer_port) { .dest = dest[i], .hits = b[i].hits };
+                        t->ov[t->no] = (struct steer_port) { .dest = dest[i], .counter = counter[i], .hits = b[i].hits };
                         t->no++;
                         p->noverflow++;
                 }

@@ -40,11 +40,12 @@ void nl_steer_set_link(NlSteer *s, int link_fd, NlSteerGrowHook hook, void *user
 }
 
 static bool tier_holds(const struct steer_tier *t, const SteerNeed *need) {
-        return t->prefixes >= need->prefixes && t->overflow >= need->overflow && t->dests >= need->dests;
+        return t->prefixes >= need->prefixes && t->overflow >= need->overflow && t->dests >= need->dests &&
+               t->counters >= need->counters;
 }
 
 static void steer_sizes(NlSteer *s, SteerNeed *ret) {
-        *ret = (SteerNeed) { s->max_prefixes, s->max_overflow, s->max_dests };
+        *ret = (SteerNeed) { s->max_prefixes, s->max_overflow, s->max_dests, s->max_counters };
 }
 
 unsigned nl_steer_tier(NlSteer *s) {
@@ -71,6 +72,7 @@ void steer_reach(NlSteer *s, SteerNeed *ret) {
         ret->prefixes = max_size(ret->prefixes, top->prefixes);
         ret->overflow = max_size(ret->overflow, top->overflow);
         ret->dests = max_size(ret->dests, top->dests);
+        ret->counters = max_size(ret->counters, top->counters);
 }
 
 unsigned steer_tier_for(NlSteer *s, const SteerNeed *need) {
@@ -159,8 +161,11 @@ static int copy_dests(NlSteer *s, NlSteer *t) {
 }
 
 /* The live generation, its destinations and counters, written into the
- * new maps t, which no program runs yet. */
+ * new maps t, which no program runs yet. A binding's hits so far (its
+ * per-CPU counter summed, and what an earlier release counted) go to the
+ * hits of its new entry, and it counts on in a fresh counter of t's. */
 static int copy_state(NlSteer *s, NlSteer *t) {
+        _cleanup_free_ uint32_t *counter = NULL;
         BindingSet set = {};
         Built b = {};
         struct steer_config c;
@@ -172,11 +177,17 @@ static int copy_state(NlSteer *s, NlSteer *t) {
         if (r >= 0)
                 r = binding_set_read(s, (uint8_t) c.gen, &set);
         if (r >= 0)
-                r = build_gen(set.b, set.dest, set.n, (uint8_t) c.gen, &c.next_prefix_id, &b);
+                r = counters_add_hits(s, set.counter, set.b, set.n);
+        if (r >= 0 && !(counter = calloc(set.n + 1, sizeof(*counter))))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = counters_take(t, counter, set.n);
+        if (r >= 0)
+                r = build_gen(set.b, set.dest, counter, set.n, (uint8_t) c.gen, &c.next_prefix_id, &b);
         if (r >= 0)
                 r = map_update_many(steer_fd(t, ports), b.ok, b.ov, b.no);
         if (r >= 0)
-                r = map_update_many(steer_fd(t, prefixes), b.pk, b.pv, b.np);
+                r = prefixes_write(t, b.pk, b.pv, b.np);
         if (r >= 0)
                 r = regions_fill(t, set.b, set.n);
         if (r >= 0)
@@ -213,15 +224,15 @@ static int move_pins(const char *map_dir) {
         return steer_map_names(move_pin, (void *) map_dir);
 }
 
-int nl_steer_grow_begin(NlSteer *s, unsigned tier, char *dir, size_t size, uint32_t *ret_prog_id, NlError *e) {
+/* Step 1 of a move to new maps (a growth, or an upgrade to this build's
+ * maps at the link's own tier). */
+static int move_begin(NlSteer *s, char *dir, size_t size, uint32_t *ret_prog_id, NlError *e) {
         char path[4096];
         NlLinkInfo li;
         int r;
 
         if (s->link_fd < 0)
                 return nl_error_set(e, NL_ERR_FAILED, -EBADF, "The steer maps have no link to grow");
-        if (tier >= STEER_TIERS || tier <= nl_steer_tier(s))
-                return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "Steer tier %u is not above the link's", tier);
         r = nl_link_get_info(s->link_fd, false, &li);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the steer link: %m");
@@ -242,6 +253,12 @@ int nl_steer_grow_begin(NlSteer *s, unsigned tier, char *dir, size_t size, uint3
         }
         *ret_prog_id = li.prog_id;
         return 0;
+}
+
+int nl_steer_grow_begin(NlSteer *s, unsigned tier, char *dir, size_t size, uint32_t *ret_prog_id, NlError *e) {
+        if (tier >= STEER_TIERS || tier <= nl_steer_tier(s))
+                return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "Steer tier %u is not above the link's", tier);
+        return move_begin(s, dir, size, ret_prog_id, e);
 }
 
 void nl_steer_grow_abort(NlSteer *s) {
@@ -311,14 +328,16 @@ fail:
         return r;
 }
 
-int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
+/* The link moved to new maps of tier, made by this build's program, all
+ * in this process. */
+static int steer_move(NlSteer *s, unsigned tier, NlError *e) {
         _cleanup_(nl_prog_cache_freep) NlProgCache *cache = NULL;
         _cleanup_(nl_program_unrefp) NlProgram *prog = NULL;
         char dir[4096];
         uint32_t prog_id;
         int r;
 
-        r = nl_steer_grow_begin(s, tier, dir, sizeof(dir), &prog_id, e);
+        r = move_begin(s, dir, sizeof(dir), &prog_id, e);
         if (r < 0)
                 return r;
         cache = nl_prog_cache_new();
@@ -332,6 +351,21 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
                 return r;
         }
         return nl_steer_grow_finish(s, nl_program_fd(prog), prog_id, e);
+}
+
+int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e) {
+        if (tier >= STEER_TIERS || tier <= nl_steer_tier(s))
+                return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "Steer tier %u is not above the link's", tier);
+        return steer_move(s, tier, e);
+}
+
+int nl_steer_upgrade(NlSteer *s, NlError *e) {
+        int r;
+
+        if (s->max_counters > 0 && s->nfast > 0)
+                return 0;
+        r = steer_move(s, nl_steer_tier(s), e);
+        return r < 0 ? r : 1;
 }
 
 /* The pin dir/name made that of map_fd, replacing another atomically. */

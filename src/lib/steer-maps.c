@@ -37,6 +37,14 @@ static bool steer_size(NlSteer *s, size_t slot, uint32_t n) {
                 s->max_overflow = n;
         else if (slot == STEER_SLOT(sockets))
                 return n == STEER_SOCKETS;
+        else if (slot == STEER_SLOT(fast)) {
+                s->nfast = n;
+                return is_pow2_upto(n, STEER_MAX_FAST) && n >= STEER_FAST_PROBES;
+        } else if (slot == STEER_SLOT(counters)) {
+                s->max_counters = n;
+                return n >= STEER_COUNTER_WORD_BITS && n <= STEER_MAX_COUNTERS && n % STEER_COUNTER_WORD_BITS == 0;
+        } else if (slot == STEER_SLOT(counter_used))
+                return n > 0 && n <= STEER_MAX_COUNTERS / STEER_COUNTER_WORD_BITS;
         else if (slot == STEER_SLOT(dest_stats) || slot == STEER_SLOT(dests)) {
                 if (s->max_dests && s->max_dests != n)
                         return false;
@@ -81,6 +89,11 @@ static int open_pins(NlSteer *s, const struct steer *skel, const char *map_dir, 
                 if (slot >= ELEMENTSOF(s->fds))
                         return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "Steer skeleton map %s out of place", m->name);
                 fd = nl_map_open_pinned_as(*m->map, map_dir, NL_MAP_MATCH_VALUES, path, sizeof(path));
+                /* A link of a release before per-CPU hit counters: read
+                 * as it is, until steer_upgrade moves it to today's maps. */
+                if (fd == -ENOENT && (slot == STEER_SLOT(counters) || slot == STEER_SLOT(counter_used) ||
+                                      slot == STEER_SLOT(fast)))
+                        continue;
                 if (fd == -EMEDIUMTYPE)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, fd, "Not a steer link: map %s has another layout",
                                             path);
@@ -159,6 +172,8 @@ void steer_swap_maps(NlSteer *s, NlSteer *t) {
         swap_u32(&s->max_prefixes, &t->max_prefixes);
         swap_u32(&s->max_overflow, &t->max_overflow);
         swap_u32(&s->max_dests, &t->max_dests);
+        swap_u32(&s->max_counters, &t->max_counters);
+        swap_u32(&s->nfast, &t->nfast);
 }
 
 int cfg_get(NlSteer *s, struct steer_config *c) {
@@ -257,6 +272,46 @@ int map_update_many(int fd, const void *keys, const void *values, size_t n) {
         if (n == 0)
                 return 0;
         return bpf_map_update_batch(fd, keys, values, &count, NULL);
+}
+
+/* Batch operations on arrays are refused by some kernels (Debian 11's 5.10
+ * says ENOTSUPP, 524, for per-CPU ones): then one call per entry. */
+static bool batch_refused(int r) {
+        return r == -524 || r == -EOPNOTSUPP || r == -EINVAL;
+}
+
+int array_update_many(int fd, const uint32_t *keys, const void *values, size_t vsz, size_t n) {
+        int r = map_update_many(fd, keys, values, n);
+
+        for (size_t i = 0; batch_refused(r) && i < n; i++) {
+                int q = bpf_map_update_elem(fd, &keys[i], (const char *) values + i * vsz, BPF_ANY);
+                if (q < 0)
+                        return q;
+                if (i == n - 1)
+                        r = 0;
+        }
+        return r;
+}
+
+int array_read_all(int fd, void *values, size_t vsz, uint32_t n) {
+        MapDump d = {};
+        int r = map_dump(fd, sizeof(uint32_t), vsz, &d);
+
+        if (r >= 0)
+                for (size_t i = 0; i < d.n; i++) {
+                        uint32_t k = ((uint32_t *) d.keys)[i];
+                        if (k < n)
+                                memcpy((char *) values + (size_t) k * vsz, (char *) d.values + i * vsz, vsz);
+                }
+        map_dump_done(&d);
+        for (uint32_t k = 0; batch_refused(r) && k < n; k++) {
+                int q = bpf_map_lookup_elem(fd, &k, (char *) values + (size_t) k * vsz);
+                if (q < 0)
+                        return q;
+                if (k == n - 1)
+                        r = 0;
+        }
+        return r < 0 ? r : 0;
 }
 
 /* Deletes every key that is there. The kernel's batch delete stops at the

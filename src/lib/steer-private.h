@@ -15,6 +15,8 @@
  *   steer-sockets.c       registering and unregistering sockets
  *   steer-repair.c        mending what a crash left half done
  *   steer-grow.c          moving a link to the maps of a larger tier
+ *   steer-fast.c          the table lookups read, written with prefixes
+ *   steer-counters.c      per-CPU hit counters: ids taken, released, summed
  */
 
 #include <stdbool.h>
@@ -47,6 +49,13 @@ struct NlSteer {
         uint32_t free_hint;
         /* The link's sizes (its tier, steer-abi.h), as its maps say. */
         uint32_t region_bits, nregions, nports, max_prefixes, max_overflow, max_dests;
+        /* 0: the link's maps have no per-CPU counters (an earlier
+         * release's, not upgraded yet: steer_upgrade). */
+        uint32_t max_counters;
+        /* Slots of fast (0: none, as max_counters). */
+        uint32_t nfast;
+        /* No counter id below this is free (as free_hint for destinations). */
+        uint32_t counter_hint;
         char *map_dir;
         /* Set by nl_steer_set_link: the link to move to larger maps. */
         int link_fd;
@@ -79,6 +88,10 @@ void map_dump_done(MapDump *d);
 int map_dump(int fd, size_t ksz, size_t vsz, MapDump *d);
 int map_update_many(int fd, const void *keys, const void *values, size_t n);
 int map_delete_many(int fd, const void *keys, size_t ksz, size_t n);
+/* The same for array maps (keys 0..n-1), one entry at a time where the
+ * kernel refuses batches of them. */
+int array_update_many(int fd, const uint32_t *keys, const void *values, size_t vsz, size_t n);
+int array_read_all(int fd, void *values, size_t vsz, uint32_t n);
 
 /* steer-keys.c */
 uint8_t abi_family(uint8_t family);
@@ -118,6 +131,31 @@ int dests_plan(NlSteer *s, const NlSteerBinding *b, size_t n, uint32_t limit, ui
                NlError *e);
 void dests_unmake(NlSteer *s, const DestPlan *p);
 int dests_make(NlSteer *s, const DestPlan *p, NlError *e);
+
+/* steer-fast.c: every write of prefix entries, into prefixes and fast.
+ * Entries of a generation no lookup reads (a new one, or maps no program
+ * runs yet); -E2BIG if fast has no room for one. */
+int prefixes_write(NlSteer *s, const struct steer_prefix_key *k, const struct steer_prefix *v, size_t n);
+/* Entries no lookup reads any more (a generation switched away from, an
+ * unfinished one). */
+int prefixes_delete(NlSteer *s, const struct steer_prefix_key *k, size_t n);
+/* One entry of the live generation, put or removed so that every lookup
+ * sees it before or after, whole. */
+int prefix_put(NlSteer *s, const struct steer_prefix_key *k, const struct steer_prefix *v);
+int prefix_delete(NlSteer *s, const struct steer_prefix_key *k);
+/* fast made to hold exactly live (prefixes' entries of generation gen). */
+int prefixes_repair(NlSteer *s, uint8_t gen, const MapDump *live);
+
+/* steer-counters.c */
+/* n fresh counter ids in ids, zeroed on every CPU (all 0 if the link's maps
+ * have no per-CPU counters); -ENOSPC, with none taken, if too few are free. */
+int counters_take(NlSteer *s, uint32_t *ids, size_t n);
+void counters_release(NlSteer *s, const uint32_t *ids, size_t n);
+size_t counters_in_use(NlSteer *s);
+/* The ids taken made exactly ids[n] (a crash may have left others taken). */
+int counters_rebuild(NlSteer *s, const uint32_t *ids, size_t n);
+/* b[i].hits += counter ids[i] summed over CPUs. */
+int counters_add_hits(NlSteer *s, const uint32_t *ids, NlSteerBinding *b, size_t n);
 
 /* steer-regions.c */
 int regions_mark(NlSteer *s, const NlSteerBinding *b);
@@ -174,10 +212,12 @@ int regions_fill(NlSteer *s, const NlSteerBinding *b, size_t n);
 _printf_(4, 5) int maps_full(NlSteer *s, NlError *e, int r, const char *what, ...);
 
 /* The bindings of one generation, with destination ids in .label unset;
- * dest_of[i] is binding i's destination. */
+ * dest[i] is binding i's destination, counter[i] its counter id, and
+ * b[i].hits what an earlier release's program counted (steer-abi.h). */
 typedef struct BindingSet {
         NlSteerBinding *b;
         uint16_t *dest;
+        uint32_t *counter;
         size_t n, cap;
         /* What the generation is made of, for deleting it. */
         MapDump prefixes;   /* only this generation's entries */
@@ -200,7 +240,8 @@ typedef struct Built {
 } Built;
 
 void built_done(Built *t);
-int build_gen(const NlSteerBinding *b, const uint16_t *dest, size_t n, uint8_t gen, uint32_t *next_id, Built *t);
+int build_gen(const NlSteerBinding *b, const uint16_t *dest, const uint32_t *counter, size_t n, uint8_t gen,
+              uint32_t *next_id, Built *t);
 /* How many prefix entries (np) and overflow ports (no) build_gen makes of
  * the sorted, unique bindings b, without building them. */
 void built_count(const NlSteerBinding *b, size_t n, size_t *ret_np, size_t *ret_no);
@@ -208,7 +249,7 @@ void built_count(const NlSteerBinding *b, size_t n, size_t *ret_np, size_t *ret_
 /* steer-grow.c */
 /* What a change needs room for, in entries of each map. */
 typedef struct SteerNeed {
-        size_t prefixes, overflow, dests;
+        size_t prefixes, overflow, dests, counters;
 } SteerNeed;
 
 /* The tier that holds need (NULL: the next), STEER_TIERS if none or the

@@ -19,7 +19,7 @@ int nl_steer_repair(NlSteer *s, NlError *e) {
         if (r >= 0)
                 r = map_delete_many(steer_fd(s, ports), stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
         if (r >= 0)
-                r = map_delete_many(steer_fd(s, prefixes), stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
+                r = prefixes_delete(s, stale.prefixes.keys, stale.prefixes.n);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear an unfinished SetBindings: %m");
                 goto finish;
@@ -27,6 +27,11 @@ int nl_steer_repair(NlSteer *s, NlError *e) {
         r = binding_set_read(s, (uint8_t) c.gen, &cur);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the bindings: %m");
+                goto finish;
+        }
+        r = prefixes_repair(s, (uint8_t) c.gen, &cur.prefixes);
+        if (r < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot mend the lookup table: %m");
                 goto finish;
         }
         /* Region masks are a union of both generations only while a
@@ -44,8 +49,15 @@ int nl_steer_repair(NlSteer *s, NlError *e) {
         }
         if (r >= 0)
                 r = refs_recount(s, cur.dest, cur.n);
-        if (r < 0)
+        if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot recount the bindings' destinations: %m");
+                goto finish;
+        }
+        /* Counter ids taken by a change killed before it wrote them, or
+         * before it released those of the bindings it replaced. */
+        r = counters_rebuild(s, cur.counter, cur.n);
+        if (r < 0)
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot recount the bindings' hit counters: %m");
 finish:
         binding_set_done(&stale);
         binding_set_done(&cur);

@@ -13,8 +13,10 @@ static int binding_cmp_labelled(const void *x, const void *y) {
         return c ? c : strcmp(((const NlSteerBinding *) x)->label, ((const NlSteerBinding *) y)->label);
 }
 
-static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t *nd, size_t n,
-                      unsigned *added, unsigned *removed) {
+/* Also: a binding that stays keeps its counter id (nc[j]; 0 for the new
+ * ones), and kept[i] says which of old's do. */
+static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t *nd, uint32_t *nc, bool *kept,
+                      size_t n, unsigned *added, unsigned *removed) {
         size_t i = 0, j = 0;
 
         *added = *removed = 0;
@@ -28,7 +30,11 @@ static void diff_sets(const BindingSet *old, NlSteerBinding *nb, const uint16_t 
                         (*added)++;
                         j++;
                 } else {
-                        if (old->dest[i] == nd[j])
+                        if (old->dest[i] == nd[j] && old->counter[i] != 0) {
+                                nb[j].hits = old->b[i].hits;
+                                nc[j] = old->counter[i];
+                                kept[i] = true;
+                        } else if (old->dest[i] == nd[j])
                                 nb[j].hits = old->b[i].hits;
                         else {
                                 (*added)++;
@@ -61,7 +67,8 @@ static int check_room(const SteerNeed *reach, const BindingSet *old, const Built
 
 /* Whether the link's own maps hold need (else it must grow first). */
 static bool holds(NlSteer *s, const SteerNeed *need) {
-        return need->prefixes <= s->max_prefixes && need->overflow <= s->max_overflow && need->dests <= s->max_dests;
+        return need->prefixes <= s->max_prefixes && need->overflow <= s->max_overflow && need->dests <= s->max_dests &&
+               need->counters <= s->max_counters;
 }
 
 static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
@@ -78,7 +85,7 @@ static bool needs_growth_early(NlSteer *s, const SteerNeed *reach, const Binding
         size_t np, no;
 
         built_count(nb, m, &np, &no);
-        *need = (SteerNeed) { old->prefixes.n + np, old->ports.n + no, 0 };
+        *need = (SteerNeed) { old->prefixes.n + np, old->ports.n + no, 0, 0 };
         return !holds(s, need) && need->prefixes <= reach->prefixes && need->overflow <= reach->overflow &&
                steer_tier_has_all_dests(steer_tier_for(s, need));
 }
@@ -151,6 +158,10 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlStee
 static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, NlSteerChanges *ret,
                       SteerNeed *need, NlError *e) {
         BindingSet old = {}, stale = {};
+        _cleanup_free_ uint32_t *nc = NULL, *fresh = NULL, *gone = NULL;
+        _cleanup_free_ bool *kept = NULL;
+        size_t n_fresh = 0, n_gone = 0;
+        uint32_t first_id;
         DestPlan plan = {};
         RegionsChange g = {};
         Built t = {};
@@ -171,7 +182,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         if (r >= 0)
                 r = map_delete_many(steer_fd(s, ports), stale.ports.keys, sizeof(struct steer_port_key), stale.ports.n);
         if (r >= 0)
-                r = map_delete_many(steer_fd(s, prefixes), stale.prefixes.keys, sizeof(struct steer_prefix_key), stale.prefixes.n);
+                r = prefixes_delete(s, stale.prefixes.keys, stale.prefixes.n);
         binding_set_done(&stale);
         if (r < 0)
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot clear an unfinished SetBindings: %m");
@@ -191,8 +202,24 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         r = dests_plan(s, nb, m, (uint32_t) reach.dests, nd, &plan, e);
         if (r < 0)
                 goto finish;
-        diff_sets(&old, nb, nd, m, &added, &removed);
-        r = build_gen(nb, nd, m, ng, &c.next_prefix_id, &t);
+        nc = calloc(m + 1, sizeof(*nc));
+        fresh = calloc(m + 1, sizeof(*fresh));
+        kept = calloc(old.n + 1, sizeof(*kept));
+        gone = calloc(old.n + 1, sizeof(*gone));
+        if (!nc || !fresh || !kept || !gone) {
+                r = nl_error_set(e, NL_ERR_FAILED, -ENOMEM, "Out of memory");
+                goto finish;
+        }
+        diff_sets(&old, nb, nd, nc, kept, m, &added, &removed);
+        for (size_t i = 0; i < m; i++)
+                n_fresh += nc[i] == 0;
+        for (size_t i = 0; i < old.n; i++)
+                if (!kept[i] && old.counter[i] != 0)
+                        gone[n_gone++] = old.counter[i];
+        /* Built once to be measured, and again below with the counters
+         * taken once the set is known to fit. */
+        first_id = c.next_prefix_id;
+        r = build_gen(nb, nd, nc, m, ng, &c.next_prefix_id, &t);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
                 goto finish;
@@ -201,12 +228,30 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         if (r < 0)
                 goto finish;
         *need = (SteerNeed) { old.prefixes.n + t.np, old.ports.n + t.no,
-                              plan.n_made ? plan.made[plan.n_made - 1] + 1 : 0 };
+                              plan.n_made ? plan.made[plan.n_made - 1] + 1 : 0,
+                              s->max_counters ? counters_in_use(s) + n_fresh + 1 : 0 };
         if (!holds(s, need)) {
                 r = 1;
                 goto finish;
         }
 
+        /* Bindings new to the link count from zero, on counters of their
+         * own; those that stay keep theirs. */
+        r = counters_take(s, fresh, n_fresh);
+        if (r < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot take hit counters for the bindings: %m");
+                goto finish;
+        }
+        for (size_t i = 0, k = 0; i < m; i++)
+                if (nc[i] == 0)
+                        nc[i] = fresh[k++];
+        built_done(&t);
+        c.next_prefix_id = first_id;
+        r = build_gen(nb, nd, nc, m, ng, &c.next_prefix_id, &t);
+        if (r < 0) {
+                r = nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
+                goto undo;
+        }
         r = dests_make(s, &plan, e);
         if (r < 0)
                 goto undo;
@@ -217,7 +262,7 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         if (r >= 0)
                 r = map_update_many(steer_fd(s, ports), t.ok, t.ov, t.no);
         if (r >= 0)
-                r = map_update_many(steer_fd(s, prefixes), t.pk, t.pv, t.np);
+                r = prefixes_write(s, t.pk, t.pv, t.np);
         if (r < 0) {
                 r = maps_full(s, e, r, "write the %zu bindings", m);
                 goto undo;
@@ -237,8 +282,9 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                 goto finish;
         }
         (void) map_delete_many(steer_fd(s, ports), old.ports.keys, sizeof(struct steer_port_key), old.ports.n);
-        (void) map_delete_many(steer_fd(s, prefixes), old.prefixes.keys, sizeof(struct steer_prefix_key), old.prefixes.n);
+        (void) prefixes_delete(s, old.prefixes.keys, old.prefixes.n);
         (void) regions_settle(s, &g, nb, m, old.b, old.n);
+        counters_release(s, gone, n_gone);
         r = refs_recount(s, nd, m);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Switched, but cannot count destination references: %m");
@@ -253,10 +299,11 @@ undo:
         /* Nothing switched yet: lookups never saw any of it. Take it all
          * back: the half-written set, its region bits, its new labels. */
         (void) map_delete_many(steer_fd(s, ports), t.ok, sizeof(*t.ok), t.no);
-        (void) map_delete_many(steer_fd(s, prefixes), t.pk, sizeof(*t.pk), t.np);
+        (void) prefixes_delete(s, t.pk, t.np);
         if (widened)
                 (void) regions_settle(s, &g, old.b, old.n, nb, m);
         dests_unmake(s, &plan);
+        counters_release(s, fresh, n_fresh);
 finish:
         binding_set_done(&old);
         built_done(&t);

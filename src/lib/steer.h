@@ -96,6 +96,12 @@ int nl_steer_grow(NlSteer *s, unsigned tier, NlError *e);
 int nl_steer_grow_begin(NlSteer *s, unsigned tier, char *dir, size_t size, uint32_t *ret_prog_id, NlError *e);
 int nl_steer_grow_finish(NlSteer *s, int prog_fd, uint32_t prog_id, NlError *e);
 void nl_steer_grow_abort(NlSteer *s);
+/* A link made by a release before per-CPU hit counters (its folder has no
+ * counters map; the other maps are read as they are) is moved, as by a
+ * growth but to the same tier, to this build's program and maps: returns 1
+ * when moved, 0 if it had nothing to do. The daemon runs it on every steer
+ * link at start. */
+int nl_steer_upgrade(NlSteer *s, NlError *e);
 /* What a crash in the middle of a growth leaves: the pins in map_dir made
  * those of the maps the link's program (prog_id) runs, and the unfinished
  * growth's folder removed. Returns how many pins changed. The daemon runs

@@ -33,7 +33,7 @@ run_daemon() {
 }
 
 # --- A new root -------------------------------------------------------------
-check_eq "a new pin root gets layout version 2" 2 "$(layout_version)"
+check_eq "a new pin root gets layout version 3" 3 "$(layout_version)"
 check "... and a record of built-in programs" test -e "$PIN_ROOT/builtins"
 
 "$CTL" attach "$A" sk_lookup st builtin:steer >/dev/null
@@ -47,7 +47,7 @@ stop_daemon
 
 # migrated WHEN: the first release's links, as today's daemon serves them.
 migrated() {
-        check_eq "$1: the root has layout version 2" 2 "$(layout_version)"
+        check_eq "$1: the root has layout version 3" 3 "$(layout_version)"
         check_eq "$1: every link is listed with its ids" "$IDS" \
                 "$("$CTL" --json=short list | $PY -c 'import json,sys; print(sorted((l["name"], l["link_id"], l["prog_id"]) for l in json.load(sys.stdin)))')"
         check_eq "$1: the steer link is builtin:steer" builtin:steer "$(source_of sk_lookup st)"
@@ -70,7 +70,7 @@ done
 : >"$T/daemon.log"
 start_daemon
 check "the first release's root is migrated at start, and the log says so" \
-        grep -q "Updated pin root $PIN_ROOT from layout version 1 to 2: 2 link(s) recorded as running a built-in" \
+        grep -q "Updated pin root $PIN_ROOT from layout version 1 to 3: 2 link(s) recorded as running a built-in" \
         "$T/daemon.log"
 migrated "after the migration"
 check "the steer link can be updated" "$CTL" update "$A" sk_lookup st builtin:steer
@@ -90,7 +90,7 @@ BEFORE=$(tree)
 run_daemon
 check_eq "a root of layout version 99: the daemon exits with status 1" 1 "$RC"
 check "... naming both versions" \
-        grep -q "Pin root $PIN_ROOT has layout version 99, newer than version 2, the newest this netnslinkd knows" \
+        grep -q "Pin root $PIN_ROOT has layout version 99, newer than version 3, the newest this netnslinkd knows" \
         "$T/run.log"
 check_eq "... before it read or changed anything" "" "$(grep -E 'Found|Repaired|Removing|Updated|Ready' "$T/run.log")"
 check_eq "... and nothing under the root changed" "$BEFORE" "$(tree)"

@@ -2,7 +2,14 @@
 /* Which binding wins, as data: a set of bindings, then lookups through
  * BPF_PROG_TEST_RUN with the label whose socket must be chosen (NULL: the
  * program chooses none and the kernel's own lookup runs). */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -122,6 +129,138 @@ static void run_cases(SteerLink *l, const char *when) {
         }
 }
 
+
+/* Whether the program's instructions (every subprogram's, as the kernel
+ * runs them) hold an atomic one: a counter shared between CPUs. */
+static bool has_atomic(int prog_fd) {
+        struct bpf_prog_info info = {};
+        uint32_t len = sizeof(info);
+        _cleanup_free_ struct bpf_insn *insns = NULL;
+        bool found = false;
+
+        if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0 || info.xlated_prog_len == 0)
+                return true;
+        insns = calloc(1, info.xlated_prog_len);
+        if (!insns)
+                return true;
+        uint32_t n = info.xlated_prog_len;
+        info = (struct bpf_prog_info) { .xlated_prog_len = n, .xlated_prog_insns = (uint64_t) (uintptr_t) insns };
+        len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) < 0)
+                return true;
+        for (uint32_t i = 0; i < n / sizeof(*insns); i++)
+                found |= BPF_CLASS(insns[i].code) == BPF_STX && BPF_MODE(insns[i].code) == BPF_ATOMIC;
+        return found;
+}
+
+/* The link's per-CPU hit counters summed per CPU into sum[ncpus]; -1 if
+ * they are not a per-CPU map. */
+static int counter_sums(const SteerLink *l, uint64_t *sum, int ncpu) {
+        struct bpf_map_info info = {};
+        uint32_t len = sizeof(info);
+        _cleanup_free_ uint64_t *v = calloc((size_t) ncpu, sizeof(*v));
+        char path[600];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/counters", l->map_dir);
+        fd = bpf_obj_get(path);
+        if (!v || fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || info.type != BPF_MAP_TYPE_PERCPU_ARRAY) {
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        memset(sum, 0, (size_t) ncpu * sizeof(*sum));
+        for (uint32_t k = 0; k < info.max_entries; k++)
+                if (bpf_map_lookup_elem(fd, &k, v) == 0)
+                        for (int c = 0; c < ncpu; c++)
+                                sum[c] += v[c];
+        close(fd);
+        return 0;
+}
+
+/* A lookup of 10.9.9.9 port 80 (bound) on each CPU the test may run on:
+ * each must count in its own CPU's slot. Returns how many CPUs did not. */
+static int count_on_each_cpu(const SteerLink *l) {
+        int ncpu = libbpf_num_possible_cpus(), wrong = 0;
+        _cleanup_free_ uint64_t *before = NULL, *after = NULL;
+        cpu_set_t all, one;
+
+        if (ncpu <= 0 || sched_getaffinity(0, sizeof(all), &all) < 0)
+                return -1;
+        before = calloc((size_t) ncpu, sizeof(*before));
+        after = calloc((size_t) ncpu, sizeof(*after));
+        if (!before || !after)
+                return -1;
+        for (int c = 0; c < ncpu && c < CPU_SETSIZE; c++) {
+                uint64_t got;
+
+                if (!CPU_ISSET(c, &all))
+                        continue;
+                CPU_ZERO(&one);
+                CPU_SET(c, &one);
+                if (counter_sums(l, before, ncpu) < 0 || sched_setaffinity(0, sizeof(one), &one) < 0 ||
+                    steer_test_run(nl_program_fd(l->prog), IPPROTO_TCP, "10.9.9.9", 80, &got) < 0 ||
+                    counter_sums(l, after, ncpu) < 0)
+                        wrong++;
+                else
+                        for (int o = 0; o < ncpu; o++)
+                                wrong += after[o] - before[o] != (o == c);
+        }
+        (void) sched_setaffinity(0, sizeof(all), &all);
+        return wrong;
+}
+
+
+/* Lookups of tcp 10.77.1.1 port 80 in a loop, counting those that did not
+ * select the socket want. */
+typedef struct Churn {
+        int prog_fd;
+        uint64_t want;
+        atomic_bool stop;
+        unsigned runs, wrong;
+} Churn;
+
+static void *churn_lookups(void *userdata) {
+        Churn *c = userdata;
+
+        while (!atomic_load(&c->stop)) {
+                uint64_t got = 0;
+
+                if (steer_test_run(c->prog_fd, IPPROTO_TCP, "10.77.1.1", 80, &got) < 0 || got != c->want)
+                        c->wrong++;
+                c->runs++;
+        }
+        return NULL;
+}
+
+/* AddBinding and RemoveBinding rewrite the entry of 10.77.0.0/16 (ports
+ * added past the inline slots, slots shifted by removals) while another
+ * thread looks up its port 80: every lookup must find that binding. */
+static void churn_one_prefix(SteerLink *l, uint64_t want) {
+        Churn c = { .prog_fd = nl_program_fd(l->prog), .want = want };
+        pthread_t th;
+        NlError e = {};
+
+        steer_bind(l, "tcp", "10.77.0.0/16", 80, "narrow");
+        if (!CHECK(pthread_create(&th, NULL, churn_lookups, &c) == 0, "lookup thread"))
+                return;
+        for (unsigned i = 0; i < 400; i++) {
+                NlSteerBinding b;
+
+                if (nl_steer_binding_parse("tcp", "10.77.0.0/16", (uint16_t) (1000 + i), "wide", &b, &e) < 0 ||
+                    nl_steer_add_binding(l->steer, &b, &e) < 0)
+                        break;
+                b.port = (uint16_t) (1000 + i - 8);
+                if (i >= 8 && nl_steer_remove_binding(l->steer, &b, &e) < 0)
+                        break;
+        }
+        CHECK(e.message[0] == 0, "400 changes of the prefix's entry: %s", e.message);
+        atomic_store(&c.stop, true);
+        pthread_join(th, NULL);
+        CHECK(c.runs > 0 && c.wrong == 0, "lookups during the changes all found their binding: %u of %u did not",
+              c.wrong, c.runs);
+}
+
 static void body(void) {
         SteerEnv env;
         SteerLink l;
@@ -210,6 +349,17 @@ static void body(void) {
                 CHECK(hit, "tcp 10.0.0.0/8 port 0 counts its hits, kept across SetBindings");
                 free(d);
                 free(b);
+        }
+
+        churn_one_prefix(&l, cookie_of(&l, "narrow", "tcp"));
+
+        /* Every counter the program writes is its CPU's own: no atomic
+         * instruction, and hits taken on each CPU land in that CPU's slot. */
+        CHECK(!has_atomic(nl_program_fd(l.prog)), "the program has no atomic instruction (no shared counter)");
+        {
+                int wrong = count_on_each_cpu(&l);
+
+                CHECK(wrong == 0, "a lookup on each CPU counts one hit, in that CPU's own counter (%d wrong)", wrong);
         }
 
         for (size_t i = 0; i < ELEMENTSOF(bindings); i++)
