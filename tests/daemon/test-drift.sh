@@ -111,7 +111,7 @@ check "bind on s" "$CTL" bind "$A" s tcp 10.7.0.0/16 0 web
 rm -r "$PIN_ROOT/$INO/steer/s"
 wait_for "within 5 s s's removed map folder is pinned again from its program" \
         test -e "$PIN_ROOT/$INO/steer/s/prefixes"
-check_eq "... with all ten maps" 10 "$(ls "$PIN_ROOT/$INO/steer/s" | wc -l)"
+check_eq "... with all thirteen maps (pin layout 3)" 13 "$(ls "$PIN_ROOT/$INO/steer/s" | wc -l)"
 check_eq "... the very maps: the binding is still there" "tcp 10.7.0.0/16 0 web" \
         "$("$CTL" --json=short bindings "$A" s | "$PY" -c 'import json,sys; print(*("%s %s %s %s" % (b["protocol"], b["prefix"], b["port"], b["label"]) for b in json.load(sys.stdin)))')"
 rm "$PIN_ROOT/$INO/steer/s/dests"
