@@ -24,7 +24,7 @@ typedef struct PortAt {
 
 static PortAt prefix_find_port(NlSteer *s, const struct steer_prefix *p, uint16_t port) {
         if (port == 0)
-                return p->wild_dest ? (PortAt) { AT_WILD, 0, p->wild_dest, p->wild_counter } : (PortAt) { AT_NONE };
+                return p->wild_dest ? (PortAt) { AT_WILD, 0, p->wild_dest, p->wild_counter } : (PortAt) { .at = AT_NONE };
         for (int i = 0; i < p->nslots && i < STEER_SLOTS; i++)
                 if (p->slot[i].port == port)
                         return (PortAt) { AT_SLOT, i, p->slot[i].dest, p->slot[i].counter };
@@ -35,7 +35,7 @@ static PortAt prefix_find_port(NlSteer *s, const struct steer_prefix *p, uint16_
                 if (bpf_map_lookup_elem(steer_fd(s, ports), &k, &v) == 0)
                         return (PortAt) { AT_OVERFLOW, 0, v.dest, v.counter };
         }
-        return (PortAt) { AT_NONE };
+        return (PortAt) { .at = AT_NONE };
 }
 
 static bool prefix_is_empty(const struct steer_prefix *p) {
@@ -127,7 +127,7 @@ static int add_binding(NlSteer *s, const NlSteerBinding *b, NlError *e) {
         struct steer_prefix_key k;
         struct steer_config c;
         bool exists;
-        PortAt at = { AT_NONE };
+        PortAt at = { .at = AT_NONE };
         uint32_t counter = 0;
         int r, dest;
 
