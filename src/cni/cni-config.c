@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "builtins.h"
 #include "cni.h"
 #include "steer.h"
 
@@ -130,17 +131,11 @@ static int parse_program(CniLink *l, const char *where, CniError *e) {
 
         if (strncmp(l->program, "builtin:", STRLEN("builtin:")) == 0) {
                 const char *b = l->program + STRLEN("builtin:");
-                NlAttachType wants = strcmp(b, "steer") == 0 ? NL_ATTACH_SK_LOOKUP
-                                   : strcmp(b, "flow") == 0  ? NL_ATTACH_FLOW_DISSECTOR
-                                                              : _NL_ATTACH_INVALID;
-                if (wants < 0)
-                        return cni_error(e, CNI_ERR_INVALID_CONFIG, NULL,
-                                         "%s.program: unknown built-in program '%s' (expected builtin:steer or "
-                                         "builtin:flow)", where, b);
-                if (wants != type)
-                        return cni_error(e, CNI_ERR_INVALID_CONFIG, NULL,
-                                         "%s.program: %s runs at the %s hook, not %s", where, l->program,
-                                         nl_attach_type_to_string(wants), l->attach_type);
+                NlError ne = {};
+
+                /* The daemon's table and rule (builtin-table.c). */
+                if (nl_builtin_check(b, type, &ne) < 0)
+                        return cni_error(e, CNI_ERR_INVALID_CONFIG, NULL, "%s.program: %s", where, ne.message);
                 l->kind = CNI_PROGRAM_BUILTIN;
                 l->builtin = b;
                 return 0;

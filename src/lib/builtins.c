@@ -13,33 +13,6 @@
 #include "flow.skel.h"
 #include "steer.skel.h"
 
-/* prog_name: the programs' names in the BPF objects (BPF_OBJ_NAME_LEN
- * limits them). */
-static const NlBuiltin builtins[] = {
-        { "steer", NL_ATTACH_SK_LOOKUP, true,
-          "sk_lookup socket dispatcher: (protocol, prefix, port) bindings to registered sockets",
-          "steer_lookup" },
-        { "flow", NL_ATTACH_FLOW_DISSECTOR, false,
-          "flow dissector: VLAN, MPLS, IPv4, IPv6 and extension headers, GRE, IPIP, VXLAN",
-          "flow_dissect" },
-};
-
-const NlBuiltin *nl_builtin_find(const char *name) {
-        for (size_t i = 0; i < ELEMENTSOF(builtins); i++)
-                if (name && strcmp(builtins[i].name, name) == 0)
-                        return &builtins[i];
-        return NULL;
-}
-
-const NlBuiltin *nl_builtin_all(size_t *n) {
-        *n = ELEMENTSOF(builtins);
-        return builtins;
-}
-
-const NlBuiltin *nl_builtin_from_source(const char *source) {
-        return source && strncmp(source, "builtin:", 8) == 0 ? nl_builtin_find(source + 8) : NULL;
-}
-
 static void steer_destroy(void *p) { steer__destroy(p); }
 static void flow_destroy(void *p) { flow__destroy(p); }
 
@@ -216,27 +189,6 @@ static int load_flow(NlProgCache *c, NlProgram **ret, NlError *e) {
         return r;
 }
 
-static int check_builtin(const char *name, NlAttachType type, const NlBuiltin **ret, NlError *e) {
-        const NlBuiltin *b = nl_builtin_find(name);
-        char buf[80];
-
-        if (!b)
-                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -ENOENT,
-                                    "No built-in program '%s' (there are: steer, flow)",
-                                    nl_printable(name, buf, sizeof(buf)));
-        if (b->type != type)
-                return nl_error_set(e, NL_ERR_INVALID_PROGRAM, -EMEDIUMTYPE,
-                                    "Built-in program '%s' is a %s program, not %s", b->name,
-                                    nl_attach_type_to_string(b->type), nl_attach_type_to_string(type));
-        *ret = b;
-        return 0;
-}
-
-int nl_builtin_check(const char *name, NlAttachType type, NlError *e) {
-        const NlBuiltin *b;
-        return check_builtin(name, type, &b, e);
-}
-
 /* A throwaway cache: the caller keeps only the fd. With name, that
  * builtin; without, steer of tier. */
 static int load_fd(const char *name, NlAttachType type, const char *map_dir, NlMapsMode mode, unsigned tier,
@@ -273,7 +225,7 @@ int nl_builtin_load(NlProgCache *c, const char *name, NlAttachType type, const c
 
         /* In process, the caller may leave the folder to us; only a
          * program that has maps makes one. */
-        r = check_builtin(name, type, &b, e);
+        r = nl_builtin_get(name, type, &b, e);
         if (r < 0)
                 return r;
         if (b->per_link && map_dir) {
@@ -290,7 +242,7 @@ int nl_builtin_load_maps(NlProgCache *c, const char *name, NlAttachType type, co
         NlProgram *p;
         int r;
 
-        r = check_builtin(name, type, &b, e);
+        r = nl_builtin_get(name, type, &b, e);
         if (r < 0)
                 return r;
         if (b->per_link)

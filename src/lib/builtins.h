@@ -52,8 +52,10 @@ int nl_builtin_load_fd(const char *name, NlAttachType type, const char *map_dir,
 /* The same of builtin:steer with new maps of tier pinned in map_dir (a
  * growth's folder, nl_steer_grow_begin). */
 int nl_builtin_load_steer_fd(const char *map_dir, unsigned tier, NlError *e);
-/* Whether name is a builtin of that type, with the error naming why not. */
+/* Whether name is a builtin of that type, with the error naming why not
+ * (builtin-table.c, which needs no libbpf); get also returns it. */
 int nl_builtin_check(const char *name, NlAttachType type, NlError *e);
+int nl_builtin_get(const char *name, NlAttachType type, const NlBuiltin **ret, NlError *e);
 
 /* The builtin a program source the daemon gave ("builtin:steer", as
  * nl_program_source() says) names, or NULL. A running program found again
