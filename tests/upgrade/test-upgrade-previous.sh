@@ -11,20 +11,10 @@
 # restart.
 source "$NL_SOURCE/tests/harness/harness.sh"
 source "$NL_SOURCE/tests/harness/traffic.sh"
+source "$NL_SOURCE/tests/upgrade/upgrade-lib.sh"
 
 PREVIOUS=b286828
-OLD=$("$NL_SOURCE/tests/upgrade/old-release.sh" "$NL_SOURCE" "$PREVIOUS")
-rc=$?
-[ $rc -eq 77 ] && { echo "# SKIP: $PREVIOUS cannot be built from this tree's history"; exit 77; }
-[ $rc -eq 0 ] || { echo "building release $PREVIOUS failed" >&2; exit 1; }
-OLDCTL="$OLD/netnslinkctl"
-NEW_NLD=$NLD
-
-start_bus && mount_pins || exit 1
-NLD="$OLD/netnslinkd" NLD_EXTRA="" NLD_PRIVATE="" start_daemon || exit 1
-A=$(make_netns a)
-TRAFFIC_NS=$A
-check "netns with local prefixes" local_prefixes
+start_old_release "$PREVIOUS"
 
 # hits PREFIX [LINK]: the hits of a link's bindings of PREFIX, summed.
 hits() {

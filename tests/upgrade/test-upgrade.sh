@@ -9,21 +9,11 @@
 # its own restart.
 source "$NL_SOURCE/tests/harness/harness.sh"
 source "$NL_SOURCE/tests/harness/traffic.sh"
+source "$NL_SOURCE/tests/upgrade/upgrade-lib.sh"
 
 FIRST_RELEASE=05ff374
 OBJ="$TEST_BPF/libtest_progs.bpf.o"
-OLD=$("$NL_SOURCE/tests/upgrade/old-release.sh" "$NL_SOURCE" "$FIRST_RELEASE")
-rc=$?
-[ $rc -eq 77 ] && { echo "# SKIP: $FIRST_RELEASE cannot be built from this tree's history"; exit 77; }
-[ $rc -eq 0 ] || { echo "building release $FIRST_RELEASE failed" >&2; exit 1; }
-OLDCTL="$OLD/netnslinkctl"
-NEW_NLD=$NLD
-
-start_bus && mount_pins || exit 1
-NLD="$OLD/netnslinkd" NLD_EXTRA="" NLD_PRIVATE="" start_daemon || exit 1
-A=$(make_netns a)
-TRAFFIC_NS=$A
-check "netns with local prefixes" local_prefixes
+start_old_release "$FIRST_RELEASE"
 
 # --- what the first release makes -------------------------------------------
 check "first release: attach builtin:steer" "$OLDCTL" attach "$A" sk_lookup s1 builtin:steer
