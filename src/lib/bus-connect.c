@@ -46,6 +46,7 @@ static const char *system_bus_address(void) {
 
 static int target_system(NlBusTarget *ret) {
         ret->kind = NL_BUS_SYSTEM;
+        ret->from_env = false;
         if (strlen(system_bus_address()) >= sizeof(ret->address))
                 return -ENAMETOOLONG;
         strcpy(ret->address, system_bus_address());
@@ -60,6 +61,7 @@ int nl_bus_pick_target(NlBusTarget *ret) {
                 if (strlen(address) >= sizeof(ret->address))
                         return -ENAMETOOLONG;
                 ret->kind = NL_BUS_DIRECT;
+                ret->from_env = true;
                 strcpy(ret->address, address);
                 return 0;
         }
@@ -69,6 +71,7 @@ int nl_bus_pick_target(NlBusTarget *ret) {
          * only collect an EACCES before trying the bus. */
         if (geteuid() == 0 && access(path, F_OK) == 0) {
                 ret->kind = NL_BUS_DIRECT;
+                ret->from_env = false;
                 return nl_bus_unix_address(path, ret->address, sizeof(ret->address));
         }
         return target_system(ret);
@@ -94,14 +97,13 @@ int nl_bus_open_target(const NlBusTarget *target, sd_bus **ret) {
 }
 
 int nl_bus_open_daemon(NlBusTarget *ret_target, sd_bus **ret) {
-        bool overridden = secure_getenv("NETNSLINK_ADDRESS") && *secure_getenv("NETNSLINK_ADDRESS");
         int r;
 
         r = nl_bus_pick_target(ret_target);
         if (r < 0)
                 return r;
         r = nl_bus_open_target(ret_target, ret);
-        if (r >= 0 || ret_target->kind != NL_BUS_DIRECT || overridden)
+        if (r >= 0 || ret_target->kind != NL_BUS_DIRECT || ret_target->from_env)
                 return r;
         /* A socket file nobody serves: the daemon died, or is starting. */
         sd_bus_flush_close_unref(*ret);

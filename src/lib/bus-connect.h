@@ -16,6 +16,7 @@ typedef enum NlBusKind {
 
 typedef struct NlBusTarget {
         NlBusKind kind;
+        bool from_env;          /* NETNSLINK_ADDRESS named it: no fallback */
         char address[256 + 32]; /* the D-Bus address, for messages */
 } NlBusTarget;
 
