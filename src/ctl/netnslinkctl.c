@@ -342,7 +342,10 @@ static void help(void) {
                "     --fd=N               For register: the socket's file descriptor\n"
                "     --dry-run            For reload: say what would change, change nothing\n"
                "     --config-root=DIR    For verify: read DIR/etc/netnslink/links.d/ and so on\n"
-               "     --http               For metrics: answer one HTTP request on stdin (GET /metrics)\n");
+               "     --http               For metrics: answer one HTTP request on stdin (GET /metrics)\n\n"
+               "As root, netnslinkctl talks to the daemon on its private socket\n"
+               "/run/netnslinkd/private when it exists, else on the system bus; other users use\n"
+               "the bus. NETNSLINK_ADDRESS (a D-Bus address of the daemon itself) overrides both.\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
