@@ -23,6 +23,10 @@ if [ -z "${NL_SANDBOXED:-}" ]; then
 fi
 # Netns names are private to this test too.
 mkdir -p /run/netns && mount -t tmpfs -o mode=755 netnslink-test-netns /run/netns
+# And the daemon's default private socket: a daemon a test starts without
+# --private-socket (an old release, a test that runs it by hand) binds
+# /run/netnslinkd/private in a tmpfs of the test's own, never the host's.
+mkdir -p /run/netnslinkd && mount -t tmpfs -o mode=755 netnslink-test-run /run/netnslinkd
 : "${NL_SOURCE:?NL_SOURCE must name the source folder}"
 
 NLD="$NL_BUILD/src/daemon/netnslinkd"
