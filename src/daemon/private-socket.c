@@ -21,6 +21,7 @@
 typedef struct Peer {
         sd_bus *bus;
         bool subscribed;
+        bool ready;             /* authenticated, and what came with BEGIN dispatched */
 } Peer;
 
 struct PrivateServer {
@@ -28,6 +29,7 @@ struct PrivateServer {
         char *path;
         int fd;
         sd_event_source *accept_source;
+        sd_event_source *settle_source; /* on while a peer is not ready */
         Peer *peers;
         size_t n_peers;
 };
@@ -55,6 +57,43 @@ static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *erro
         /* sd-bus keeps the bus alive until this callback returns. */
         if (p)
                 peer_drop(s, p);
+        return 0;
+}
+
+/*
+ * sd-bus (as of systemd 252) reads a client's last authentication line and
+ * whatever follows it in one read, and after BEGIN waits for the socket to
+ * become readable again before it looks at the rest: a client that sends
+ * BEGIN and its first call together (libdbus, GDBus) then waits for a reply
+ * that never comes. So once a peer is authenticated, what it sent with
+ * BEGIN is dispatched here, after every loop iteration, until the peer is
+ * ready. sd-bus reads exactly one message at a time after that.
+ */
+static int on_settle(sd_event_source *source, void *userdata) {
+        PrivateServer *s = userdata;
+        bool waiting = false;
+
+        (void) source;
+        for (size_t i = 0; i < s->n_peers; i++) {
+                sd_bus *bus = s->peers[i].bus;
+
+                if (s->peers[i].ready)
+                        continue;
+                if (sd_bus_is_ready(bus) <= 0) {
+                        waiting = true;
+                        continue;
+                }
+                s->peers[i].ready = true;
+                /* Dispatching may drop peers (a disconnect): start over. */
+                sd_bus_ref(bus);
+                while (sd_bus_process(bus, NULL) > 0)
+                        ;
+                sd_bus_unref(bus);
+                i = (size_t) -1;
+                waiting = false;
+        }
+        if (!waiting)
+                (void) sd_event_source_set_enabled(s->settle_source, SD_EVENT_OFF);
         return 0;
 }
 
@@ -90,6 +129,7 @@ static int peer_start(PrivateServer *s, int fd) {
         if (r < 0)
                 goto fail;
         s->peers[s->n_peers++] = (Peer) { .bus = bus };
+        (void) sd_event_source_set_enabled(s->settle_source, SD_EVENT_ON);
         return 0;
 fail:
         sd_bus_flush_close_unref(bus);
@@ -198,6 +238,10 @@ int private_server_new(Context *c, const char *path, PrivateServer **ret) {
                 return r;
         }
         r = sd_event_add_io(c->event, &s->accept_source, s->fd, EPOLLIN, on_accept, s);
+        if (r >= 0)
+                r = sd_event_add_post(c->event, &s->settle_source, on_settle, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->settle_source, SD_EVENT_OFF);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -210,6 +254,7 @@ PrivateServer *private_server_free(PrivateServer *s) {
         while (s->n_peers > 0)
                 peer_drop(s, &s->peers[s->n_peers - 1]);
         sd_event_source_disable_unref(s->accept_source);
+        sd_event_source_disable_unref(s->settle_source);
         if (s->fd >= 0) {
                 close(s->fd);
                 if (s->path)

@@ -108,6 +108,14 @@ for _ in $(seq 50); do "$CTL" list >/dev/null || break; done
 sleep 0.3
 check_eq "50 connections that ended leave no fd in the daemon" "$FDS0" "$(daemon_fds)"
 
+# --- Clients that send their first calls with BEGIN ----------------------------
+# libdbus and GDBus may write BEGIN and the first call at once; sd-bus used
+# to leave such a call unread until the client wrote again (a hang).
+for calls in 1 3; do
+        check "$calls call(s) sent in one write with BEGIN are answered" \
+                /usr/bin/python3 "$NL_SOURCE/tests/daemon/pipelined-call.py" "$PRIVATE_SOCKET" "$calls"
+done
+
 # --- A second daemon, and a stale socket file -----------------------------------
 mkdir -p "$T/bpffs2" && mount -t bpf bpf "$T/bpffs2"
 check_fails "a second daemon (another pin root) on the same socket is refused" \
