@@ -36,5 +36,6 @@ for i in $(seq "$PODS"); do ip netns add "bcni-$i" || exit 1; NETNS_MADE+=("bcni
 /usr/bin/python3 "$NL_SOURCE/bench/cni/add-bench.py" "$PODS" "$BRIDGE" "$NL_BUILD/src/cni/netnslink" \
         "$PRIVATE_SOCKET" "$HOST_NS" "$T" "$OBJ" "$DAEMON_PID"
 rc=$?
+[ -n "${BENCH_LOG:-}" ] && cp "$T/daemon.log" "$BENCH_LOG"
 finish
 exit $rc

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <systemd/sd-event.h>
@@ -34,6 +35,22 @@
  * file that stalls) costs its request this long, and nobody else anything. */
 #define READ_TIMEOUT_SEC 10
 
+/*
+ * Spares: builtin:steer programs loaded ahead, each with new maps that are
+ * pinned nowhere. A request for a new steer link takes one and pins its
+ * maps in the request's folder: a few syscalls instead of a verifier run
+ * of tens of milliseconds (what a pod's CNI ADD waits for). The next spare
+ * loads at once, in the background, at the lowest priority. A spare's maps
+ * live only as long as its program, so a daemon that dies leaves nothing
+ * of them behind. A load that fails stops the refill until a steer load
+ * for a request works again: a kernel that refuses steer is told once.
+ */
+#define SPARE_KEY "steer:spare"
+/* A spare taken is replaced this long after: not while the request that
+ * took it (and the calls that follow it, a pod's SetBindings) still run,
+ * which the fork of a loader would hold up. */
+#define SPARE_REFILL_DELAY_USEC (20ULL * 1000)
+
 typedef struct LoadArgs {
         ProgramKind kind;
         int obj_fd;             /* PROGRAM_FD: ours, the child's NL_LOAD_CHILD_FD */
@@ -50,6 +67,7 @@ typedef struct LoadArgs {
         char identity[512];     /* a regular file's (file_identity), or "" */
         bool settled;
         bool per_link;
+        bool spare;             /* a spare (above): NL_MAPS_NONE, nobody waits */
         uint64_t ino;
 } LoadArgs;
 
@@ -81,6 +99,10 @@ struct Loader {
         LoadJob *queue, **queue_tail;
         unsigned running;
         Hashmap *identities;    /* file identity -> cache key */
+        NlProgram *spares[LOADER_SPARES_MAX];
+        unsigned n_spares, spares_want;
+        bool spares_failed;
+        sd_event_source *refill_timer;
 };
 
 static void args_done(LoadArgs *a) {
@@ -122,6 +144,8 @@ static int run_load_object(LoadArgs *a, char *note, NlError *e) {
 static int run_load(void *arg, char *note, NlError *e) {
         LoadArgs *a = arg;
 
+        if (a->spare)
+                (void) setpriority(PRIO_PROCESS, 0, 19);        /* nobody waits for it */
         if (a->kind == PROGRAM_BUILTIN)
                 return nl_builtin_load_fd(a->builtin, a->type, a->per_link ? a->map_dir : NULL, a->maps_mode, e);
         return run_load_object(a, note, e);
@@ -323,6 +347,21 @@ static void job_free(LoadJob *j) {
 }
 
 static void start_queued(Loader *l);
+static void spares_refill(Loader *l);
+
+/* A spare's load ended: prog (taken) joins the spares. */
+static void spare_loaded(Loader *l, NlProgram **prog, const NlError *error) {
+        if (!*prog) {
+                log_warning("Cannot load a spare builtin:steer program (%s); new steer links load their own",
+                            error && *error->message ? error->message : "out of memory");
+                l->spares_failed = true;
+                return;
+        }
+        if (l->n_spares < l->spares_want && l->n_spares < LOADER_SPARES_MAX) {
+                l->spares[l->n_spares++] = *prog;
+                *prog = NULL;
+        }
+}
 
 /* Tells every subscriber; a per-link program goes to one of them. */
 static void job_tell(LoadJob *j, NlProgram *prog, const NlError *error) {
@@ -363,18 +402,26 @@ static void job_finish(LoadJob *j) {
         if (r < 0)
                 log_debug("Loading %s failed: %s", j->a.source, error ? error->message : "out of memory");
         else
-                log_debug("Loaded %s: program id %u", j->a.source, nl_program_id(prog));
+                log_debug("Loaded %s%s: program id %u", j->a.spare ? "a spare " : "", j->a.source,
+                          nl_program_id(prog));
         if (r < 0 && error && !error->error)
                 error->error = -r;
 
-        job_tell(j, prog, r < 0 ? error : NULL);
+        if (j->a.spare)
+                spare_loaded(l, &prog, r < 0 ? error : NULL);
+        else
+                job_tell(j, prog, r < 0 ? error : NULL);
+        /* A steer load for a request worked: so may a spare's again. */
+        if (r >= 0 && j->a.per_link && !j->a.spare)
+                l->spares_failed = false;
         /* A per-link program nobody took goes now, with its maps. */
         nl_program_unref(prog);
-        if (j->a.per_link && l->hooks.ended)
+        if (j->a.per_link && !j->a.spare && l->hooks.ended)
                 l->hooks.ended(l->hooks.userdata, j->a.ino);
         free(error);
         job_free(j);
         start_queued(l);
+        spares_refill(l);
 }
 
 static int on_job_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -419,7 +466,7 @@ static int job_run(LoadJob *j, NlError *e) {
                 return nl_error_set(e, NL_ERR_FAILED, r, "Cannot watch the loader: %m");
         }
         l->running++;
-        log_debug("Loading %s in child %d", j->a.source, (int) j->pid);
+        log_debug("Loading %s%s in child %d", j->a.spare ? "a spare " : "", j->a.source, (int) j->pid);
         return 0;
 }
 
@@ -441,8 +488,12 @@ static void start_queued(Loader *l) {
                 hashmap_remove(l->jobs, j->a.key);
                 if (error && !error->error)
                         error->error = ENOMEM;
-                job_tell(j, NULL, error);
-                if (j->a.per_link && l->hooks.ended)
+                if (j->a.spare) {
+                        NlProgram *none = NULL;
+                        spare_loaded(l, &none, error);
+                } else
+                        job_tell(j, NULL, error);
+                if (j->a.per_link && !j->a.spare && l->hooks.ended)
                         l->hooks.ended(l->hooks.userdata, j->a.ino);
                 free(error);
                 job_free(j);
@@ -475,7 +526,7 @@ static int job_add(Loader *l, LoadArgs *a, loader_ready_fn fn, void *userdata, N
         j->sock = -EBADF;
         j->a = *a;
         *a = (LoadArgs) { .obj_fd = -EBADF };
-        r = subscribe(j, fn, userdata);
+        r = fn ? subscribe(j, fn, userdata) : 0;
         if (r >= 0)
                 r = hashmap_put(l->jobs, j->a.key, j);
         if (r < 0) {
@@ -564,6 +615,101 @@ static void identity_remember(Loader *l, const char *identity, const char *key) 
                 free(k);
 }
 
+/* Starts the load of one more spare if fewer are ready than wanted, none
+ * loads and the last did not fail. */
+static void spares_refill(Loader *l) {
+        LoadArgs a = { .obj_fd = -EBADF };
+        NlError e = {};
+
+        if (!l->event || l->spares_failed || l->n_spares >= l->spares_want || hashmap_get(l->jobs, SPARE_KEY))
+                return;
+        a.kind = PROGRAM_BUILTIN;
+        a.builtin = "steer";
+        a.type = NL_ATTACH_SK_LOOKUP;
+        a.per_link = true;
+        a.spare = true;
+        a.maps_mode = NL_MAPS_NONE;
+        snprintf(a.key, sizeof(a.key), SPARE_KEY);
+        snprintf(a.source, sizeof(a.source), "builtin:steer");
+        if (job_add(l, &a, NULL, NULL, &e) < 0) {
+                log_warning("Cannot start loading a spare builtin:steer program: %s", e.message);
+                l->spares_failed = true;
+        }
+        args_done(&a);
+}
+
+static int on_refill_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        (void) source;
+        (void) usec;
+        spares_refill(userdata);
+        return 0;
+}
+
+/* Refills after SPARE_REFILL_DELAY_USEC (once: takes meanwhile wait for the
+ * same timer). */
+static void spares_refill_later(Loader *l) {
+        int r;
+
+        if (!l->event)
+                return;
+        if (!l->refill_timer) {
+                r = sd_event_add_time_relative(l->event, &l->refill_timer, CLOCK_MONOTONIC,
+                                               SPARE_REFILL_DELAY_USEC, 1000, on_refill_timer, l);
+                if (r < 0) {
+                        spares_refill(l);
+                        return;
+                }
+                (void) sd_event_source_set_description(l->refill_timer, "spare refill");
+        } else if (sd_event_source_get_enabled(l->refill_timer, NULL) == 0) {
+                (void) sd_event_source_set_time_relative(l->refill_timer, SPARE_REFILL_DELAY_USEC);
+                (void) sd_event_source_set_enabled(l->refill_timer, SD_EVENT_ONESHOT);
+        }
+}
+
+/* A spare for a request of new maps (a staged), if one is ready: its maps
+ * pinned in the request's new folder, which it owns from now on, as a
+ * program loaded for the request would. Returns 1 with *ret, 0 if there
+ * is no spare, or a negative errno. */
+static int spare_take(Loader *l, LoadArgs *a, NlProgram **ret, NlError *e) {
+        _cleanup_(nl_program_unrefp) NlProgram *p = NULL;
+        int r;
+
+        if (l->n_spares == 0)
+                return 0;
+        p = l->spares[--l->n_spares];
+        l->spares[l->n_spares] = NULL;
+        spares_refill_later(l);
+
+        r = stage_maps(l, a, e);
+        if (r < 0)
+                return r;
+        r = nl_program_set_staging_dir(p, a->map_dir);
+        if (r < 0) {
+                unstage_maps(a->map_dir);
+                return nl_error_set(e, NL_ERR_FAILED, r, "Out of memory");
+        }
+        /* On failure the program goes and removes the folder with it. */
+        r = nl_prog_pin_maps(nl_program_id(p), a->map_dir, e);
+        if (r < 0)
+                return r;
+        log_debug("New steer maps in %s: a spare program, id %u", a->map_dir, nl_program_id(p));
+        *ret = TAKE_PTR(p);
+        return 1;
+}
+
+void loader_set_spares(Loader *l, unsigned n) {
+        l->spares_want = n < LOADER_SPARES_MAX ? n : LOADER_SPARES_MAX;
+        while (l->n_spares > l->spares_want) {
+                l->n_spares--;
+                l->spares[l->n_spares] = nl_program_unref(l->spares[l->n_spares]);
+        }
+        spares_refill(l);
+}
+
+unsigned loader_spares_ready(const Loader *l) {
+        return l->n_spares;
+}
+
 int loader_get(Loader *l, const LoadRequest *req, loader_ready_fn on_ready, void *userdata, NlProgram **ret,
                char key[LOADER_KEY_MAX], NlError *e) {
         LoadArgs a = { .obj_fd = -EBADF };
@@ -587,6 +733,12 @@ int loader_get(Loader *l, const LoadRequest *req, loader_ready_fn on_ready, void
                 if (cached) {
                         *ret = cached;
                         r = 0;
+                        goto out;
+                }
+        } else if (a.maps_mode == NL_MAPS_PIN) {
+                r = spare_take(l, &a, ret, e);
+                if (r != 0) {
+                        r = r < 0 ? r : 0;
                         goto out;
                 }
         }
@@ -658,6 +810,9 @@ Loader *loader_free(Loader *l) {
         }
         hashmap_free(l->jobs, NULL);
         hashmap_free(l->identities, free);
+        for (unsigned i = 0; i < l->n_spares; i++)
+                nl_program_unref(l->spares[i]);
+        sd_event_source_disable_unref(l->refill_timer);
         sd_event_unref(l->event);
         free(l);
         return NULL;

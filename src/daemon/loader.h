@@ -78,5 +78,11 @@ Loader *loader_free(Loader *l);
 int loader_get(Loader *l, const LoadRequest *req, loader_ready_fn on_ready, void *userdata, NlProgram **ret,
                char key[LOADER_KEY_MAX], NlError *e);
 
+/* How many spare builtin:steer programs to keep loaded (loader.c), at most
+ * LOADER_SPARES_MAX; 0: none. Starts loading them. */
+#define LOADER_SPARES_MAX 64
+void loader_set_spares(Loader *l, unsigned n);
+unsigned loader_spares_ready(const Loader *l);
+
 /* userdata goes away: no load calls it any more. */
 void loader_forget(Loader *l, void *userdata);

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include "caps.h"
 #include "context.h"
 #include "config-apply.h"
+#include "loader.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
@@ -36,6 +38,10 @@
 static const char *arg_pin_root = NL_PIN_ROOT_DEFAULT;
 static const char *arg_config_root = "/";
 static const char *arg_private_socket = NL_PRIVATE_SOCKET_DEFAULT;
+/* Two: one pod after another never waits for a load, and a pair of pods at
+ * once neither; each costs its maps (about 400 KiB on a small host). */
+#define STEER_SPARES_DEFAULT 2U
+static unsigned arg_steer_spares = STEER_SPARES_DEFAULT;
 
 static void help(void) {
         printf("netnslinkd [OPTIONS...]\n\n"
@@ -51,9 +57,12 @@ static void help(void) {
                "     --private-socket=PATH\n"
                "                          Serve direct D-Bus connections of root on PATH\n"
                "                          (default: %s; empty: none)\n"
+               "     --steer-spares=N     Keep N builtin:steer programs loaded ahead, so that a\n"
+               "                          new steer link needs no program load (default: %u;\n"
+               "                          at most %u; 0: none)\n"
                "     --log-level=LEVEL    Log up to LEVEL: err, warning, notice, info, debug\n"
                "                          (default: info)\n",
-               NL_PIN_ROOT_DEFAULT, NL_PRIVATE_SOCKET_DEFAULT);
+               NL_PIN_ROOT_DEFAULT, NL_PRIVATE_SOCKET_DEFAULT, STEER_SPARES_DEFAULT, LOADER_SPARES_MAX);
 }
 
 static int parse_log_level(const char *s) {
@@ -68,7 +77,8 @@ static int parse_log_level(const char *s) {
 }
 
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_PIN_ROOT, ARG_LOG_LEVEL, ARG_CONFIG_ROOT, ARG_PRIVATE_SOCKET };
+        enum { ARG_VERSION = 0x100, ARG_PIN_ROOT, ARG_LOG_LEVEL, ARG_CONFIG_ROOT, ARG_PRIVATE_SOCKET,
+               ARG_STEER_SPARES };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -76,6 +86,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "config-root", required_argument, NULL, ARG_CONFIG_ROOT },
                 { "private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET },
+                { "steer-spares", required_argument, NULL, ARG_STEER_SPARES },
                 {}
         };
         int c, level;
@@ -102,6 +113,20 @@ static int parse_argv(int argc, char *argv[]) {
                         }
                         arg_private_socket = optarg;
                         break;
+                case ARG_STEER_SPARES: {
+                        char *end = NULL;
+                        unsigned long n;
+
+                        errno = 0;
+                        n = strtoul(optarg, &end, 10);
+                        if (!*optarg || *optarg == '-' || *end || errno || n > LOADER_SPARES_MAX) {
+                                log_error("Invalid --steer-spares '%s': expected a number from 0 to %u", optarg,
+                                          LOADER_SPARES_MAX);
+                                return -EINVAL;
+                        }
+                        arg_steer_spares = (unsigned) n;
+                        break;
+                }
                 case ARG_LOG_LEVEL:
                         level = parse_log_level(optarg);
                         if (level < 0) {
@@ -307,6 +332,9 @@ static int run(int argc, char *argv[]) {
         else
                 log_info("Ready: %s on %s only (no system bus), pin root %s", NL_BUS_NAME, arg_private_socket,
                          arg_pin_root);
+
+        /* Loaded in the background, once the daemon serves. */
+        loader_set_spares(m->loader, arg_steer_spares);
 
         r = sd_event_loop(event);
         /* A pin removed in the last second is made again: no link goes

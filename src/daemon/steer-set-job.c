@@ -15,6 +15,11 @@
 
 /* SetBindings calls, their work off the loop (steer-set-job.h). */
 
+/* A set this small is written on the loop when it can be without waiting
+ * (a link's first set: a pod's): a few map writes, cheaper than the
+ * thread's start and the call's second run. */
+#define SET_INLINE_MAX 16
+
 typedef enum JobState {
         JOB_WRITING,            /* the thread writes the set */
         JOB_WRITTEN,            /* it ended: r, changes, tier, error */
@@ -247,11 +252,30 @@ static int job_new(Steering *s, sd_bus_message *msg, SteerTarget *t, const Steer
         }
         if (n > 0)
                 memcpy(j->args, a, n * sizeof(*a));
-        steering_note_set(t);
         j->next = s->jobs;
         s->jobs = j;
         *ret = j;
         return 0;
+}
+
+/* The set on the loop: 0, or 1 if it must run off it (it replaces
+ * bindings, or needs larger maps), having written nothing, or an error. */
+static int write_inline(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlSteerChanges *c, NlError *e) {
+        _cleanup_free_ NlSteerBinding *b = NULL;
+        unsigned tier;
+        int r;
+
+        if (n > SET_INLINE_MAX)
+                return 1;
+        r = steering_parse_bindings(a, n, &b, e);
+        if (r < 0)
+                return r;
+        nl_steer_set_no_wait(t->steer, true);
+        r = nl_steer_set_bindings_or_tier(t->steer, b, n, c, &tier, e);
+        nl_steer_set_no_wait(t->steer, false);
+        if (r == -EWOULDBLOCK)
+                return 1;
+        return r;
 }
 
 int steer_set_job_run(Steering *s, sd_bus_message *msg, SteerTarget *t, const SteerBindingArgs *a, size_t n,
@@ -260,6 +284,14 @@ int steer_set_job_run(Steering *s, sd_bus_message *msg, SteerTarget *t, const St
         int r;
 
         if (!j) {
+                steering_note_set(t);
+                r = write_inline(t, a, n, c, e);
+                if (r <= 0) {
+                        if (r == 0)
+                                steering_log_set(t, c);
+                        return r;
+                }
+                *e = (NlError) {};
                 r = job_new(s, msg, t, a, n, &j, e);
                 if (r < 0)
                         return r;

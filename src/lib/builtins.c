@@ -133,12 +133,14 @@ static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsi
         struct steer *skel;
         int r;
 
-        if (!map_dir)
+        if (mode == NL_MAPS_NONE)
+                map_dir = NULL;
+        else if (!map_dir)
                 return nl_error_set(e, NL_ERR_FAILED, -EINVAL, "builtin steer needs a map folder");
         /* The folder is the caller's to make: a loader child that outlived
          * a killed daemon must not make again a folder the next daemon has
          * tidied away, and pinning into a missing one fails below. */
-        if (access(map_dir, F_OK) < 0)
+        else if (access(map_dir, F_OK) < 0)
                 return nl_error_set(e, NL_ERR_FAILED, negative_errno(), "Map folder %s: %m", map_dir);
 
         nl_libbpf_capture_begin(&cap);
@@ -156,9 +158,10 @@ static int load_steer(NlProgCache *c, const char *map_dir, NlMapsMode mode, unsi
                         return r;
                 }
         } else if (r >= 0) {
-                r = set_map_pins(skel->obj, map_dir);
+                if (map_dir)
+                        r = set_map_pins(skel->obj, map_dir);
                 if (r >= 0)
-                        r = steer_set_rodata(skel, map_dir, NULL);
+                        r = steer_set_rodata(skel, map_dir ? map_dir : "(new maps)", NULL);
         }
         /* Its maps are open (or named), its program not loaded yet. */
         if (r >= 0)

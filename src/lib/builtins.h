@@ -31,6 +31,8 @@ const NlBuiltin *nl_builtin_all(size_t *n);
 typedef enum NlMapsMode {
         NL_MAPS_PIN,    /* those pinned in map_dir; the missing ones made and pinned there */
         NL_MAPS_REUSE,  /* those pinned in map_dir, every one: nothing is made */
+        NL_MAPS_NONE,   /* new, pinned nowhere (map_dir unused): they live as long as the
+                         * program, until someone pins them (a spare, loader.c) */
 } NlMapsMode;
 
 /* map_dir is required for per_link builtins and ignored otherwise. */

@@ -130,11 +130,36 @@ static int table_write(NlSteer *s, FastTable *t) {
         return array_update_many(steer_fd(s, fast), keys, values, sizeof(*values), n);
 }
 
+/* Fewer entries than this are written slot by slot: reading their chains
+ * costs a few lookups, reading the whole table (168 KiB at the smallest
+ * tier) costs more than the rest of a pod's first SetBindings. */
+#define PREFIXES_FEW 8
+
+static int chain_read(NlSteer *s, const struct steer_prefix_key *k, int64_t *at, int64_t *free_at);
+
 int prefixes_write(NlSteer *s, const struct steer_prefix_key *k, const struct steer_prefix *v, size_t n) {
         FastTable t = {};
         int r = 0;
 
-        if (s->nfast > 0 && n > 0) {
+        if (s->nfast > 0 && n > 0 && n < PREFIXES_FEW) {
+                /* As below, one key at a time: each chain is read after
+                 * the keys before it were written. */
+                for (size_t i = 0; i < n; i++) {
+                        int64_t at, free_at;
+                        struct steer_fast f;
+
+                        r = chain_read(s, &k[i], &at, &free_at);
+                        if (r < 0)
+                                return r;
+                        if (at < 0 && free_at < 0)
+                                return -E2BIG;
+                        fast_from(&k[i], &v[i], (uint8_t) (k[i].gen + 1), &f);
+                        r = bpf_map_update_elem(steer_fd(s, fast), &(uint32_t) { (uint32_t) (at >= 0 ? at : free_at) },
+                                                &f, BPF_ANY);
+                        if (r < 0)
+                                return r;
+                }
+        } else if (s->nfast > 0 && n > 0) {
                 /* No lookup reads these keys' generation: written as they
                  * come, each into the first free slot of its chain. */
                 r = table_read(s, &t);

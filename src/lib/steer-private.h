@@ -61,6 +61,8 @@ struct NlSteer {
         int link_fd;
         NlSteerGrowHook hook;
         void *hook_data;
+        /* nl_steer_set_no_wait */
+        bool no_wait;
 };
 
 /* steer-parse.c */

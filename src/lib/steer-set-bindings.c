@@ -136,6 +136,10 @@ int nl_steer_set_bindings_or_tier(NlSteer *s, const NlSteerBinding *in, size_t n
         return 1;
 }
 
+void nl_steer_set_no_wait(NlSteer *s, bool on) {
+        s->no_wait = on;
+}
+
 int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *in, size_t n, NlSteerChanges *ret, NlError *e) {
         unsigned tier;
         int r;
@@ -190,6 +194,11 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
         r = binding_set_read(s, (uint8_t) c.gen, &old);
         if (r < 0) {
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot read the bindings: %m");
+                goto finish;
+        }
+        /* The condition of the wait below, known before anything is written. */
+        if (s->no_wait && (old.n > 0 || old.ports.n > 0 || old.prefixes.n > 0)) {
+                r = -EWOULDBLOCK;
                 goto finish;
         }
         /* Everything is planned and checked in memory first: a set that
@@ -274,7 +283,11 @@ static int set_sorted(NlSteer *s, NlSteerBinding *nb, size_t m, uint16_t *nd, Nl
                 r = nl_error_set(e, NL_ERR_FAILED, r, "Cannot switch to the new bindings: %m");
                 goto undo;
         }
-        r = wait_for_lookups();
+        /* The wait (an RCU grace period, ~10 ms) is for lookups still
+         * reading the old entries removed below. A link that had none (a
+         * new link's first set: a pod's ADD) has nothing to remove and no
+         * old lookup that could be misdirected. */
+        r = old.n > 0 || old.ports.n > 0 || old.prefixes.n > 0 || n_gone > 0 ? wait_for_lookups() : 0;
         if (r < 0) {
                 /* The old entries stay: better a leak than a lookup that
                  * sees half a set. The next SetBindings clears them. */

@@ -132,6 +132,11 @@ int nl_steer_set_bindings(NlSteer *s, const NlSteerBinding *b, size_t n, NlSteer
 /* The same, for a caller that grows the link itself (nl_steer_grow_begin):
  * a set that needs larger maps is not written, and 1 is returned with
  * *ret_tier, the tier to move the link to before calling again. */
+/* For a caller on an event loop: from now on a SetBindings that would have
+ * to wait for running lookups (an RCU grace period, ~10 ms: any set that
+ * replaces bindings the link has) writes nothing and returns -EWOULDBLOCK,
+ * so that the caller can run it elsewhere. A link's first set needs no wait. */
+void nl_steer_set_no_wait(NlSteer *s, bool on);
 int nl_steer_set_bindings_or_tier(NlSteer *s, const NlSteerBinding *b, size_t n, NlSteerChanges *ret,
                                   unsigned *ret_tier, NlError *e);
 

@@ -20,6 +20,10 @@ TRAFFIC="$NL_SOURCE/tests/steer/steer-traffic.py"
 # stops itself (SIGSTOP) with its maps open and its program not loaded yet
 # (nl_stop_point), so the races below are forced, never left to timing.
 STOP="$T/stop-load"
+# No spare steer programs (netnslinkd --steer-spares): every steer Attach
+# here loads its own program, the path whose stops this test holds (a
+# daemon whose spares are taken takes it too).
+NLD_EXTRA=--steer-spares=0
 start_bus && mount_pins && start_daemon NETNSLINK_STOP_AT=steer-load NETNSLINK_STOP_FILE="$STOP" || exit 1
 A=$(make_netns a)
 INO=$(netns_ino "$A")
