@@ -1,12 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* ADD: every listed link in one AttachMany (all or none), then each steer
- * link's bindings; prevResult goes on unchanged. */
+/* ADD: every listed link in one AttachMany (all or none), with each steer
+ * link's bindings when few (the program key "bindings": one round trip),
+ * else set after it; prevResult goes on unchanged. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bus-names.h"
 #include "cni.h"
+
+/* The daemon takes at most this many bindings with an Attach (its
+ * ATTACH_BINDINGS_MAX); a link with more gets them by SetBindings. */
+#define CNI_ATTACH_BINDINGS_MAX 16
+
+static bool bindings_in_attach(const CniLink *l) {
+        return l->n_bindings > 0 && l->n_bindings <= CNI_ATTACH_BINDINGS_MAX;
+}
+
+static int append_bindings(sd_bus_message *req, const CniLink *l) {
+        int r = sd_bus_message_open_container(req, 'a', "(ssqs)");
+
+        for (size_t i = 0; r >= 0 && i < l->n_bindings; i++) {
+                const CniBinding *b = &l->bindings[i];
+                r = sd_bus_message_append(req, "(ssqs)", b->protocol, b->prefix, b->port, b->label);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(req);
+}
 
 /* Attach's program dictionary for l, with the attachment as source. */
 static int append_program(sd_bus_message *req, const CniLink *l, size_t index, const char *origin, CniError *e) {
@@ -29,6 +48,19 @@ static int append_program(sd_bus_message *req, const CniLink *l, size_t index, c
         }
         if (r >= 0)
                 r = sd_bus_message_append(req, "{sv}", "source", "s", origin);
+        if (r >= 0 && bindings_in_attach(l)) {
+                r = sd_bus_message_open_container(req, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(req, "s", "bindings");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(req, 'v', "a(ssqs)");
+                if (r >= 0)
+                        r = append_bindings(req, l);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(req);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(req);
+        }
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(req);
@@ -66,13 +98,7 @@ static int set_bindings(sd_bus *bus, const char *netns, const CniLink *l, CniErr
         if (r >= 0)
                 r = sd_bus_message_append(req, "ss", netns, l->name);
         if (r >= 0)
-                r = sd_bus_message_open_container(req, 'a', "(ssqs)");
-        for (size_t i = 0; r >= 0 && i < l->n_bindings; i++) {
-                const CniBinding *b = &l->bindings[i];
-                r = sd_bus_message_append(req, "(ssqs)", b->protocol, b->prefix, b->port, b->label);
-        }
-        if (r >= 0)
-                r = sd_bus_message_close_container(req);
+                r = append_bindings(req, l);
         if (r < 0)
                 return cni_error(e, CNI_ERR_IO, strerror(-r), "Cannot build a SetBindings call");
         return cni_bus_call(bus, NL_BUS_STEERING_IFACE, "SetBindings", req, NULL, e);
@@ -109,7 +135,7 @@ int cni_add(sd_bus *bus, const CniEnv *env, const CniConfig *c, CniError *e) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < c->n_links; i++) {
-                if (c->links[i].n_bindings == 0)
+                if (c->links[i].n_bindings == 0 || bindings_in_attach(&c->links[i]))
                         continue;
                 r = set_bindings(bus, env->netns, &c->links[i], e);
                 if (r < 0)

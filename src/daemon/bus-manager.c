@@ -10,6 +10,7 @@
 #include "bus-util.h"
 #include "link-view.h"
 #include "log.h"
+#include "steer-set-job.h"
 
 /*
  * A request that waits for program loads (loader.h). The handler returns
@@ -166,6 +167,34 @@ static int reply_links(sd_bus_message *msg, Manager *m, Link **links, size_t n) 
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Attach's bindings (AttachBindings), once its links are made. A failure
+ * (nothing in the bindings: they were checked; the maps, say) detaches
+ * the links again: the call is all or nothing. */
+static int attach_bindings(Context *c, const LinkRef *refs, const AttachBindings *x, size_t n, NlError *e) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(steer_target_done) SteerTarget t = {};
+                NlError ignored = {};
+                int r;
+
+                if (!x[i].given || x[i].n == 0)
+                        continue;
+                r = steering_open(&c->steering, c->manager, refs[i].netns, refs[i].name, true, &t, e);
+                if (r >= 0)
+                        r = steer_set_first(&t, x[i].b, x[i].n, e);
+                if (r >= 0)
+                        continue;
+                log_warning("Detaching the link(s) just made: the bindings of link '%s' could not be written: %s",
+                            refs[i].name, e->message);
+                if (n > 1) {
+                        nl_error_prefix(e, r, "Element %zu", i);
+                        (void) manager_detach_many(c->manager, refs, n, &ignored);
+                } else
+                        (void) manager_detach(c->manager, refs, &ignored);
+                return r;
+        }
+        return 0;
+}
+
 /* Attach, Update and Replace: a link and a program, and for Replace the
  * program id the link must run. */
 static int method_program_call(sd_bus_message *msg, Context *c, sd_bus_error *error, ManagerMethod method) {
@@ -190,6 +219,8 @@ static int method_program_call(sd_bus_message *msg, Context *c, sd_bus_error *er
                 r = manager_replace(m, &call.ref, call.expected, &call.prog, &w->slots, &l, &e);
         if (r == -EINPROGRESS)
                 return waiter_park(TAKE_PTR(w));
+        if (r >= 0 && method == MANAGER_ATTACH)
+                r = attach_bindings(c, &call.ref, &call.bindings, 1, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return reply_link(msg, m, l);
@@ -272,6 +303,8 @@ static int method_attach_many(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = manager_attach_many(c->manager, call.refs, call.progs, call.n, &w->slots, &links, &e);
         if (r == -EINPROGRESS)
                 return waiter_park(TAKE_PTR(w));
+        if (r >= 0)
+                r = attach_bindings(c, call.refs, call.batch_bindings, call.n, &e);
         if (r < 0)
                 return bus_reply_nl_error(error, &e, r);
         return reply_links(msg, c->manager, links, call.n);

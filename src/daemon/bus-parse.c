@@ -57,9 +57,48 @@ static int read_string_value(sd_bus_message *m, const char *key, const char **re
         return 0;
 }
 
-/* A program dictionary a{sv} (strings and fd stay owned by m), and the
- * optional "source" the new link is to carry (*origin; NULL if none). */
-static int read_program(sd_bus_message *m, ProgramSpec *p, const char **origin, NlError *e) {
+/* The program key "bindings" (AttachBindings): its variant, read and
+ * checked. x NULL: a call that takes none. */
+static int read_attach_bindings(sd_bus_message *m, AttachBindings *x, NlError *e) {
+        _cleanup_free_ NlSteerBinding *parsed = NULL;
+        int r;
+
+        if (!x)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Key 'bindings' is for Attach and AttachMany only");
+        r = sd_bus_message_enter_container(m, 'v', "a(ssqs)");
+        if (r > 0)
+                r = sd_bus_message_enter_container(m, 'a', "(ssqs)");
+        if (r <= 0)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
+                                    "Program key 'bindings' must hold an array of (protocol, prefix, port, label): "
+                                    "a(ssqs)");
+        x->n = 0;
+        x->given = true;
+        for (;;) {
+                SteerBindingArgs a;
+
+                r = sd_bus_message_read(m, "(ssqs)", &a.protocol, &a.prefix, &a.port, &a.label);
+                if (r < 0)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Malformed binding in key 'bindings'");
+                if (r == 0)
+                        break;
+                if (x->n >= ATTACH_BINDINGS_MAX)
+                        return nl_error_set(e, NL_ERR_INVALID_ARGS, -E2BIG,
+                                            "At most %d bindings go with an Attach; set more with SetBindings",
+                                            ATTACH_BINDINGS_MAX);
+                x->b[x->n++] = a;
+        }
+        if (sd_bus_message_exit_container(m) < 0 || sd_bus_message_exit_container(m) < 0)
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Malformed key 'bindings'");
+        /* Bad bindings are refused before any link is made for them. */
+        r = steering_parse_bindings(x->b, x->n, &parsed, e);
+        return r < 0 ? nl_error_prefix(e, r, "Key 'bindings'") : 0;
+}
+
+/* A program dictionary a{sv} (strings and fd stay owned by m), the
+ * optional "source" the new link is to carry (*origin; NULL if none), and
+ * the optional "bindings" (x; NULL for a call that takes none). */
+static int read_program(sd_bus_message *m, ProgramSpec *p, const char **origin, AttachBindings *x, NlError *e) {
         const char *builtin = NULL, *path = NULL, *program = NULL;
         bool have_fd = false;
         int fd = -EBADF, r, sources;
@@ -84,7 +123,9 @@ static int read_program(sd_bus_message *m, ProgramSpec *p, const char **origin, 
                         r = read_string_value(m, key, origin, e);
                         if (r >= 0)
                                 r = nl_link_origin_check(*origin, e);
-                } else if (strcmp(key, "object_fd") == 0) {
+                } else if (strcmp(key, "bindings") == 0)
+                        r = read_attach_bindings(m, x, e);
+                else if (strcmp(key, "object_fd") == 0) {
                         r = sd_bus_message_read(m, "v", "h", &fd);
                         if (r < 0)
                                 r = nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
@@ -92,7 +133,8 @@ static int read_program(sd_bus_message *m, ProgramSpec *p, const char **origin, 
                         have_fd = r >= 0;
                 } else
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
-                                            "Unknown program key '%s' (expected builtin, object_fd, object_path, program, source)",
+                                            "Unknown program key '%s' (expected builtin, object_fd, object_path, program, source, "
+                                            "bindings)",
                                             nl_printable(key, buf, sizeof(buf)));
                 if (r < 0)
                         return r;
@@ -108,6 +150,8 @@ static int read_program(sd_bus_message *m, ProgramSpec *p, const char **origin, 
                 return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
                                     "The program needs exactly one of builtin, object_fd, object_path (got %d)",
                                     sources);
+        if (x && x->given && (!builtin || strcmp(builtin, "steer") != 0))
+                return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL, "Key 'bindings' goes with builtin:steer only");
         if (builtin) {
                 if (program)
                         return nl_error_set(e, NL_ERR_INVALID_ARGS, -EINVAL,
@@ -144,12 +188,12 @@ static int check_program_access(Context *c, sd_bus_message *msg, const ProgramSp
  * names the batch element in the error, if given. origin: see
  * read_program. */
 static int read_checked_program(Context *c, sd_bus_message *msg, ProgramSpec *p, const char **origin,
-                                const size_t *index, sd_bus_error *error) {
+                                AttachBindings *x, const size_t *index, sd_bus_error *error) {
         NlError e = {};
         int r;
 
         *origin = NULL;
-        r = read_program(msg, p, origin, &e);
+        r = read_program(msg, p, origin, x, &e);
         if (r < 0) {
                 if (index)
                         nl_error_prefix(&e, r, "Element %zu", *index);
@@ -158,8 +202,8 @@ static int read_checked_program(Context *c, sd_bus_message *msg, ProgramSpec *p,
         return check_program_access(c, msg, p, error);
 }
 
-/* Grows the two arrays of a batch by one element. */
-static int batch_grow(LinkRef **refs, ProgramSpec **progs, size_t n, size_t *allocated) {
+/* Grows the arrays of a batch by one element. */
+static int batch_grow(LinkRef **refs, ProgramSpec **progs, AttachBindings **binds, size_t n, size_t *allocated) {
         if (n < *allocated)
                 return 0;
         size_t a = *allocated ? *allocated * 2 : 32;
@@ -172,14 +216,18 @@ static int batch_grow(LinkRef **refs, ProgramSpec **progs, size_t n, size_t *all
                 if (!np)
                         return -ENOMEM;
                 *progs = np;
+                AttachBindings *nb = reallocarray(*binds, a, sizeof(AttachBindings));
+                if (!nb)
+                        return -ENOMEM;
+                *binds = nb;
         }
         *allocated = a;
         return 0;
 }
 
-/* Reads AttachMany's a(sssa{sv}) (progs given) or DetachMany's a(sss). */
-static int read_batch(Context *c, sd_bus_message *msg, LinkRef **refs, ProgramSpec **progs, size_t *ret_n,
-                      sd_bus_error *error) {
+/* Reads AttachMany's a(sssa{sv}) (progs and binds given) or DetachMany's a(sss). */
+static int read_batch(Context *c, sd_bus_message *msg, LinkRef **refs, ProgramSpec **progs, AttachBindings **binds,
+                      size_t *ret_n, sd_bus_error *error) {
         const char *sig = progs ? "sssa{sv}" : "sss";
         size_t n = 0, allocated = 0;
         int r;
@@ -191,14 +239,15 @@ static int read_batch(Context *c, sd_bus_message *msg, LinkRef **refs, ProgramSp
                 if (n >= BATCH_MAX)
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                                  "More than %d elements in one batch", BATCH_MAX);
-                if (batch_grow(refs, progs, n, &allocated) < 0)
+                if (batch_grow(refs, progs, binds, n, &allocated) < 0)
                         return -ENOMEM;
                 (*refs)[n] = (LinkRef) {};
                 r = read_ref(msg, &(*refs)[n]);
                 if (r < 0)
                         return r;
                 if (progs) {
-                        r = read_checked_program(c, msg, &(*progs)[n], &(*refs)[n].origin, &n, error);
+                        (*binds)[n] = (AttachBindings) {};
+                        r = read_checked_program(c, msg, &(*progs)[n], &(*refs)[n].origin, &(*binds)[n], &n, error);
                         if (r < 0)
                                 return r;
                 }
@@ -236,7 +285,8 @@ int bus_parse_manager_call(Context *c, sd_bus_message *msg, ManagerMethod method
                         r = sd_bus_message_read(msg, "u", &ret->expected);
                 if (r < 0)
                         return r;
-                r = read_checked_program(c, msg, &ret->prog, &ret->ref.origin, NULL, error);
+                r = read_checked_program(c, msg, &ret->prog, &ret->ref.origin,
+                                         method == MANAGER_ATTACH ? &ret->bindings : NULL, NULL, error);
                 /* The source is the maker's to give, once. */
                 if (r >= 0 && ret->ref.origin && method != MANAGER_ATTACH)
                         return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
@@ -248,9 +298,9 @@ int bus_parse_manager_call(Context *c, sd_bus_message *msg, ManagerMethod method
         case MANAGER_LIST_LINKS:
                 return sd_bus_message_read(msg, "s", &ret->netns);
         case MANAGER_ATTACH_MANY:
-                return read_batch(c, msg, &ret->refs, &ret->progs, &ret->n, error);
+                return read_batch(c, msg, &ret->refs, &ret->progs, &ret->batch_bindings, &ret->n, error);
         case MANAGER_DETACH_MANY:
-                return read_batch(c, msg, &ret->refs, NULL, &ret->n, error);
+                return read_batch(c, msg, &ret->refs, NULL, NULL, &ret->n, error);
         default:
                 return -EINVAL;
         }
@@ -259,8 +309,10 @@ int bus_parse_manager_call(Context *c, sd_bus_message *msg, ManagerMethod method
 void manager_call_done(ManagerCall *call) {
         free(call->refs);
         free(call->progs);
+        free(call->batch_bindings);
         call->refs = NULL;
         call->progs = NULL;
+        call->batch_bindings = NULL;
         call->n = 0;
 }
 

@@ -29,6 +29,17 @@ typedef enum ManagerMethod {
         _MANAGER_METHOD_MAX,
 } ManagerMethod;
 
+/* Attach's and AttachMany's optional program key "bindings" (a(ssqs),
+ * builtin:steer only): the new link's first bindings, written in the same
+ * call, so that a client (the CNI plugin) needs no SetBindings after it.
+ * Parsed and checked with the rest of the call, before anything is made. */
+#define ATTACH_BINDINGS_MAX 16
+typedef struct AttachBindings {
+        SteerBindingArgs b[ATTACH_BINDINGS_MAX];
+        size_t n;
+        bool given;
+} AttachBindings;
+
 typedef struct ManagerCall {
         ManagerMethod method;
         LinkRef ref;            /* single-link calls */
@@ -38,6 +49,8 @@ typedef struct ManagerCall {
         LinkRef *refs;          /* AttachMany, DetachMany */
         ProgramSpec *progs;     /* AttachMany */
         size_t n;
+        AttachBindings bindings;        /* Attach */
+        AttachBindings *batch_bindings; /* AttachMany: one per element */
 } ManagerCall;
 
 int bus_parse_manager_call(Context *c, sd_bus_message *msg, ManagerMethod method, ManagerCall *ret,

@@ -278,6 +278,20 @@ static int write_inline(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlS
         return r;
 }
 
+int steer_set_first(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlError *e) {
+        NlSteerChanges c = {};
+        int r = write_inline(t, a, n, &c, e);
+
+        if (r == 1)
+                /* Not for a link just made, with the smallest maps' room. */
+                return nl_error_set(e, NL_ERR_FAILED, -EBUSY,
+                                    "The bindings of new link '%s' cannot be written with its Attach; set them with "
+                                    "SetBindings", t->link->name);
+        if (r == 0)
+                steering_log_set(t, &c);
+        return r;
+}
+
 int steer_set_job_run(Steering *s, sd_bus_message *msg, SteerTarget *t, const SteerBindingArgs *a, size_t n,
                       NlSteerChanges *c, NlError *e) {
         SteerSetJob *j = job_of_msg(s, msg);

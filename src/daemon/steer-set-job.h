@@ -33,6 +33,10 @@
  * says what changed), or a negative errno with e set. */
 int steer_set_job_run(Steering *s, sd_bus_message *msg, SteerTarget *t, const SteerBindingArgs *a, size_t n,
                       NlSteerChanges *c, NlError *e);
+/* The first bindings of t's link, made by this very call (Attach's
+ * "bindings", bus-parse.h), written on the loop: a new link's first set
+ * needs no wait. Returns 0, or a negative errno with e set. */
+int steer_set_first(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlError *e);
 /* Fails with e set if a SetBindings other than msg changes t's link now. */
 int steer_set_job_check(Steering *s, sd_bus_message *msg, const SteerTarget *t, NlError *e);
 /* Whether msg waits for a step of its SetBindings. */

@@ -302,4 +302,33 @@ check "the binding is in the new link's pinned maps" test -e "$PIN_ROOT/$INO/ste
 # The same binding was made on the first s1 too: one line for each.
 check_eq "the daemon logs one line per change naming netns, link and binding" 2 \
         "$(grep -c "Steering $A/s1: bound tcp 10.50.1.0/24 port 0 to label 'web'" "$T/daemon.log")"
+
+# --- Bindings given with the Attach (program key "bindings") --------------------
+B1="[('tcp', '10.50.3.0/24', uint16 0, 'web'), ('udp', '10.50.3.0/24', uint16 53, 'dns')]"
+check "Attach with its first bindings" \
+        mgr Attach "$A" sk_lookup s3 "{'builtin': <'steer'>, 'bindings': <$B1>}"
+check_eq "... the link holds them" 2 "$(n_bindings s3)"
+check "... and they steer: a server registered on web answers 10.50.3.9:80" \
+        serve s3 web4,web,tcp,127.0.0.1,9003 --register "$CTL" "$A" s3
+check_eq "... as the probe sees it" web4 "$(probe tcp 10.50.3.9 80)"
+stop_servers
+check "AttachMany with bindings for one element, none for the other" \
+        mgr AttachMany "[('$A', 'sk_lookup', 's4', {'builtin': <'steer'>, 'bindings': <[('tcp', '10.50.4.0/24', uint16 80, 'web')]>}), ('$A', 'sk_lookup', 's5', {'builtin': <'steer'>})]"
+check_eq "... the first holds its binding" 1 "$(n_bindings s4)"
+check_eq "... the second none" 0 "$(n_bindings s5)"
+check_fails "bindings with builtin:flow are refused" "goes with builtin:steer only" \
+        mgr Attach "$A" flow_dissector f9 "{'builtin': <'flow'>, 'bindings': <$B1>}"
+check_fails "a bad binding is refused, named" "Key 'bindings': Binding 0: Invalid prefix '10.50.3.0/33'" \
+        mgr Attach "$A" sk_lookup s6 "{'builtin': <'steer'>, 'bindings': <[('tcp', '10.50.3.0/33', uint16 0, 'web')]>}"
+check_fails "... and no link was made for it" NoSuchLink "$CTL" show "$A" sk_lookup s6
+check_fails "a bad binding in one element refuses the whole AttachMany" "Element 1: Key 'bindings'" \
+        mgr AttachMany "[('$A', 'sk_lookup', 's7', {'builtin': <'steer'>}), ('$A', 'sk_lookup', 's8', {'builtin': <'steer'>, 'bindings': <[('sctp', '10.0.0.0/8', uint16 0, 'x')]>})]"
+check_fails "... and made neither link" NoSuchLink "$CTL" show "$A" sk_lookup s7
+MANY=$(for i in $(seq 17); do printf "('tcp', '10.50.5.%d/32', uint16 80, 'web'), " "$i"; done)
+check_fails "more than 16 bindings with an Attach are refused, saying to use SetBindings" \
+        "At most 16 bindings go with an Attach; set more with SetBindings" \
+        mgr Attach "$A" sk_lookup s9 "{'builtin': <'steer'>, 'bindings': <[${MANY%, }]>}"
+check_fails "Update takes no bindings" "Key 'bindings' is for Attach and AttachMany only" \
+        mgr Update "$A" sk_lookup s3 "{'builtin': <'steer'>, 'bindings': <$B1>}"
+check_eq "... and s3 keeps its own" 2 "$(n_bindings s3)"
 finish
