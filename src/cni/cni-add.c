@@ -17,26 +17,60 @@ static bool bindings_in_attach(const CniLink *l) {
         return l->n_bindings > 0 && l->n_bindings <= CNI_ATTACH_BINDINGS_MAX;
 }
 
-static int append_bindings(sd_bus_message *req, const CniLink *l) {
-        int r = sd_bus_message_open_container(req, 'a', "(ssqs)");
+static int append_bindings(CniMsg *req, const CniLink *l) {
+        int r = cni_msg_open(req, 'a', "(ssqs)");
 
         for (size_t i = 0; r >= 0 && i < l->n_bindings; i++) {
                 const CniBinding *b = &l->bindings[i];
-                r = sd_bus_message_append(req, "(ssqs)", b->protocol, b->prefix, b->port, b->label);
+                r = cni_msg_open(req, 'r', "ssqs");
+                if (r >= 0)
+                        r = cni_msg_append_str(req, 's', b->protocol);
+                if (r >= 0)
+                        r = cni_msg_append_str(req, 's', b->prefix);
+                if (r >= 0)
+                        r = cni_msg_append_u16(req, b->port);
+                if (r >= 0)
+                        r = cni_msg_append_str(req, 's', b->label);
+                if (r >= 0)
+                        r = cni_msg_close(req);
         }
-        return r < 0 ? r : sd_bus_message_close_container(req);
+        return r < 0 ? r : cni_msg_close(req);
+}
+
+/* A {sv} entry: its key, and its variant opened for a value of sig. */
+static int open_entry(CniMsg *req, const char *key, const char *sig) {
+        int r = cni_msg_open(req, 'e', "sv");
+
+        if (r >= 0)
+                r = cni_msg_append_str(req, 's', key);
+        return r < 0 ? r : cni_msg_open(req, 'v', sig);
+}
+
+static int close_entry(CniMsg *req) {
+        int r = cni_msg_close(req);
+
+        return r < 0 ? r : cni_msg_close(req);
+}
+
+/* One {sv} entry of a string. */
+static int append_entry(CniMsg *req, const char *key, const char *value) {
+        int r = open_entry(req, key, "s");
+
+        if (r >= 0)
+                r = cni_msg_append_str(req, 's', value);
+        return r < 0 ? r : close_entry(req);
 }
 
 /* Attach's program dictionary for l, with the attachment as source. */
-static int append_program(sd_bus_message *req, const CniLink *l, size_t index, const char *origin, CniError *e) {
+static int append_program(CniMsg *req, const CniLink *l, size_t index, const char *origin, CniError *e) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = sd_bus_message_open_container(req, 'a', "{sv}");
+        r = cni_msg_open(req, 'a', "{sv}");
         if (r < 0)
                 return r;
         if (l->kind == CNI_PROGRAM_BUILTIN)
-                r = sd_bus_message_append(req, "{sv}", "builtin", "s", l->builtin);
+                r = append_entry(req, "builtin", l->builtin);
         else {
                 /* Passed open: the daemon may not see the plugin's files
                  * (a DaemonSet's mount namespace). */
@@ -44,69 +78,75 @@ static int append_program(sd_bus_message *req, const CniLink *l, size_t index, c
                 if (fd < 0)
                         return cni_error(e, CNI_ERR_INVALID_CONFIG, strerror(errno),
                                          "links[%zu].program: cannot open %s: %m", index, l->object);
-                r = sd_bus_message_append(req, "{sv}{sv}", "object_fd", "h", fd, "program", "s", l->object_program);
+                r = open_entry(req, "object_fd", "h");
+                if (r >= 0)
+                        r = cni_msg_append_fd(req, fd);
+                if (r >= 0)
+                        r = close_entry(req);
+                if (r >= 0)
+                        r = append_entry(req, "program", l->object_program);
         }
         if (r >= 0)
-                r = sd_bus_message_append(req, "{sv}", "source", "s", origin);
+                r = append_entry(req, "source", origin);
         if (r >= 0 && bindings_in_attach(l)) {
-                r = sd_bus_message_open_container(req, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(req, "s", "bindings");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(req, 'v', "a(ssqs)");
+                r = open_entry(req, "bindings", "a(ssqs)");
                 if (r >= 0)
                         r = append_bindings(req, l);
                 if (r >= 0)
-                        r = sd_bus_message_close_container(req);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(req);
+                        r = close_entry(req);
         }
         if (r < 0)
                 return r;
-        return sd_bus_message_close_container(req);
+        return cni_msg_close(req);
 }
 
-static int attach_many(sd_bus *bus, const CniEnv *env, const CniConfig *c, sd_bus_message **reply, CniError *e) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL;
+static int attach_many(CniBus *bus, const CniEnv *env, const CniConfig *c, CniMsg **reply, CniError *e) {
+        _cleanup_(cni_msg_freep) CniMsg *req = NULL;
         int r;
 
-        r = cni_bus_new_call(bus, NL_BUS_MANAGER_IFACE, "AttachMany", &req);
+        r = cni_bus_new_call(NL_BUS_MANAGER_IFACE, "AttachMany", &req);
         if (r >= 0)
-                r = sd_bus_message_open_container(req, 'a', "(sssa{sv})");
+                r = cni_msg_open(req, 'a', "(sssa{sv})");
         for (size_t i = 0; r >= 0 && i < c->n_links; i++) {
                 const CniLink *l = &c->links[i];
-                r = sd_bus_message_open_container(req, 'r', "sssa{sv}");
+                r = cni_msg_open(req, 'r', "sssa{sv}");
                 if (r >= 0)
-                        r = sd_bus_message_append(req, "sss", env->netns, l->attach_type, l->name);
+                        r = cni_msg_append_str(req, 's', env->netns);
+                if (r >= 0)
+                        r = cni_msg_append_str(req, 's', l->attach_type);
+                if (r >= 0)
+                        r = cni_msg_append_str(req, 's', l->name);
                 if (r >= 0)
                         r = append_program(req, l, i, env->origin, e);
                 if (r >= 0)
-                        r = sd_bus_message_close_container(req);
+                        r = cni_msg_close(req);
         }
         if (r >= 0)
-                r = sd_bus_message_close_container(req);
-        if (r < 0)
-                return cni_error(e, CNI_ERR_IO, strerror(-r), "Cannot build an AttachMany call");
-        return cni_bus_call(bus, NL_BUS_MANAGER_IFACE, "AttachMany", req, reply, e);
+                r = cni_msg_close(req);
+        /* A configuration error (an object that cannot be opened) is said. */
+        if (r < 0 && e->code != CNI_OK)
+                return r;
+        return cni_bus_call(bus, "AttachMany", req, r, reply, e);
 }
 
-static int set_bindings(sd_bus *bus, const char *netns, const CniLink *l, CniError *e) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL;
+static int set_bindings(CniBus *bus, const char *netns, const CniLink *l, CniError *e) {
+        _cleanup_(cni_msg_freep) CniMsg *req = NULL;
         int r;
 
-        r = cni_bus_new_call(bus, NL_BUS_STEERING_IFACE, "SetBindings", &req);
+        r = cni_bus_new_call(NL_BUS_STEERING_IFACE, "SetBindings", &req);
         if (r >= 0)
-                r = sd_bus_message_append(req, "ss", netns, l->name);
+                r = cni_msg_append_str(req, 's', netns);
+        if (r >= 0)
+                r = cni_msg_append_str(req, 's', l->name);
         if (r >= 0)
                 r = append_bindings(req, l);
-        if (r < 0)
-                return cni_error(e, CNI_ERR_IO, strerror(-r), "Cannot build a SetBindings call");
-        return cni_bus_call(bus, NL_BUS_STEERING_IFACE, "SetBindings", req, NULL, e);
+        return cni_bus_call(bus, "SetBindings", req, r, NULL, e);
 }
 
 /* The links an AttachMany reply lists, to undo it. */
-static int read_made(sd_bus_message *reply, CniLinkInfo *v, size_t n) {
-        int r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
+static int read_made(CniMsg *reply, CniLinkInfo *v, size_t n) {
+        size_t end;
+        int r = cni_msg_enter_array(reply, 'a', &end);
 
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = cni_read_link(reply, &v[i]);
@@ -124,8 +164,8 @@ static int print_result(const CniConfig *c, CniError *e) {
         return 0;
 }
 
-int cni_add(sd_bus *bus, const CniEnv *env, const CniConfig *c, CniError *e) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+int cni_add(CniBus *bus, const CniEnv *env, const CniConfig *c, CniError *e) {
+        _cleanup_(cni_msg_freep) CniMsg *reply = NULL;
         _cleanup_free_ CniLinkInfo *made = NULL;
         int r;
 

@@ -28,17 +28,19 @@ static int expected_source(const CniLink *l, size_t index, char *buf, size_t siz
         return 0;
 }
 
-static int get_link(sd_bus *bus, const char *netns, const CniLink *l, size_t index, sd_bus_message **reply,
+static int get_link(CniBus *bus, const char *netns, const CniLink *l, size_t index, CniMsg **reply,
                     CniLinkInfo *ret, CniError *e) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL;
+        _cleanup_(cni_msg_freep) CniMsg *req = NULL;
         int r;
 
-        r = cni_bus_new_call(bus, NL_BUS_MANAGER_IFACE, "GetLink", &req);
+        r = cni_bus_new_call(NL_BUS_MANAGER_IFACE, "GetLink", &req);
         if (r >= 0)
-                r = sd_bus_message_append(req, "sss", netns, l->attach_type, l->name);
-        if (r < 0)
-                return cni_error(e, CNI_ERR_IO, strerror(-r), "Cannot build a GetLink call");
-        r = cni_bus_call(bus, NL_BUS_MANAGER_IFACE, "GetLink", req, reply, e);
+                r = cni_msg_append_str(req, 's', netns);
+        if (r >= 0)
+                r = cni_msg_append_str(req, 's', l->attach_type);
+        if (r >= 0)
+                r = cni_msg_append_str(req, 's', l->name);
+        r = cni_bus_call(bus, "GetLink", req, r, reply, e);
         if (r < 0 && strstr(e->details, "Error.NoSuchLink")) {
                 char details[sizeof(e->details)];
                 snprintf(details, sizeof(details), "%s", e->details);
@@ -59,41 +61,39 @@ static int compare_strings(const void *a, const void *b) {
 }
 
 /* One binding dictionary of ListBindings, as cni_binding_canonical
- * writes it; 0 at the end of the array. */
-static int read_binding(sd_bus_message *reply, char *buf, size_t size) {
-        const char *protocol = "", *prefix = "", *label = "";
-        uint16_t port = 0;
+ * writes it. */
+typedef struct BindingRead {
+        const char *protocol, *prefix, *label;
+        uint16_t port;
+} BindingRead;
+
+static int binding_entry(CniMsg *m, const char *key, const char *sig, void *userdata) {
+        BindingRead *b = userdata;
         int r;
 
-        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        if (r <= 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *key;
-                r = sd_bus_message_read(reply, "s", &key);
-                if (r >= 0 && strcmp(key, "protocol") == 0)
-                        r = sd_bus_message_read(reply, "v", "s", &protocol);
-                else if (r >= 0 && strcmp(key, "prefix") == 0)
-                        r = sd_bus_message_read(reply, "v", "s", &prefix);
-                else if (r >= 0 && strcmp(key, "label") == 0)
-                        r = sd_bus_message_read(reply, "v", "s", &label);
-                else if (r >= 0 && strcmp(key, "port") == 0)
-                        r = sd_bus_message_read(reply, "v", "q", &port);
-                else if (r >= 0)
-                        r = sd_bus_message_skip(reply, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        return r;
-        }
-        if (r >= 0)
-                r = sd_bus_message_exit_container(reply);
+        if (strcmp(key, "protocol") == 0 && strcmp(sig, "s") == 0)
+                r = cni_msg_read_str(m, &b->protocol);
+        else if (strcmp(key, "prefix") == 0 && strcmp(sig, "s") == 0)
+                r = cni_msg_read_str(m, &b->prefix);
+        else if (strcmp(key, "label") == 0 && strcmp(sig, "s") == 0)
+                r = cni_msg_read_str(m, &b->label);
+        else if (strcmp(key, "port") == 0 && strcmp(sig, "q") == 0)
+                r = cni_msg_read_basic(m, 'q', &b->port);
+        else
+                return 0;
+        return r < 0 ? r : 1;
+}
+
+static int read_binding(CniMsg *reply, char *buf, size_t size) {
+        BindingRead b = { "", "", "", 0 };
+        int r = cni_msg_read_dict(reply, binding_entry, &b);
+
         if (r < 0)
                 return r;
         /* What the configuration cannot say is compared as it came. */
-        if (cni_binding_canonical(protocol, prefix, port, label, buf, size, NULL) < 0)
-                snprintf(buf, size, "%s %s %u %s", protocol, prefix, port, label);
-        return 1;
+        if (cni_binding_canonical(b.protocol, b.prefix, b.port, b.label, buf, size, NULL) < 0)
+                snprintf(buf, size, "%s %s %u %s", b.protocol, b.prefix, b.port, b.label);
+        return 0;
 }
 
 static void strv_free(char **v, size_t n) {
@@ -103,24 +103,26 @@ static void strv_free(char **v, size_t n) {
 }
 
 /* The link's bindings, as "tcp 10.0.0.0/8 0 www" strings, sorted. */
-static int list_bindings(sd_bus *bus, const char *netns, const CniLink *l, char ***ret, size_t *ret_n,
+static int list_bindings(CniBus *bus, const char *netns, const CniLink *l, char ***ret, size_t *ret_n,
                          CniError *e) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *req = NULL, *reply = NULL;
+        _cleanup_(cni_msg_freep) CniMsg *req = NULL, *reply = NULL;
         char **v = NULL;
-        size_t n = 0;
+        size_t n = 0, end;
         int r;
 
-        r = cni_bus_new_call(bus, NL_BUS_STEERING_IFACE, "ListBindings", &req);
+        r = cni_bus_new_call(NL_BUS_STEERING_IFACE, "ListBindings", &req);
         if (r >= 0)
-                r = sd_bus_message_append(req, "ss", netns, l->name);
-        r = cni_bus_call_dicts(bus, NL_BUS_STEERING_IFACE, "ListBindings", req, r, &reply, e);
+                r = cni_msg_append_str(req, 's', netns);
+        if (r >= 0)
+                r = cni_msg_append_str(req, 's', l->name);
+        r = cni_bus_call_dicts(bus, "ListBindings", req, r, &reply, &end, e);
         if (r < 0)
                 return r;
-        while (r >= 0) {
+        while (r >= 0 && cni_msg_in(reply, end)) {
                 char canonical[160], **nv;
 
                 r = read_binding(reply, canonical, sizeof(canonical));
-                if (r <= 0)
+                if (r < 0)
                         break;
                 nv = reallocarray(v, n + 1, sizeof(char *));
                 if (!nv) {
@@ -177,7 +179,7 @@ static bool bindings_differ(const CniLink *l, char **have, size_t n_have, char *
         return false;
 }
 
-static int check_bindings(sd_bus *bus, const char *netns, const CniLink *l, size_t index, CniError *e) {
+static int check_bindings(CniBus *bus, const char *netns, const CniLink *l, size_t index, CniError *e) {
         char **have = NULL, diff[256];
         size_t n = 0;
         int r;
@@ -192,8 +194,8 @@ static int check_bindings(sd_bus *bus, const char *netns, const CniLink *l, size
         return r;
 }
 
-static int check_link(sd_bus *bus, const CniEnv *env, const CniLink *l, size_t index, CniError *e) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+static int check_link(CniBus *bus, const CniEnv *env, const CniLink *l, size_t index, CniError *e) {
+        _cleanup_(cni_msg_freep) CniMsg *reply = NULL;
         char want[256];
         const char *runs;
         CniLinkInfo info;
@@ -219,7 +221,7 @@ static int check_link(sd_bus *bus, const CniEnv *env, const CniLink *l, size_t i
         return 0;
 }
 
-int cni_check(sd_bus *bus, const CniEnv *env, const CniConfig *c, CniError *e) {
+int cni_check(CniBus *bus, const CniEnv *env, const CniConfig *c, CniError *e) {
         for (size_t i = 0; i < c->n_links; i++) {
                 int r = check_link(bus, env, &c->links[i], i, e);
                 if (r < 0)

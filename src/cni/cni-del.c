@@ -11,11 +11,11 @@
 /* Lists the links keep() wants and detaches them in one DetachMany. A
  * link that goes between the two (its netns died, another DEL) makes the
  * daemon refuse the batch: then it is listed again. */
-static int detach_matching(sd_bus *bus, cni_link_filter_fn keep, void *userdata, CniError *e) {
+static int detach_matching(CniBus *bus, cni_link_filter_fn keep, void *userdata, CniError *e) {
         int r = 0;
 
         for (int attempt = 0; attempt < 3; attempt++) {
-                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                _cleanup_(cni_msg_freep) CniMsg *reply = NULL;
                 _cleanup_free_ CniLinkInfo *links = NULL;
                 size_t n = 0;
 
@@ -35,7 +35,7 @@ static bool is_attachment(const CniLinkInfo *l, void *userdata) {
         return !l->defunct && strcmp(l->source, (const char *) userdata) == 0;
 }
 
-int cni_del(sd_bus *bus, const CniEnv *env, const CniConfig *c, CniError *e) {
+int cni_del(CniBus *bus, const CniEnv *env, const CniConfig *c, CniError *e) {
         return detach_matching(bus, is_attachment, (void *) env->origin, e);
 }
 
@@ -64,6 +64,6 @@ static bool is_garbage(const CniLinkInfo *l, void *userdata) {
         return named && !attachment_listed(c, l->source);
 }
 
-int cni_gc(sd_bus *bus, const CniConfig *c, CniError *e) {
+int cni_gc(CniBus *bus, const CniConfig *c, CniError *e) {
         return detach_matching(bus, is_garbage, (void *) c, e);
 }

@@ -19,7 +19,7 @@ int cni_error(CniError *e, CniCode code, const char *details, const char *fmt, .
         return -(int) code;
 }
 
-/* Errors of sd-bus that mean the daemon was not there to answer. */
+/* Errors of the connection that mean the daemon was not there to answer. */
 static bool daemon_unreachable(int r) {
         switch (-r) {
         case ENOENT:            /* no socket */
@@ -35,17 +35,16 @@ static bool daemon_unreachable(int r) {
         }
 }
 
-int cni_error_bus(CniError *e, const char *method, const sd_bus_error *error, int r) {
+int cni_error_bus(CniError *e, const char *method, const char *name, const char *message, int r) {
         char details[1024];
 
-        if (error && sd_bus_error_is_set(error) && !sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) &&
-            !sd_bus_error_has_name(error, SD_BUS_ERROR_DISCONNECTED)) {
-                snprintf(details, sizeof(details), "%s: %s", error->name, error->message ? error->message : "");
+        if (r == -EREMOTEIO && name) {
+                snprintf(details, sizeof(details), "%s: %s", name, message ? message : "");
                 return cni_error(e, CNI_ERR_DAEMON_REFUSED, details, "netnslinkd refused %s: %s", method,
-                                 error->message ? error->message : error->name);
+                                 message && *message ? message : name);
         }
-        if (daemon_unreachable(r) || (error && sd_bus_error_is_set(error)))
-                return cni_error(e, CNI_ERR_TRY_AGAIN_LATER, strerror(r < 0 ? -r : EIO),
+        if (daemon_unreachable(r))
+                return cni_error(e, CNI_ERR_TRY_AGAIN_LATER, strerror(-r),
                                  "netnslinkd did not answer %s; try again later", method);
         return cni_error(e, CNI_ERR_IO, strerror(r < 0 ? -r : EIO), "Cannot call netnslinkd's %s", method);
 }

@@ -5,9 +5,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <systemd/sd-bus.h>
 
-#include "bus-connect.h"
+#include "bus-connect.h"        /* NL_PRIVATE_SOCKET_DEFAULT only: no sd-bus is linked */
+#include "bus-names.h"
+#include "cni-dbus.h"
 #include "macro.h"
 #include "names.h"
 
@@ -47,9 +48,10 @@ typedef struct CniError {
 
 /* Fills e (the first error wins) and returns -code. */
 int cni_error(CniError *e, CniCode code, const char *details, const char *fmt, ...) _printf_(4, 5);
-/* A failed call to the daemon: try again later if it could not be
- * reached, else what it said. */
-int cni_error_bus(CniError *e, const char *method, const sd_bus_error *error, int r);
+/* A failed call to the daemon (cni_dbus_call's r, and the error's name and
+ * message for -EREMOTEIO): try again later if it could not be reached,
+ * else what it said. */
+int cni_error_bus(CniError *e, const char *method, const char *name, const char *message, int r);
 /* Prints e as the spec's error object. */
 void cni_error_print(const CniError *e, const char *cni_version);
 
@@ -129,16 +131,18 @@ extern const char *const cni_supported_versions[];
 int cni_binding_canonical(const char *protocol, const char *prefix, uint16_t port, const char *label, char *buf,
                           size_t size, NlError *ne);
 
-/* The daemon, over its private socket (cni-bus.c). */
-int cni_bus_open(const char *socket, sd_bus **ret, CniError *e);
-/* A Manager or Steering call; on failure e says what the daemon said. */
-int cni_bus_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message *req, sd_bus_message **reply,
-                 CniError *e);
-int cni_bus_new_call(sd_bus *bus, const char *iface, const char *method, sd_bus_message **ret);
-/* cni_bus_call of a method that answers aa{sv}, with the reply entered;
- * r: how building req went. */
-int cni_bus_call_dicts(sd_bus *bus, const char *iface, const char *method, sd_bus_message *req, int r,
-                       sd_bus_message **reply, CniError *e);
+/* The daemon, over its private socket (cni-bus.c, cni-dbus.c). */
+int cni_bus_open(const char *socket, CniBus **ret, CniError *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CniBus *, cni_dbus_close);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CniMsg *, cni_msg_free);
+int cni_bus_new_call(const char *iface, const char *method, CniMsg **ret);
+/* A Manager or Steering call: *reply (NULL: not wanted); on failure e says
+ * what the daemon said. r: how building req went. */
+int cni_bus_call(CniBus *bus, const char *method, CniMsg *req, int r, CniMsg **reply, CniError *e);
+/* cni_bus_call of a method that answers aa{sv}: *end is where the array
+ * ends (the reply's reader is at its first element). */
+int cni_bus_call_dicts(CniBus *bus, const char *method, CniMsg *req, int r, CniMsg **reply, size_t *end,
+                       CniError *e);
 
 /* A link as ListLinks and GetLink give it: what the plugin needs. */
 typedef struct CniLinkInfo {
@@ -152,19 +156,19 @@ typedef struct CniLinkInfo {
 } CniLinkInfo;
 
 /* Reads one a{sv} link dictionary of reply (strings stay owned by it). */
-int cni_read_link(sd_bus_message *reply, CniLinkInfo *ret);
+int cni_read_link(CniMsg *reply, CniLinkInfo *ret);
 /* Every link of the daemon whose source is origin, or (origin NULL) made
  * by this plugin for an attachment keep() refuses. ret_n links into *ret,
  * owned by *ret_reply. */
 typedef bool (*cni_link_filter_fn)(const CniLinkInfo *l, void *userdata);
-int cni_list_links(sd_bus *bus, cni_link_filter_fn keep, void *userdata, sd_bus_message **ret_reply,
-                   CniLinkInfo **ret, size_t *ret_n, CniError *e);
+int cni_list_links(CniBus *bus, cni_link_filter_fn keep, void *userdata, CniMsg **ret_reply, CniLinkInfo **ret,
+                   size_t *ret_n, CniError *e);
 /* DetachMany of links (by netns inode: the netns may have no path now). */
-int cni_detach_links(sd_bus *bus, const CniLinkInfo *links, size_t n, CniError *e);
+int cni_detach_links(CniBus *bus, const CniLinkInfo *links, size_t n, CniError *e);
 
 /* The commands (cni-add.c, cni-del.c, cni-check.c, cni-gc.c). Each prints
  * its result on success. */
-int cni_add(sd_bus *bus, const CniEnv *env, const CniConfig *c, CniError *e);
-int cni_del(sd_bus *bus, const CniEnv *env, const CniConfig *c, CniError *e);
-int cni_check(sd_bus *bus, const CniEnv *env, const CniConfig *c, CniError *e);
-int cni_gc(sd_bus *bus, const CniConfig *c, CniError *e);
+int cni_add(CniBus *bus, const CniEnv *env, const CniConfig *c, CniError *e);
+int cni_del(CniBus *bus, const CniEnv *env, const CniConfig *c, CniError *e);
+int cni_check(CniBus *bus, const CniEnv *env, const CniConfig *c, CniError *e);
+int cni_gc(CniBus *bus, const CniConfig *c, CniError *e);

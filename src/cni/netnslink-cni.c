@@ -25,19 +25,21 @@ static int print_version(const CniConfig *c) {
 /* STATUS: the daemon answers on its socket. A daemon that does not
  * cannot make links: the spec's 50, "cannot service ADD requests" (the
  * links it made keep running). */
-static int status(sd_bus *bus, CniError *e) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_call_method(bus, NL_BUS_NAME, NL_BUS_PATH, "org.freedesktop.DBus.Peer", "Ping", &error,
-                                   NULL, NULL);
+static int status(CniBus *bus, CniError *e) {
+        _cleanup_(cni_msg_freep) CniMsg *req = NULL, *reply = NULL;
+        const char *name = NULL, *message = NULL;
+        int r = cni_msg_new_call(NL_BUS_PATH, "org.freedesktop.DBus.Peer", "Ping", &req);
 
+        if (r >= 0)
+                r = cni_dbus_call(bus, req, &reply, &name, &message);
         if (r < 0)
-                return cni_error(e, CNI_ERR_NOT_AVAILABLE, error.message ? error.message : strerror(-r),
-                                 "netnslinkd does not answer: %s", error.message ? error.message : strerror(-r));
+                return cni_error(e, CNI_ERR_NOT_AVAILABLE, message && *message ? message : strerror(-r),
+                                 "netnslinkd does not answer: %s", message && *message ? message : strerror(-r));
         return 0;
 }
 
 static int run(const CniEnv *env, const CniConfig *c, CniError *e) {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(cni_dbus_closep) CniBus *bus = NULL;
         int r;
 
         if (env->command == CNI_VERSION)
