@@ -562,10 +562,12 @@ static const char *type_end(const char *s, unsigned depth) {
                 return type_end(s + 1, depth + 1);
         case '(':
         case '{': {
+                /* Not empty: an array of empty structs would be endless. */
+                const char *first = s + 1;
                 char close = *s == '(' ? ')' : '}';
                 for (s++; s && *s && *s != close;)
                         s = type_end(s, depth + 1);
-                return s && *s == close ? s + 1 : NULL;
+                return s && *s == close && s > first ? s + 1 : NULL;
         }
         case 0: case ')': case '}':
                 return NULL;
