@@ -438,6 +438,16 @@ int cni_dbus_connect(const char *path, CniBus **ret) {
         return 0;
 }
 
+int cni_dbus_from_fd(int fd, CniBus **ret) {
+        CniBus *b = calloc(1, sizeof(*b));
+
+        if (!b)
+                return -ENOMEM;
+        b->fd = fd;
+        *ret = b;
+        return 0;
+}
+
 CniBus *cni_dbus_close(CniBus *b) {
         if (b) {
                 close(b->fd);

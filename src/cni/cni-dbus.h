@@ -26,6 +26,8 @@ typedef struct CniMsg CniMsg;
 /* Connects to the unix socket path and authenticates. */
 int cni_dbus_connect(const char *path, CniBus **ret);
 CniBus *cni_dbus_close(CniBus *b);
+/* A connection on fd, already authenticated (the fuzz harness's); it owns fd. */
+int cni_dbus_from_fd(int fd, CniBus **ret);
 
 /* ---- writing a call --------------------------------------------------- */
 
