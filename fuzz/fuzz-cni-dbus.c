@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size--;
         /* All of it fits in the socket's buffer, then the end: every read
          * past it sees EOF, never a wait. */
-        if (size > 32U * 1024U)
+        if (size > (size_t) 32 * 1024)
                 return 0;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) < 0)
                 return 0;
