@@ -4,6 +4,7 @@
 #include <systemd/sd-bus.h>
 
 #include "context.h"
+#include "steer-set-job.h"
 #include "steering.h"
 
 /*
@@ -33,7 +34,7 @@ typedef enum ManagerMethod {
  * builtin:steer only): the new link's first bindings, written in the same
  * call, so that a client (the CNI plugin) needs no SetBindings after it.
  * Parsed and checked with the rest of the call, before anything is made. */
-#define ATTACH_BINDINGS_MAX 16
+#define ATTACH_BINDINGS_MAX STEER_SET_INLINE_MAX      /* always written on the loop */
 typedef struct AttachBindings {
         SteerBindingArgs b[ATTACH_BINDINGS_MAX];
         size_t n;

@@ -706,10 +706,6 @@ void loader_set_spares(Loader *l, unsigned n) {
         spares_refill(l);
 }
 
-unsigned loader_spares_ready(const Loader *l) {
-        return l->n_spares;
-}
-
 int loader_get(Loader *l, const LoadRequest *req, loader_ready_fn on_ready, void *userdata, NlProgram **ret,
                char key[LOADER_KEY_MAX], NlError *e) {
         LoadArgs a = { .obj_fd = -EBADF };

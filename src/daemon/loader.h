@@ -82,7 +82,6 @@ int loader_get(Loader *l, const LoadRequest *req, loader_ready_fn on_ready, void
  * LOADER_SPARES_MAX; 0: none. Starts loading them. */
 #define LOADER_SPARES_MAX 64
 void loader_set_spares(Loader *l, unsigned n);
-unsigned loader_spares_ready(const Loader *l);
 
 /* userdata goes away: no load calls it any more. */
 void loader_forget(Loader *l, void *userdata);

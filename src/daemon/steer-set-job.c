@@ -15,11 +15,6 @@
 
 /* SetBindings calls, their work off the loop (steer-set-job.h). */
 
-/* A set this small is written on the loop when it can be without waiting
- * (a link's first set: a pod's): a few map writes, cheaper than the
- * thread's start and the call's second run. */
-#define SET_INLINE_MAX 16
-
 typedef enum JobState {
         JOB_WRITING,            /* the thread writes the set */
         JOB_WRITTEN,            /* it ended: r, changes, tier, error */
@@ -265,7 +260,7 @@ static int write_inline(SteerTarget *t, const SteerBindingArgs *a, size_t n, NlS
         unsigned tier;
         int r;
 
-        if (n > SET_INLINE_MAX)
+        if (n > STEER_SET_INLINE_MAX)
                 return 1;
         r = steering_parse_bindings(a, n, &b, e);
         if (r < 0)

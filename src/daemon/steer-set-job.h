@@ -33,6 +33,11 @@
  * says what changed), or a negative errno with e set. */
 int steer_set_job_run(Steering *s, sd_bus_message *msg, SteerTarget *t, const SteerBindingArgs *a, size_t n,
                       NlSteerChanges *c, NlError *e);
+/* A set this small is written on the loop when it can be without waiting
+ * (a link's first set: a pod's): a few map writes, cheaper than the
+ * thread's start and the call's second run. */
+#define STEER_SET_INLINE_MAX 16
+
 /* The first bindings of t's link, made by this very call (Attach's
  * "bindings", bus-parse.h), written on the loop: a new link's first set
  * needs no wait. Returns 0, or a negative errno with e set. */
